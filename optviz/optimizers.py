@@ -1,0 +1,318 @@
+"""The lecture's first-order optimizers as pure, batched update rules.
+
+Every method is a factory registered under the name users write in YAML: it
+turns validated hyperparameters into the coefficients of one rule that covers
+the whole lecture family (see :func:`update`). Because every method is the same
+rule with other coefficients, all optimizers and all starts of a run are
+stepped together as the rows of one ``(M, 2)`` float64 array, with one gradient
+call per iteration: the runner's only Python loop is over iterations.
+
+The rule is pure functions over a batch of rows, ``c`` the stacked
+coefficients:
+
+- ``init(theta0) -> State``
+- ``query(state, c) -> points``: where the gradient is taken (θ, or θ + αv for
+  Nesterov momentum);
+- ``update(grad, state, c, lr, scale2) -> State``: the gradient at
+  ``query(state, c)`` in, the next state out; ``lr`` and ``scale2`` are the
+  coefficients that change with the iteration (bias corrections), from
+  :func:`schedule`.
+
+Symbols are the lecture's: ε learning rate (``lr``), α momentum (``momentum``),
+β decay (``beta``), ν small constant (``eps``, added *inside* the square root).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One hyperparameter as users write it in YAML, with its allowed range."""
+
+    key: str
+    symbol: str
+    help: str
+    default: float | None = None  # None: the user must give it
+    low: float = -math.inf
+    high: float = math.inf
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+
+    def allowed(self) -> str:
+        """The allowed range in words, e.g. ``> 0`` or ``in [0, 1)``."""
+        if math.isinf(self.high):
+            return f"{'>=' if self.low_inclusive else '>'} {_num(self.low)}"
+        left = "[" if self.low_inclusive else "("
+        right = "]" if self.high_inclusive else ")"
+        return f"in {left}{_num(self.low)}, {_num(self.high)}{right}"
+
+    def check(self, value: float) -> str | None:
+        """None if ``value`` is allowed, else the reason in one sentence."""
+        above = value >= self.low if self.low_inclusive else value > self.low
+        below = value <= self.high if self.high_inclusive else value < self.high
+        if math.isfinite(value) and above and below:
+            return None
+        return f"{self.key} must be {self.allowed()}; got {_num(value)}"
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered optimizer: its name in YAML, its hyperparameters, its factory."""
+
+    name: str
+    summary: str
+    hyperparameters: tuple[Hyperparameter, ...]
+    factory: Callable[..., Rule]
+
+    def defaults(self) -> dict[str, float]:
+        return {h.key: h.default for h in self.hyperparameters if h.default is not None}
+
+    def build(self, params: Mapping[str, float]) -> Rule:
+        """Validate ``params`` (defaults filled in) and build the optimizer.
+
+        Raises ``ValueError`` naming the first bad or missing hyperparameter; the
+        config layer adds the key path.
+        """
+        known = {h.key: h for h in self.hyperparameters}
+        for key in params:
+            if key not in known:
+                raise ValueError(f"{self.name} has no hyperparameter {key!r}")
+        values = {**self.defaults(), **params}
+        for h in self.hyperparameters:
+            if h.key not in values:
+                raise ValueError(f"{self.name} needs {h.key} ({h.symbol}, {h.help})")
+            problem = h.check(float(values[h.key]))
+            if problem:
+                raise ValueError(problem)
+        return self.factory(**{k: float(v) for k, v in values.items()})
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(name: str, *hyperparameters: Hyperparameter):
+    """Add a factory to :data:`METHODS` under ``name``; its docstring's first line
+    is the summary ``optviz list`` prints."""
+
+    def add(factory: Callable[..., Rule]) -> Callable[..., Rule]:
+        summary = (factory.__doc__ or "").strip().splitlines()[0]
+        METHODS[name] = Method(name, summary, hyperparameters, factory)
+        return factory
+
+    return add
+
+
+LR = Hyperparameter("lr", "ε", "learning rate", low=0.0, low_inclusive=False)
+MOMENTUM = Hyperparameter(
+    "momentum", "α", "momentum", default=0.9, low=0.0, high=1.0, high_inclusive=False
+)
+EPS = Hyperparameter(
+    "eps",
+    "ν",
+    "small constant inside the square root",
+    default=1e-7,
+    low=0.0,
+    low_inclusive=False,
+)
+BETA = Hyperparameter(
+    "beta", "β", "decay of the squared-gradient average", default=0.99, low=0.0,
+    high=1.0, high_inclusive=False,
+)  # fmt: skip
+BETA1 = Hyperparameter(
+    "beta1", "β1", "decay of the first moment", default=0.9, low=0.0, high=1.0,
+    high_inclusive=False,
+)  # fmt: skip
+BETA2 = Hyperparameter(
+    "beta2", "β2", "decay of the second moment", default=0.999, low=0.0, high=1.0,
+    high_inclusive=False,
+)  # fmt: skip
+
+
+class Rule(NamedTuple):
+    """Coefficients of the family rule for one optimizer (scalars).
+
+    The defaults leave every feature off, so that ``Rule(lr=ε)`` is plain
+    gradient descent: no look-ahead, no momentum, no accumulator (ρ = κ = 0
+    and ν = 1 make the denominator exactly 1), first moment m = g, no bias
+    correction (b = 0 makes 1 − bᵗ exactly 1).
+    """
+
+    lr: float  # ε
+    momentum: float = 0.0  # α in v ← αv − ε m̂/√(â + ν)
+    lookahead: float = 0.0  # λ in g = ∇J(θ + λv)
+    decay: float = 0.0  # ρ in a ← ρa + κ g⊙g
+    gain: float = 0.0  # κ
+    nu: float = 1.0  # ν
+    beta1: float = 0.0  # β1 in m ← β1 m + (1 − β1) g
+    correct1: float = 0.0  # b1 in m̂ = m / (1 − b1ᵗ)
+    correct2: float = 0.0  # b2 in â = a / (1 − b2ᵗ)
+
+
+class Coefficients(NamedTuple):
+    """:class:`Rule` fields stacked per row, each of shape (M, 1)."""
+
+    lr: Array
+    momentum: Array
+    lookahead: Array
+    decay: Array
+    gain: Array
+    nu: Array
+    beta1: Array
+    correct1: Array
+    correct2: Array
+    gain1: Array  # 1 − β1, kept so that the loop need not recompute it
+
+
+def stack(rules: list[Rule], repeat: int = 1) -> Coefficients:
+    """One row of coefficients per rule, each repeated ``repeat`` times (starts)."""
+    table = np.array(rules, dtype=float).reshape(len(rules), len(Rule._fields))
+    table = np.repeat(table, repeat, axis=0)
+    columns = [col[:, None] for col in table.T]
+    return Coefficients(*columns, 1.0 - columns[Rule._fields.index("beta1")])
+
+
+class Schedule(NamedTuple):
+    """The coefficients that change with the iteration, for a run of iterations."""
+
+    lr: Array  # (K, M, 1) ε / (1 − b1ᵗ): the step size with m's bias correction
+    scale2: Array  # (K, M, 1) 1 / (1 − b2ᵗ): a's bias correction
+
+
+def schedule(c: Coefficients, first: int, count: int) -> Schedule:
+    """The :class:`Schedule` of updates ``first`` .. ``first + count - 1`` (t ≥ 1).
+
+    Computed a chunk at a time, vectorized, so that the loop pays one index
+    instead of a power, a subtraction and a division per coefficient.
+    """
+    t = np.arange(first, first + count, dtype=float)[:, None, None]
+    return Schedule(c.lr / (1.0 - c.correct1**t), 1.0 / (1.0 - c.correct2**t))
+
+
+class State(NamedTuple):
+    theta: Array  # (M, 2) the points
+    v: Array  # (M, 2) velocity
+    m: Array  # (M, 2) first moment
+    a: Array  # (M, 2) squared-gradient accumulator
+
+
+def init(theta: Array) -> State:
+    zeros = np.zeros_like(theta)
+    return State(theta, zeros, zeros, zeros)
+
+
+def query(s: State, c: Coefficients) -> Array:
+    """Where the gradient is taken: θ + λv."""
+    return s.theta + c.lookahead * s.v
+
+
+def update(g: Array, s: State, c: Coefficients, lr: Array, scale2: Array) -> State:
+    """One step of every row; ``g`` is the gradient at ``query(s, c)``.
+
+    The lecture's first-order family as one rule, t counting updates from 1:
+
+        a ← ρ a + κ g⊙g
+        m ← β1 m + (1 − β1) g
+        v ← α v − ε/(1 − b1ᵗ) · m / √(a/(1 − b2ᵗ) + ν)
+        θ ← θ + v
+
+    ``lr`` and ``scale2`` are this update's rows of :func:`schedule`. Each
+    method's factory below says which coefficients make it the lecture's rule;
+    with the defaults of :class:`Rule` every line but the last two is the
+    identity.
+    """
+    a = c.decay * s.a + c.gain * (g * g)
+    m = c.beta1 * s.m + c.gain1 * g
+    v = c.momentum * s.v - lr * m / np.sqrt(a * scale2 + c.nu)
+    return State(s.theta + v, v, m, a)
+
+
+@register("gd", LR)
+def gd(lr: float) -> Rule:
+    """Gradient descent: θ ← θ − εg.
+
+    Config: ε = ``lr``.
+    """
+    return Rule(lr=lr)
+
+
+@register("momentum", LR, MOMENTUM)
+def momentum(lr: float, momentum: float) -> Rule:
+    """Momentum: v ← αv − εg; θ ← θ + v (v starts at 0).
+
+    Config: ε = ``lr``, α = ``momentum``.
+    """
+    return Rule(lr=lr, momentum=momentum)
+
+
+@register("nesterov", LR, MOMENTUM)
+def nesterov(lr: float, momentum: float) -> Rule:
+    """Nesterov momentum: v ← αv − ε∇J(θ + αv); θ ← θ + v.
+
+    The lecture's first form: the gradient is taken at the look-ahead point
+    θ + αv, and the trajectory shown is θ itself (not the shifted variable of
+    the equivalent second form). Config: ε = ``lr``, α = ``momentum``.
+    """
+    return Rule(lr=lr, momentum=momentum, lookahead=momentum)
+
+
+@register("adagrad", LR, EPS)
+def adagrad(lr: float, eps: float) -> Rule:
+    """Adagrad: a ← a + g⊙g; θ ← θ − ε/√(a + ν) ⊙ g.
+
+    Config: ε = ``lr``, ν = ``eps``.
+    """
+    return Rule(lr=lr, decay=1.0, gain=1.0, nu=eps)
+
+
+@register(
+    "rmsprop",
+    LR,
+    BETA,
+    EPS,
+    Hyperparameter(
+        "momentum", "α", "momentum (0: plain RMSProp)", default=0.0, low=0.0,
+        high=1.0, high_inclusive=False,
+    ),
+)  # fmt: skip
+def rmsprop(lr: float, beta: float, eps: float, momentum: float) -> Rule:
+    """RMSProp: a ← βa + (1 − β) g⊙g; v ← αv − ε/√(a + ν) ⊙ g; θ ← θ + v.
+
+    With α = 0 (the default) this is the lecture's plain RMSProp,
+    θ ← θ − ε/√(a + ν) ⊙ g; with α > 0 it is "RMSProp with momentum"
+    (rmsprop+p). Config: ε = ``lr``, β = ``beta``, ν = ``eps``, α = ``momentum``.
+    """
+    return Rule(lr=lr, momentum=momentum, decay=beta, gain=1.0 - beta, nu=eps)
+
+
+@register("adam", LR, BETA1, BETA2, EPS)
+def adam(lr: float, beta1: float, beta2: float, eps: float) -> Rule:
+    """Adam: v ← β1 v + (1 − β1) g; a ← β2 a + (1 − β2) g⊙g; θ ← θ − ε/√(ã + ν) ⊙ ṽ.
+
+    ṽ = v / (1 − β1ᵗ) and ã = a / (1 − β2ᵗ) are the bias-corrected moments, t
+    the number of updates including this one. ν sits inside the square root as
+    in the lecture (most libraries add it outside). The lecture's first moment
+    v is ``m`` in :func:`update`, whose ``v`` is the (here unused) velocity.
+    Config: ε = ``lr``, β1 = ``beta1``, β2 = ``beta2``, ν = ``eps``.
+    """
+    return Rule(
+        lr=lr,
+        decay=beta2,
+        gain=1.0 - beta2,
+        nu=eps,
+        beta1=beta1,
+        correct1=beta1,
+        correct2=beta2,
+    )
