@@ -1,0 +1,187 @@
+"""The ``optviz`` command: a thin layer over :mod:`optviz.api`.
+
+Every optviz error becomes one line on stderr and a non-zero exit (2 for a bad
+config, 1 for anything else); no traceback reaches the user. Heavy imports
+(NumPy, matplotlib) happen inside the commands, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from optviz.errors import OptvizError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="optviz")
+def cli() -> None:
+    """Watch optimizers move: contour-plot animations of gradient descent and
+    its variants on 2-D surfaces, from a YAML config.
+
+    \b
+    Examples:
+      optviz run configs/lecture/2gd_gd+p_gd+np_adagrad_rmsprop+p_adam.yaml
+      optviz run configs/lecture/*.yaml
+      optviz validate my-config.yaml
+      optviz list
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the config's 'output', else out/<config name>). "
+    "With several configs, each goes to OUTPUT/<config name>.",
+)
+@click.option(
+    "--no-video", is_flag=True, help="Compute and write trajectories.csv only."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
+def run(configs: tuple[Path, ...], output: Path | None, no_video: bool, quiet: bool):
+    """Run each CONFIG and write its video(s) and trajectories.csv.
+
+    Outputs go to the output folder: <name>.mp4 (H.264), <name>.gif and
+    trajectories.csv (one row per iteration per optimizer per start). At the
+    end a table shows, per optimizer and start, the status, the iterations
+    used, the first iteration within 0.05 of a known minimum, and where it
+    ended.
+
+    \b
+    Examples:
+      optviz run configs/lecture/1gd.yaml
+      optviz run configs/lecture/*.yaml -o videos/
+      optviz run my-config.yaml --no-video      # just the numbers
+    """
+    from optviz import api
+
+    loaded = [api.load_config(path) for path in configs]  # all checked up front
+    for config in loaded:
+        folder = output
+        if output is not None and len(loaded) > 1:
+            folder = output / config.stem
+        result = api.run(config)
+        if quiet or no_video:
+            paths = api.write_outputs(result, folder, video=not no_video)
+        else:
+            frames = config.animation.frames
+            with click.progressbar(
+                length=frames,
+                label=f"{config.stem}: rendering",
+                file=sys.stderr,
+                show_pos=True,
+            ) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = total
+                    bar.update(done - bar.pos)
+
+                paths = api.write_outputs(result, folder, progress=progress)
+        if not quiet:
+            click.echo(f"\n{config.stem} ({config.surface}):")
+            click.echo(api.summary_table(result))
+            for path in paths:
+                click.echo(f"wrote {path}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(configs: tuple[Path, ...]) -> None:
+    """Check each CONFIG without running anything.
+
+    Prints one line per valid config; the first problem ends the command with
+    its file, key path and what is allowed.
+
+    \b
+    Example:
+      optviz validate configs/lecture/*.yaml
+    """
+    from optviz import api
+
+    for path in configs:
+        config = api.load_config(path)
+        names = ", ".join(o.label for o in config.optimizers)
+        click.echo(
+            f"{path}: ok ({config.surface}, {len(config.starts)} start(s), "
+            f"{config.iterations} iterations, optimizers: {names})"
+        )
+
+
+@cli.command("list", context_settings=CONTEXT)
+@click.argument(
+    "what", required=False, type=click.Choice(["surfaces", "methods"]), default=None
+)
+def list_(what: str | None) -> None:
+    """Show the surfaces and the methods with their hyperparameters.
+
+    \b
+    Examples:
+      optviz list
+      optviz list methods
+    """
+    from optviz.optimizers import METHODS
+    from optviz.surfaces import SURFACES
+
+    if what in (None, "surfaces"):
+        click.echo("Surfaces (surface: NAME):")
+        for s in SURFACES.values():
+            minima = (
+                "; ".join(f"({m.x:g}, {m.y:g}) f={m.value:g}" for m in s.minima)
+                or "none (unbounded below)"
+            )
+            click.echo(f"  {s.name:<12} {s.description}")
+            click.echo(
+                f"  {'':<12} f = {s.formula}; view x {list(s.xlim)}, "
+                f"y {list(s.ylim)}; minima: {minima}"
+            )
+    if what is None:
+        click.echo()
+    if what in (None, "methods"):
+        click.echo("Methods (method: NAME, then its hyperparameters):")
+        for m in METHODS.values():
+            click.echo(f"  {m.name:<12} {m.summary}")
+            for h in m.hyperparameters:
+                default = "required" if h.default is None else f"default {h.default:g}"
+                click.echo(
+                    f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
+                    f"{h.allowed()}; {default}"
+                )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every failure into one line."""
+    try:
+        cli.main(args=argv, prog_name="optviz", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("optviz: interrupted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except OptvizError as e:
+        click.echo(f"optviz: error: {e}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("optviz: interrupted", err=True)
+        return 130
+    except Exception as e:  # a bug: still one line, and a way to report it
+        click.echo(
+            f"optviz: internal error: {type(e).__name__}: {e} "
+            "(please report this with the config that caused it)",
+            err=True,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The end-of-run table: how each optimizer fared from each start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from optviz.run import Trajectory
+from optviz.surfaces import Minimum
+
+# "Reached" means first came this close to a known minimum: about what a viewer
+# can tell apart on a lecture-sized contour plot.
+REACH_RADIUS = 0.05
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    start: tuple[float, float]
+    status: str
+    iterations: int
+    reached: int | None  # first iteration within REACH_RADIUS of a known minimum
+    final: tuple[float, float]
+    loss: float
+
+
+def first_reach(
+    trajectory: Trajectory, minima: Sequence[Minimum], radius: float = REACH_RADIUS
+) -> int | None:
+    """The first iteration at which ``trajectory`` is within ``radius`` of any of
+    ``minima``, or None."""
+    hits = [trajectory.first_within(m.point, radius) for m in minima]
+    found = [k for k in hits if k is not None]
+    return min(found) if found else None
+
+
+def rows(trajectories: Sequence[Trajectory], minima: Sequence[Minimum]) -> list[Row]:
+    out = []
+    for t in trajectories:
+        x, y = t.points[-1]
+        start = t.points[0]
+        out.append(
+            Row(
+                label=t.label,
+                start=(float(start[0]), float(start[1])),
+                status=t.status.value,
+                iterations=t.iterations,
+                reached=first_reach(t, minima),
+                final=(float(x), float(y)),
+                loss=float(t.loss[-1]),
+            )
+        )
+    return out
+
+
+def table(summary: Sequence[Row]) -> str:
+    """A plain-text table, one line per optimizer and start."""
+    header = ("optimizer", "start", "status", "iterations", "reached", "final", "loss")
+    lines = [header]
+    for r in summary:
+        lines.append(
+            (
+                r.label,
+                f"({r.start[0]:g}, {r.start[1]:g})",
+                r.status,
+                str(r.iterations),
+                "—" if r.reached is None else str(r.reached),
+                f"({r.final[0]:.4f}, {r.final[1]:.4f})",
+                f"{r.loss:.4g}",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    right = {3, 4, 6}
+    return "\n".join(
+        "  ".join(
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(line, widths))
+        ).rstrip()
+        for line in lines
+    )
