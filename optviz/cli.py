@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from optviz.errors import OptvizError
+from optviz.errors import ConfigError, OptvizError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -63,10 +63,20 @@ def run(configs: tuple[Path, ...], output: Path | None, no_video: bool, quiet: b
     from optviz import api
 
     loaded = [api.load_config(path) for path in configs]  # all checked up front
-    for config in loaded:
-        folder = output
-        if output is not None and len(loaded) > 1:
-            folder = output / config.stem
+    folders = [
+        (output / c.stem if len(loaded) > 1 else output) if output else c.output
+        for c in loaded
+    ]
+    seen: dict[Path, Path] = {}
+    for path, config, folder in zip(configs, loaded, folders):
+        other = seen.setdefault(folder.resolve() / config.stem, path)
+        if other != path:
+            raise ConfigError(
+                f"would write {folder / config.stem}.* like {other}; give one "
+                "of them another output folder, or run them separately",
+                source=str(path),
+            )
+    for config, folder in zip(loaded, folders):
         result = api.run(config)
         if quiet or no_video:
             paths = api.write_outputs(result, folder, video=not no_video)
@@ -158,7 +168,9 @@ def list_(what: str | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every failure into one line."""
     try:
-        cli.main(args=argv, prog_name="optviz", standalone_mode=False)
+        # without standalone mode, click returns the code of a ctx.exit(code)
+        # (--help, --version, help for a bare "optviz") instead of exiting
+        code = cli.main(args=argv, prog_name="optviz", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("optviz: interrupted", err=True)
         return 130
@@ -173,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("optviz: interrupted", err=True)
         return 130
+    except OSError as e:  # an output folder that cannot be written, a full disk
+        where = f"{e.filename}: " if e.filename else ""
+        click.echo(f"optviz: error: {where}{e.strerror or e}", err=True)
+        return 1
     except Exception as e:  # a bug: still one line, and a way to report it
         click.echo(
             f"optviz: internal error: {type(e).__name__}: {e} "
@@ -180,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -107,14 +107,31 @@ def load(path: str | Path) -> Config:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(_yaml_message(e), source=source) from e
+    except RecursionError:
+        raise ConfigError(_TOO_DEEP, source=source) from None
     return parse(data, source=source, stem=path.stem)
 
 
+_TOO_DEEP = "nested too deeply to be a config (lists or mappings inside each other)"
+_NO_CONSTRUCTOR = re.compile(r"could not determine a constructor for the tag '(.*)'")
+
+
 def _yaml_message(e: Exception) -> str:
+    """One line: where in the file and what is wrong."""
     mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    return f"not valid YAML: {where}{problem}"
+    problem = getattr(e, "problem", None) or str(e).strip().splitlines()[0]
+    tag = _NO_CONSTRUCTOR.fullmatch(problem)
+    if tag:  # safe_load refuses !!python/object and other non-data tags
+        name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+        return (
+            f"{_where(mark)}the tag {name!r} is not allowed; "
+            "a config holds plain YAML data only"
+        )
+    return f"not valid YAML: {_where(mark)}{problem}"
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
 
 
 _TOP_KEYS = (
@@ -140,12 +157,18 @@ def parse(data: Any, source: str = "<config>", stem: str = "config") -> Config:
         config = _parse(data, stem)
     except ConfigError as e:
         raise e.at(source=source) from None
+    except RecursionError:  # a self-referencing structure built in Python
+        raise ConfigError(_TOO_DEEP, source=source) from None
     return dataclasses.replace(config, source=source)
 
 
 def _parse(data: Any, stem: str) -> Config:
     from optviz.surfaces import SURFACES
 
+    if data is None:
+        raise ConfigError(
+            "the config is empty; it needs at least 'surface' and 'optimizers'"
+        )
     top = _mapping(data, "", "the config")
     _known_keys(top, _TOP_KEYS, "")
     for key in ("surface", "optimizers"):
@@ -159,16 +182,18 @@ def _parse(data: Any, stem: str) -> Config:
     iterations = _integer(top.get("iterations", 1000), "iterations", low=1)
     tolerance = _number(top.get("tolerance", 0.0), "tolerance", low=0.0)
     optimizers = _optimizers(top["optimizers"])
-    points = (iterations + 1) * len(optimizers) * len(starts)
+    points = iterations * len(optimizers) * len(starts)
     if points > MAX_POINTS:
         raise ConfigError(
-            f"iterations × optimizers × starts = {iterations} × {len(optimizers)} × "
-            f"{len(starts)} is {points:,} points, more than the {MAX_POINTS:,} a run "
-            "may keep; use fewer iterations, optimizers or starts",
+            f"iterations × optimizers × starts = {iterations:,} × {len(optimizers)} "
+            f"× {len(starts)} = {points:,} points, more than the {MAX_POINTS:,} a "
+            "run may keep; use fewer iterations, optimizers or starts",
             path="iterations",
         )
     title = top.get("title")
-    if title is not None and not isinstance(title, str | int | float):
+    if title is not None and (
+        isinstance(title, bool) or not isinstance(title, str | int | float)
+    ):
         raise ConfigError(f"must be text; got {_kind(title)}", path="title")
     output = top.get("output")
     if output is None:
@@ -190,7 +215,7 @@ def _parse(data: Any, stem: str) -> Config:
         xlim=xlim,
         ylim=ylim,
         optimizers=optimizers,
-        animation=_animation(top.get("animation", {})),
+        animation=_animation(top.get("animation") or {}),
         output=output_path,
     )
 
@@ -218,11 +243,15 @@ def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
         name = _choice(entry["method"], join_path(path, "method"), tuple(METHODS))
         method = METHODS[name]
         keys = ("label", "method", "color", *(h.key for h in method.hyperparameters))
-        _known_keys(entry, keys, path, what=f"key for {name}")
+        _known_keys(entry, keys, path, what=f"for {name}")
         params: dict[str, float] = {}
         for h in method.hyperparameters:
             if h.key in entry:
-                params[h.key] = _number(entry[h.key], join_path(path, h.key))
+                at = join_path(path, h.key)
+                params[h.key] = _number(entry[h.key], at)
+                problem = h.check(params[h.key])
+                if problem:
+                    raise ConfigError(problem, path=at)
             elif h.default is None:
                 raise ConfigError(
                     f"missing required key {h.key!r} ({h.symbol}, {h.help}) for {name}",
@@ -230,9 +259,8 @@ def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
                 )
         try:
             method.build(params)
-        except ValueError as e:
-            bad = next((k for k in params if str(e).startswith(k)), "")
-            raise ConfigError(str(e), path=join_path(path, bad)) from None
+        except ValueError as e:  # the checks above should have caught it
+            raise ConfigError(str(e), path=path) from None
         label = entry.get("label", name)
         if not isinstance(label, str | int | float) or isinstance(label, bool):
             raise ConfigError(
@@ -357,7 +385,13 @@ def _number(
         if not _NUMBER.fullmatch(value.strip()):
             raise ConfigError(f"must be a number; got {value!r}", path=path)
         value = float(value)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int with hundreds of digits
+        raise ConfigError(
+            f"must be a finite number; got one with {len(str(abs(value)))} digits",
+            path=path,
+        ) from None
     if not math.isfinite(number):
         raise ConfigError(f"must be a finite number; got {number}", path=path)
     if not low <= number <= high:
@@ -413,14 +447,16 @@ def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
 
 
 def _known_keys(
-    entry: Mapping[str, Any], allowed: tuple[str, ...], path: str, what: str = "key"
+    entry: Mapping[str, Any], allowed: tuple[str, ...], path: str, what: str = ""
 ) -> None:
     for key in entry:
         if key not in allowed:
             raise ConfigError(
-                f"unknown {what} {key!r}; allowed keys are {_quoted(allowed)}"
-                + _did_you_mean(key, allowed),
-                path=join_path(path, key),
+                f"unknown key {key!r}{' ' + what if what else ''}; "
+                f"allowed keys are {_quoted(allowed)}" + _did_you_mean(key, allowed),
+                # the key goes into the path as written, unless that would
+                # break the one-line message (newlines, control characters)
+                path=join_path(path, key if key.isprintable() else repr(key)),
             )
 
 
