@@ -232,10 +232,8 @@ def test_run_refuses_two_configs_that_would_write_to_one_folder(tmp_path, capsys
     code, _, err = call(capsys, "run", a, b, "--no-video", "-o", tmp_path / "out")
     assert code == 2
     assert err.count("\n") == 1
-    assert (
-        f"optviz: error: {b}: would write {tmp_path / 'out' / 'same' / 'same'}.* like {a}"
-        in err
-    )
+    target = tmp_path / "out" / "same" / "same"
+    assert f"optviz: error: {b}: would write {target}.* like {a}" in err
     assert not (tmp_path / "out").exists()
 
 
