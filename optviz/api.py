@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from optviz import config as config_module
-from optviz import export, optimizers, summary
-from optviz import run as core
+from optviz import core, export, optimizers, summary
 from optviz.config import Config
 from optviz.surfaces import SURFACES, Surface
 
@@ -86,6 +85,7 @@ def render(
         out_dir=output_dir(result, output),
         stem=c.stem,
         progress=progress,
+        colors=[o.color for o in c.optimizers],
     )
 
 

@@ -6,8 +6,8 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from optviz.core import Trajectory
 from optviz.files import replace_when_done
-from optviz.run import Trajectory
 
 COLUMNS = ("optimizer", "start", "iteration", "x", "y", "loss", "grad_norm")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from optviz.run import Trajectory
+from optviz.core import Trajectory
 from optviz.surfaces import Minimum
 
 # "Reached" means first came this close to a known minimum: about what a viewer

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from optviz import optimizers
+from optviz.core import step_all
 from optviz.optimizers import METHODS
-from optviz.run import step_all
 from optviz.surfaces import SURFACES
 
 

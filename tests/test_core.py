@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from optviz import run as core
+from optviz import core
 from optviz.export import COLUMNS, write_csv
 from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES

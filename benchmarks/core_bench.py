@@ -1,0 +1,176 @@
+"""How fast is the optimizer core? Run: python benchmarks/core_bench.py
+
+Times, in one process and one run (the machine is shared, so compare the
+ratios, not the seconds), the 14 lecture runs — 7 optimizers × 2 starts ×
+10,000 iterations on Beale's function — four ways:
+
+1. optviz: all 14 rows in one batch, one gradient call per iteration;
+2. the same rules stepped one start and one optimizer at a time with NumPy
+   (a loop per start: what most visualizers do);
+3. torch.optim, one start at a time (only if torch is installed; it is not an
+   optviz dependency);
+4. the 14 lecture configs one after another through ``optviz.api.run``, the
+   realistic figure for ``optviz run configs/lecture/*.yaml``.
+
+Each figure is the best of ``--repeat`` rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from optviz import api
+from optviz.core import step_all
+from optviz.optimizers import METHODS
+from optviz.surfaces import SURFACES
+
+ROOT = Path(__file__).resolve().parent.parent
+ITERATIONS = 10_000
+STARTS = np.array([[2.0, -2.0], [-3.0, 3.0]])
+# The lecture configs' hyperparameters (configs/lecture/*.yaml).
+LECTURE = [
+    ("gd", {"lr": 1e-4}),
+    ("momentum", {"lr": 5e-6, "momentum": 0.9}),
+    ("nesterov", {"lr": 5e-6, "momentum": 0.9}),
+    ("adagrad", {"lr": 4.0, "eps": 1e-7}),
+    ("rmsprop", {"lr": 0.25, "beta": 0.99, "eps": 1e-7}),
+    ("rmsprop", {"lr": 0.05, "beta": 0.99, "momentum": 0.9, "eps": 1e-7}),
+    ("adam", {"lr": 0.22, "beta1": 0.9, "beta2": 0.99, "eps": 1e-7}),
+]
+
+
+def best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def optviz_batched():
+    grad = SURFACES["beale"].grad
+    rules = [METHODS[m].build(p) for m, p in LECTURE]
+    return step_all(grad, rules, STARTS, ITERATIONS)
+
+
+def numpy_per_start():
+    """Each optimizer from each start on its own, as plain NumPy on (2,) arrays."""
+    grad = SURFACES["beale"].grad
+    out = []
+    for method, p in LECTURE:
+        for start in STARTS:
+            theta, v, m, a = start.copy(), np.zeros(2), np.zeros(2), np.zeros(2)
+            path = [theta]
+            for t in range(1, ITERATIONS + 1):
+                if method == "nesterov":
+                    g = grad(theta + p["momentum"] * v)
+                else:
+                    g = grad(theta)
+                if method == "gd":
+                    theta = theta - p["lr"] * g
+                elif method in ("momentum", "nesterov"):
+                    v = p["momentum"] * v - p["lr"] * g
+                    theta = theta + v
+                elif method == "adagrad":
+                    a = a + g * g
+                    theta = theta - p["lr"] / np.sqrt(a + p["eps"]) * g
+                elif method == "rmsprop":
+                    a = p["beta"] * a + (1 - p["beta"]) * g * g
+                    v = p.get("momentum", 0.0) * v - p["lr"] / np.sqrt(a + p["eps"]) * g
+                    theta = theta + v
+                else:
+                    m = p["beta1"] * m + (1 - p["beta1"]) * g
+                    a = p["beta2"] * a + (1 - p["beta2"]) * g * g
+                    mh, ah = m / (1 - p["beta1"] ** t), a / (1 - p["beta2"] ** t)
+                    theta = theta - p["lr"] / np.sqrt(ah + p["eps"]) * mh
+                path.append(theta)
+            out.append(np.array(path))
+    return out
+
+
+def torch_per_start():
+    import torch
+
+    def beale(xy):
+        x, y = xy[0], xy[1]
+        return (
+            (1.5 - x + x * y) ** 2
+            + (2.25 - x + x * y**2) ** 2
+            + (2.625 - x + x * y**3) ** 2
+        )
+
+    make = {
+        "gd": lambda ps, p: torch.optim.SGD(ps, lr=p["lr"]),
+        "momentum": lambda ps, p: torch.optim.SGD(
+            ps, lr=p["lr"], momentum=p["momentum"]
+        ),
+        "nesterov": lambda ps, p: torch.optim.SGD(
+            ps, lr=p["lr"], momentum=p["momentum"], nesterov=True
+        ),
+        "adagrad": lambda ps, p: torch.optim.Adagrad(ps, lr=p["lr"], eps=p["eps"]),
+        "rmsprop": lambda ps, p: torch.optim.RMSprop(
+            ps, lr=p["lr"], alpha=p["beta"], momentum=p.get("momentum", 0.0)
+        ),
+        "adam": lambda ps, p: torch.optim.Adam(
+            ps, lr=p["lr"], betas=(p["beta1"], p["beta2"]), eps=p["eps"]
+        ),
+    }
+    for method, p in LECTURE:
+        for start in STARTS:
+            xy = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+            opt = make[method]([xy], p)
+            for _ in range(ITERATIONS):
+                opt.zero_grad()
+                beale(xy).backward()
+                opt.step()
+
+
+def lecture_configs():
+    configs = [
+        api.load_config(p) for p in sorted((ROOT / "configs/lecture").glob("*.yaml"))
+    ]
+
+    def go():
+        for c in configs:
+            api.run(c)
+
+    return go, len(configs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args()
+
+    ours = best(optviz_batched, args.repeat)
+    loop = best(numpy_per_start, 1)
+    print(f"14 lecture runs (7 optimizers × 2 starts × {ITERATIONS:,} iterations):")
+    print(f"  optviz, one batch:           {ours:7.3f} s   (target: < 0.5 s)")
+    print(
+        f"  NumPy loop per start:        {loop:7.3f} s   ({loop / ours:5.1f}× optviz)"
+    )
+    if not args.no_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("  torch.optim per start:       (torch not installed; skipped)")
+        else:
+            slow = best(torch_per_start, 1)
+            print(
+                f"  torch.optim per start:       {slow:7.3f} s   "
+                f"({slow / ours:5.1f}× optviz)"
+            )
+    go, n = lecture_configs()
+    whole = best(go, args.repeat)
+    print(f"  the {n} lecture configs, each run on its own via optviz.api.run: "
+          f"{whole:.3f} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""Encode raw frames into MP4 and/or GIF with one ffmpeg process.
+
+Frames go to ffmpeg's stdin as raw RGBA; a ``split`` filter graph feeds both
+encoders, so each frame is drawn once whatever the formats. The GIF's palette
+is computed from one *palette frame* that is sent ahead of the video (the
+caller's final frame, which holds every colour the animation will show);
+without it the first frame serves. Taking the palette from a single frame
+rather than from the whole stream keeps ffmpeg from buffering every frame
+until the end of the input, as a whole-stream ``palettegen`` has to.
+
+Outputs are written under hidden temporary names in the output folder and
+renamed onto the final names only when ffmpeg succeeds; on any failure,
+exception or interrupt, ffmpeg is killed and the temporary files removed, so a
+final name only ever holds a complete file.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import subprocess
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from optviz.errors import RenderError
+
+FORMATS = ("mp4", "gif")
+# GIF delays are whole centiseconds: 30 fps would need 3.33 cs, which players
+# round to 3 and so play 11 % fast. The GIF gets its own rate instead, at most
+# 25 fps, which also keeps it small.
+_GIF_MIN_DELAY_CS = 4
+_STDERR_LINES = 30  # how much of ffmpeg's stderr an error message carries
+_EXIT_GRACE_S = 5.0  # how long ffmpeg may take to exit after closing its input
+
+
+def gif_fps(fps: float) -> float:
+    """The GIF frame rate for a video at ``fps``: 100 / a whole centisecond."""
+    delay = max(_GIF_MIN_DELAY_CS, round(100.0 / fps))
+    return 100.0 / delay
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary that ships with imageio-ffmpeg."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as e:  # ImportError, RuntimeError: not found for platform
+        raise RenderError(f"no ffmpeg binary available: {e}") from e
+
+
+class Encoder:
+    """One ffmpeg process writing ``<out_dir>/<stem>.<format>`` per format.
+
+    Use as a context manager::
+
+        with Encoder(out, "beale", (800, 600), 30, palette=last_frame) as enc:
+            for frame in frames:
+                enc.write(frame)
+        enc.paths  # the finished files
+
+    Leaving the block normally finishes the files; leaving it by an exception
+    aborts and deletes them. ``start``/``write``/``finish``/``abort`` can be
+    called directly too.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        stem: str,
+        size: tuple[int, int],
+        fps: float,
+        formats: Sequence[str] = FORMATS,
+        *,
+        palette: np.ndarray | bytes | None = None,
+        crf: int = 20,
+        preset: str = "fast",
+        ffmpeg: str | None = None,
+    ) -> None:
+        self.formats = tuple(dict.fromkeys(formats))
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown or not self.formats:
+            raise ValueError(f"formats must be some of {FORMATS}, got {formats}")
+        self.width, self.height = (int(v) for v in size)
+        if "mp4" in self.formats and (self.width % 2 or self.height % 2):
+            raise ValueError(f"H.264 needs an even frame size, got {size}")
+        if fps <= 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.fps = fps
+        self.out_dir = Path(out_dir)
+        self.final = {f: self.out_dir / f"{stem}.{f}" for f in self.formats}
+        self.parts = {f: self.out_dir / f".{stem}.{f}.part" for f in self.formats}
+        self.paths: list[Path] = []  # filled in by finish()
+        # A copy: the caller may hand over a drawing buffer it will reuse.
+        self._palette = (
+            bytes(self._bytes(palette))
+            if palette is not None and "gif" in self.formats
+            else None
+        )
+        self._crf = crf
+        self._preset = preset
+        self._ffmpeg = ffmpeg
+        self._proc: subprocess.Popen | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
+        self._reader: threading.Thread | None = None
+        self.frames_written = 0
+
+    # -- the command --------------------------------------------------------
+
+    def _graph(self) -> str:
+        """The filter graph: input 0 → ``[mp4]`` and/or ``[gif]``."""
+        skip = 1 if self._palette is not None else 0
+        # Drop the palette frame and restart the clock at the first real frame.
+        video = f"trim=start_frame={skip},setpts=PTS-STARTPTS," if skip else ""
+        chains = []
+        if "gif" in self.formats:
+            branches = ["[pal_in]", "[gif_in]"]
+            if "mp4" in self.formats:
+                branches.append("[mp4_in]")
+            chains.append(f"[0:v]split={len(branches)}{''.join(branches)}")
+            chains.append("[pal_in]trim=end_frame=1,palettegen=stats_mode=full[pal]")
+            # Ordered (Bayer) dithering is a function of position only, so
+            # pixels that do not change between frames keep their palette
+            # index and the GIF stores just the changed rectangle per frame.
+            chains.append(
+                f"[gif_in]{video}fps={gif_fps(self.fps):g}[gif_v];"
+                "[gif_v][pal]paletteuse=dither=bayer:bayer_scale=4"
+                ":diff_mode=rectangle[gif]"
+            )
+            mp4_in = "[mp4_in]"
+        else:
+            mp4_in = "[0:v]"
+        if "mp4" in self.formats:
+            chains.append(f"{mp4_in}{video}format=yuv420p[mp4]")
+        return ";".join(chains)
+
+    def command(self) -> list[str]:
+        """The ffmpeg command line (outputs go to the temporary names)."""
+        cmd = [
+            self._ffmpeg or ffmpeg_exe(),
+            "-hide_banner",
+            "-nostats",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgba",
+            "-video_size",
+            f"{self.width}x{self.height}",
+            "-framerate",
+            f"{self.fps:g}",
+            "-i",
+            "pipe:0",
+            "-filter_complex",
+            self._graph(),
+        ]
+        if "mp4" in self.formats:
+            cmd += [
+                "-map",
+                "[mp4]",
+                "-c:v",
+                "libx264",
+                "-preset",
+                self._preset,
+                "-crf",
+                str(self._crf),
+                "-pix_fmt",
+                "yuv420p",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(self.parts["mp4"]),
+            ]
+        if "gif" in self.formats:
+            cmd += ["-map", "[gif]", "-loop", "0", "-f", "gif", str(self.parts["gif"])]
+        return cmd
+
+    # -- the process --------------------------------------------------------
+
+    def start(self) -> Encoder:
+        """Start ffmpeg (and send the palette frame, if any)."""
+        if self._proc is not None:
+            raise RuntimeError("encoder already started")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        cmd = self.command()
+        try:
+            # A session of its own: Ctrl-C in a terminal reaches only us, and
+            # we end ffmpeg ourselves (and clean up after it).
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as e:
+            raise RenderError(f"cannot run ffmpeg ({cmd[0]}): {e}") from e
+        # Drained by a thread: an error-chatty ffmpeg could otherwise fill the
+        # stderr pipe and block while we block writing frames to it.
+        self._reader = threading.Thread(
+            target=self._read_stderr, args=(self._proc.stderr,), daemon=True
+        )
+        self._reader.start()
+        if self._palette is not None:
+            self._send(self._palette)
+        return self
+
+    def _read_stderr(self, stream) -> None:
+        for line in iter(stream.readline, b""):
+            self._stderr.append(line.decode("utf-8", "replace").rstrip())
+        stream.close()
+
+    def _bytes(self, frame) -> memoryview:
+        """``frame`` as flat bytes, checked against the frame size."""
+        if isinstance(frame, np.ndarray):
+            if frame.dtype != np.uint8:
+                raise ValueError(f"frames must be uint8 RGBA, got {frame.dtype}")
+            frame = np.ascontiguousarray(frame)
+        view = memoryview(frame)
+        if not view.c_contiguous:
+            view = memoryview(bytes(view))
+        expected = self.width * self.height * 4
+        if view.nbytes != expected:
+            raise ValueError(
+                f"a {self.width}×{self.height} RGBA frame has {expected} bytes, "
+                f"got {view.nbytes}"
+            )
+        return view.cast("B")
+
+    def _send(self, data: memoryview | bytes) -> None:
+        try:
+            self._proc.stdin.write(data)
+        except OSError:  # BrokenPipeError: ffmpeg has closed its input
+            self._fail("ffmpeg stopped reading frames", wait=True)
+
+    def write(self, frame: np.ndarray | bytes | memoryview) -> None:
+        """Send one (height, width, 4) RGBA frame."""
+        if self._proc is None:
+            raise RuntimeError("encoder not started")
+        self._send(self._bytes(frame))
+        self.frames_written += 1
+
+    def finish(self) -> list[Path]:
+        """Close the input, wait for ffmpeg, and move the outputs into place."""
+        if self._proc is None:
+            raise RuntimeError("encoder not started")
+        try:
+            try:
+                self._proc.stdin.close()
+            except OSError:
+                self._fail("ffmpeg stopped reading frames", wait=True)
+            if self._proc.wait() != 0:
+                self._fail("encoding failed")
+            self._reader.join()
+            missing = [p.name for p in self.parts.values() if not p.is_file()]
+            if missing:
+                self._fail(f"ffmpeg wrote no {', '.join(missing)}")
+            for fmt in self.formats:
+                os.replace(self.parts[fmt], self.final[fmt])
+        except BaseException:
+            self.abort()
+            raise
+        self.paths = [self.final[f] for f in self.formats]
+        self._proc = None
+        return self.paths
+
+    def _fail(self, what: str, wait: bool = False):
+        """Clean up and raise a RenderError with ffmpeg's exit and last words.
+
+        ``wait``: ffmpeg closed its input, so it is on its way out; give it a
+        moment to exit by itself so that its exit code and errors are known.
+        """
+        if wait:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # abort() kills
+                self._proc.wait(timeout=_EXIT_GRACE_S)
+        self.abort()
+        code = self._proc.returncode
+        if code is not None and code < 0:
+            what += f" (ffmpeg was killed by signal {-code})"
+        elif code:
+            what += f" (ffmpeg exited with code {code})"
+        tail = "\n".join(self._stderr).strip()
+        raise RenderError(f"{what}:\n{tail}" if tail else what)
+
+    def abort(self) -> None:
+        """Kill ffmpeg and delete the temporary outputs; safe to call twice."""
+        proc = self._proc
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            # A broken pipe is what we are cleaning up after.
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            if self._reader is not None:
+                self._reader.join()
+        for part in self.parts.values():
+            part.unlink(missing_ok=True)
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        """The running ffmpeg (None before start and after finish)."""
+        return self._proc
+
+    def __enter__(self) -> Encoder:
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()

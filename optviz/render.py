@@ -1,0 +1,566 @@
+"""Draw the animation: a contour plot of the surface with every trajectory on it.
+
+One :class:`Renderer` owns one Agg figure. What never moves (contours, axes,
+title) is drawn once and kept as a pixel buffer; each frame restores that
+buffer and draws only the layers above it, in the order a full draw stacks
+them: the trajectory lines, the start and minimum markers (so that lines run
+under them), the moving heads and the iteration counter, and finally the
+legend, pre-rendered once and composited on top. That is what makes hundreds
+of frames of a 10,000-iteration run cheap (a few milliseconds each).
+
+matplotlib is imported by this module alone; the CLI imports it lazily so
+that ``optviz --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from optviz.encode import Encoder
+from optviz.errors import RenderError
+from optviz.frames import frame_iterations
+
+if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
+    from optviz.config import Animation
+    from optviz.core import Trajectory
+    from optviz.surfaces import Surface
+
+# Okabe & Ito's colour-blind-safe palette, the most legible on pale contours
+# first; yellow is last because it nearly vanishes on them.
+PALETTE = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+
+# The contours carry no hue, so that only the trajectories are coloured.
+_CONTOUR_FILL = LinearSegmentedColormap.from_list(
+    "optviz_fill", ["#ffffff", "#e4e9ef", "#b3bcc8"]
+)
+_CONTOUR_LINE = "#5a6472"
+_LEVELS = 25
+_GRID = 400  # contour samples along the longer side of the view
+# Log levels start at this quantile of the values above the minimum: the
+# lowest values sit in a sliver around the minimum, and levels there would
+# only stack rings around the star.
+_LOW_QUANTILE = 0.002
+_MAX_DECADES = 9.0
+# Lines drawn so far are kept as pixels every this many iterations, which
+# bounds the path each frame draws (see Renderer.buffer).
+_CHECKPOINT = 500
+
+Progress = Callable[[int, int], None]
+
+
+def palette_colour(index: int) -> str:
+    """The palette's ``index``-th colour (it repeats past its end)."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def optimizer_colours(count: int, colors: Sequence[str | None] = ()) -> list[str]:
+    """One colour per optimizer: ``colors[i]`` where given, else the palette's
+    next colour (so that a user's own colour does not use up a palette one)."""
+    chosen = list(colors)[:count] + [None] * max(0, count - len(colors))
+    out, next_free = [], 0
+    for colour in chosen:
+        if colour is None:
+            colour = palette_colour(next_free)
+            next_free += 1
+        out.append(colour)
+    return out
+
+
+def even_size(size: Sequence[int]) -> tuple[int, int]:
+    """``size`` rounded down to even numbers (H.264's 4:2:0 chroma needs it)."""
+    w, h = (int(v) - int(v) % 2 for v in size)
+    if w < 16 or h < 16:
+        raise RenderError(f"frame size {size[0]}×{size[1]} is too small to draw")
+    return w, h
+
+
+def contour_levels(z: np.ndarray, spacing: str, count: int = _LEVELS) -> np.ndarray:
+    """``count`` increasing contour levels for the values ``z`` on the grid.
+
+    ``"log"``: ``z`` must already be shifted so that its minimum is about
+    zero; levels are log-spaced from a low quantile of the positive values to
+    the largest, so that they show both the valley floor and the walls.
+    ``"linear"``: evenly spaced between the extremes.
+    """
+    z = np.asarray(z, dtype=float)
+    z = z[np.isfinite(z)]
+    if spacing == "log":
+        z = z[z > 0]
+    if z.size == 0:
+        raise RenderError("the surface has no finite values to contour in the view")
+    hi = float(z.max())
+    if spacing == "log":
+        lo = max(float(np.quantile(z, _LOW_QUANTILE)), hi * 10.0**-_MAX_DECADES)
+        return np.geomspace(lo, hi, count) if lo < hi else np.array([hi / 2, hi])
+    lo = float(z.min())
+    return np.linspace(lo, hi, count) if lo < hi else np.array([lo - 1, lo + 1])
+
+
+def surface_grid(surface: Surface, xlim, ylim) -> tuple[np.ndarray, ...]:
+    """The view sampled on a grid: x (n,), y (m,) and the values (m, n) to contour.
+
+    With log spacing the values are ``f − f*``: the grid can dip a hair below
+    a known f* by rounding, and it is the lowest of the two that is subtracted.
+    """
+    dx, dy = xlim[1] - xlim[0], ylim[1] - ylim[0]
+    x = np.linspace(*xlim, max(2, round(_GRID * min(1.0, dx / dy))))
+    y = np.linspace(*ylim, max(2, round(_GRID * min(1.0, dy / dx))))
+    xx, yy = np.meshgrid(x, y)
+    with np.errstate(all="ignore"):
+        z = np.asarray(surface.f(np.stack((xx, yy), axis=-1)), dtype=float)
+    if surface.levels == "log":
+        finite = z[np.isfinite(z)]
+        if finite.size:
+            z = z - min(surface.f_min, float(finite.min()))
+    return x, y, z
+
+
+class Renderer:
+    """One figure that can be drawn at any iteration of the trajectories.
+
+    ``labels[i]`` names optimizer ``i`` (``Trajectory.optimizer``); all
+    trajectories of one optimizer share its colour and legend entry. Colours
+    come from ``colors[i]`` where given and from :data:`PALETTE` otherwise.
+
+    Frames are cheapest in increasing order of iteration: lines only grow, so
+    the pixels of the lines up to a recent checkpoint are kept and each frame
+    draws only the lines' paths since then. Asking for an iteration before
+    the checkpoint redraws the lines from the start.
+    """
+
+    def __init__(
+        self,
+        surface: Surface,
+        trajectories: Sequence[Trajectory],
+        labels: Sequence[str],
+        *,
+        title: str | None = None,
+        xlim: tuple[float, float],
+        ylim: tuple[float, float],
+        animation: Animation,
+        colors: Sequence[str | None] = (),
+    ) -> None:
+        # A run that diverged at its start has no points and nothing to show.
+        self.trajectories = [t for t in trajectories if len(t.points)]
+        count = max((t.optimizer + 1 for t in self.trajectories), default=0)
+        self.colours = optimizer_colours(max(count, len(labels)), colors)
+        self.size = even_size(animation.size)
+        self.last = max((t.iterations for t in self.trajectories), default=0)
+        w, h = self.size
+        dpi = animation.dpi
+        # A hair over the size: Agg truncates width·dpi, which would land on
+        # w − 1 whenever w / dpi is not exact in binary.
+        fig = Figure(figsize=((w + 0.01) / dpi, (h + 0.01) / dpi), dpi=dpi)
+        self.figure = fig
+        self.canvas = FigureCanvasAgg(fig)
+        fig.set_layout_engine("constrained")
+        ax = fig.add_subplot()
+        self.axes = ax
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        if title:
+            ax.set_title(title, loc="left", fontsize="large")
+        self._draw_contours(surface, xlim, ylim)
+        self._lines = self._add_lines()
+        self._landmarks = self._add_landmarks(surface)
+        self._heads = self._add_heads()
+        self.counter = ax.set_title(_count(self.last), loc="right")
+        handles, names = self._legend_entries(labels)
+        self.legend = self._place_legend(handles, names, "best")
+        # One full draw of the final state lays the figure out and lets the
+        # legend find the spot the complete trajectories leave free; then both
+        # are frozen so that no frame can move them.
+        self.canvas.draw()
+        if self.legend is not None:
+            box = self.legend.get_window_extent().transformed(ax.transAxes.inverted())
+            self.legend = self._place_legend(handles, names, (box.x0, box.y0))
+        fig.set_layout_engine("none")
+        self._moving = [*self._lines, *self._landmarks, self._heads, self.counter]
+        if self.legend is not None:
+            self._moving.append(self.legend)
+        for artist in self._moving:
+            artist.set_animated(True)
+        self.canvas.draw()
+        if self.canvas.get_width_height() != self.size:
+            raise RenderError(
+                f"matplotlib drew {self.canvas.get_width_height()} pixels, "
+                f"not {self.size}"
+            )
+        self._static = self.canvas.copy_from_bbox(fig.bbox)
+        self._legend_layer = self._capture_legend()
+        self._trails = self._static  # static layer + lines up to _trails_at
+        self._trails_at = 0
+
+    # -- building the figure -----------------------------------------------
+
+    def _draw_contours(self, surface: Surface, xlim, ylim) -> None:
+        x, y, z = surface_grid(surface, xlim, ylim)
+        levels = contour_levels(z, surface.levels)
+        norm_type = LogNorm if surface.levels == "log" else Normalize
+        z = np.ma.masked_invalid(z)
+        self.axes.contourf(
+            x,
+            y,
+            z,
+            levels=levels,
+            norm=norm_type(levels[0], levels[-1]),
+            cmap=_CONTOUR_FILL,
+            extend="both",
+            zorder=0,
+        )
+        self.axes.contour(
+            x,
+            y,
+            z,
+            levels=levels,
+            colors=_CONTOUR_LINE,
+            linewidths=0.5,
+            alpha=0.45,
+            zorder=1,
+        )
+
+    def _add_lines(self) -> list[Line2D]:
+        lines = []
+        for t in self.trajectories:
+            (line,) = self.axes.plot(
+                t.points[:, 0],
+                t.points[:, 1],
+                color=self.colours[t.optimizer],
+                linewidth=2.0,
+                solid_joinstyle="round",
+                solid_capstyle="round",
+                zorder=5,
+            )
+            lines.append(line)
+        return lines
+
+    def _add_landmarks(self, surface: Surface) -> list[Line2D]:
+        """A star on each minimum (hollow if local), a ring on each start.
+
+        They sit above the lines, which start and end on them.
+        """
+        marks = []
+        for m in surface.minima:
+            glob = m.kind == "global"
+            marks += self.axes.plot(
+                m.x,
+                m.y,
+                linestyle="none",
+                marker="*",
+                markersize=22 if glob else 15,
+                markerfacecolor="#FFD23F" if glob else "white",
+                markeredgecolor="black",
+                markeredgewidth=1.0,
+                zorder=6,
+            )
+        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
+        if starts:
+            sx, sy = np.array(starts).T
+            marks += self.axes.plot(
+                sx,
+                sy,
+                linestyle="none",
+                marker="o",
+                markersize=10,
+                markerfacecolor="white",
+                markeredgecolor="black",
+                markeredgewidth=1.8,
+                zorder=6,
+            )
+        return marks
+
+    def _add_heads(self):
+        """One dot per trajectory where it is now: one artist for all."""
+        ends = np.array([t.points[-1] for t in self.trajectories]).reshape(-1, 2)
+        return self.axes.scatter(
+            ends[:, 0],
+            ends[:, 1],
+            s=49,
+            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
+            edgecolors="white",
+            linewidths=1.2,
+            zorder=7,
+        )
+
+    def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
+        shown = sorted({t.optimizer for t in self.trajectories})
+        handles = [
+            Line2D(
+                [],
+                [],
+                color=self.colours[i],
+                linewidth=2.5,
+                marker="o",
+                markersize=7,
+                markeredgecolor="white",
+            )
+            for i in shown
+        ]
+        return handles, [labels[i] for i in shown]
+
+    def _place_legend(self, handles: list, names: list[str], loc):
+        if not handles:
+            return None
+        legend = self.axes.legend(handles, names, loc=loc, **_LEGEND)
+        # Above lines, markers and heads in a full draw, as in the fast path.
+        legend.set_zorder(10)
+        return legend
+
+    def _capture_legend(self) -> tuple | None:
+        """The legend as a pre-rendered layer: where, its colour, and coverage.
+
+        Laying out and drawing the legend's labels costs more than everything
+        else in a frame, yet it never changes. Drawn once over black and once
+        over white, the two results give its premultiplied colour (over black)
+        and how much of what lies below shows through (white − black), pixel
+        by pixel, anti-aliased edges included; each frame then composites it
+        with integer arithmetic (see :meth:`_paste_legend`).
+        """
+        if self.legend is None:
+            return None
+        w, h = self.size
+        box = self.legend.get_window_extent().padded(2)
+        rows = slice(max(0, math.floor(h - box.y1)), min(h, math.ceil(h - box.y0)))
+        cols = slice(max(0, math.floor(box.x0)), min(w, math.ceil(box.x1)))
+        region = np.asarray(self.canvas.buffer_rgba())[rows, cols, :3]
+        drawn = []
+        for fill in (0, 255):
+            region[...] = fill
+            self.figure.draw_artist(self.legend)
+            drawn.append(region.astype(np.int16))
+        black, white = drawn
+        self.canvas.restore_region(self._static)
+        cover = np.clip(white - black, 0, 255).astype(np.uint16)
+        return rows, cols, black.astype(np.uint16), cover
+
+    def _paste_legend(self, pixels: np.ndarray) -> None:
+        """Composite the pre-rendered legend over ``pixels`` (the live buffer)."""
+        if self._legend_layer is None:
+            return
+        rows, cols, colour, cover = self._legend_layer
+        below = pixels[rows, cols, :3]
+        # colour + cover·below/255, rounded; the product fits in uint16.
+        below[...] = colour + (cover * below + 127) // 255
+
+    # -- drawing ------------------------------------------------------------
+
+    def _ends(self, k: int) -> list[int]:
+        """The index each trajectory is at on iteration ``k``."""
+        return [min(k, len(t.points) - 1) for t in self.trajectories]
+
+    def positions(self, k: int) -> np.ndarray:
+        """Where each trajectory is on iteration ``k``, (n, 2): its head."""
+        ends = self._ends(k)
+        points = [t.points[n] for t, n in zip(self.trajectories, ends)]
+        return np.array(points, dtype=float).reshape(-1, 2)
+
+    def _show_heads(self, k: int) -> None:
+        self._heads.set_offsets(self.positions(k))
+        self.counter.set_text(_count(k))
+
+    def buffer(self, k: int) -> memoryview:
+        """Draw iteration ``k``; the live (height, width, 4) RGBA pixel buffer.
+
+        The buffer is overwritten by the next draw: copy it to keep it.
+        """
+        if k < 0:
+            raise ValueError(f"iteration must be >= 0, got {k}")
+        k = int(k)
+        restore, draw = self.canvas.restore_region, self.figure.draw_artist
+        if k < self._trails_at:
+            self._trails, self._trails_at = self._static, 0
+        restore(self._trails)
+        # Each line is drawn as one path from the checkpoint on. Drawing only
+        # each frame's new steps would be cheaper still, but a thousand short
+        # overlapping strokes blend their anti-aliased edges over and over
+        # into jagged, heavier lines.
+        since, ends = self._ends(self._trails_at), self._ends(k)
+        for t, line, a, b in zip(self.trajectories, self._lines, since, ends):
+            if b > a:
+                line.set_data(t.points[a : b + 1, 0], t.points[a : b + 1, 1])
+                draw(line)
+        if k - self._trails_at >= _CHECKPOINT:
+            self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._trails_at = k
+        self._show_heads(k)
+        for artist in (*self._landmarks, self._heads, self.counter):
+            draw(artist)
+        buffer = self.canvas.buffer_rgba()
+        self._paste_legend(np.asarray(buffer))
+        return buffer
+
+    def frame(self, k: int) -> np.ndarray:
+        """The (height, width, 4) RGBA picture at iteration ``k``."""
+        return np.array(self.buffer(k), dtype=np.uint8, copy=True)
+
+    def full_draw_frame(self, k: int) -> np.ndarray:
+        """The same picture from one plain full draw (to check the fast path)."""
+        for t, line, n in zip(self.trajectories, self._lines, self._ends(k)):
+            line.set_data(t.points[: n + 1, 0], t.points[: n + 1, 1])
+        self._show_heads(k)
+        for artist in self._moving:
+            artist.set_animated(False)
+        try:
+            self.canvas.draw()
+            return np.array(self.canvas.buffer_rgba(), dtype=np.uint8, copy=True)
+        finally:
+            for artist in self._moving:
+                artist.set_animated(True)
+
+    def close(self) -> None:
+        """Let go of the figure and its pixel buffers (several megabytes)."""
+        self.figure.clear()
+        self._static = self._trails = self._legend_layer = None
+
+
+_LEGEND = dict(
+    framealpha=0.9,
+    fancybox=False,
+    edgecolor="#444444",
+    fontsize="medium",
+    borderpad=0.6,
+    handlelength=2.2,
+)
+
+
+def _count(k: int) -> str:
+    return f"iteration {k:,}"
+
+
+def render_video(
+    surface: Surface,
+    trajectories: Sequence[Trajectory],
+    labels: Sequence[str],
+    *,
+    title: str | None = None,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    animation: Animation,
+    out_dir: Path,
+    stem: str,
+    progress: Progress | None = None,
+    colors: Sequence[str | None] = (),
+) -> list[Path]:
+    """Animate the trajectories into ``out_dir/<stem>.<format>``; the paths.
+
+    ``animation.frames`` frames follow :func:`frame_iterations`, then the last
+    one stays for ``animation.hold`` seconds. ``progress(done, total)`` is
+    called after each drawn frame.
+    """
+    renderer = Renderer(
+        surface,
+        trajectories,
+        labels,
+        title=title,
+        xlim=xlim,
+        ylim=ylim,
+        animation=animation,
+        colors=colors,
+    )
+    try:
+        schedule = frame_iterations(renderer.last, animation.frames)
+        hold = max(0, round(animation.hold * animation.fps))
+        total = len(schedule)
+        # The GIF's palette comes from the last frame: it holds every line.
+        palette = renderer.frame(renderer.last) if "gif" in animation.formats else None
+        encoder = Encoder(
+            Path(out_dir),
+            stem,
+            renderer.size,
+            animation.fps,
+            animation.formats,
+            palette=palette,
+        )
+        with encoder:
+            for done, k in enumerate(schedule, start=1):
+                image = renderer.buffer(int(k))
+                encoder.write(image)
+                if progress is not None:
+                    progress(done, total)
+            # The buffer still holds the last frame; a still costs no drawing.
+            for _ in range(hold):
+                encoder.write(image)
+        return encoder.paths
+    except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
+        raise RenderError(f"matplotlib could not draw a frame: {e}") from e
+    finally:
+        renderer.close()
+
+
+def render_still(
+    surface: Surface,
+    trajectories: Sequence[Trajectory],
+    labels: Sequence[str],
+    *,
+    title: str | None = None,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    animation: Animation,
+    path: Path,
+    iteration: int | None = None,
+    colors: Sequence[str | None] = (),
+) -> Path:
+    """Draw one frame (by default the last) to a PNG at ``path``."""
+    renderer = Renderer(
+        surface,
+        trajectories,
+        labels,
+        title=title,
+        xlim=xlim,
+        ylim=ylim,
+        animation=animation,
+        colors=colors,
+    )
+    try:
+        k = renderer.last if iteration is None else iteration
+        return save_png(path, renderer.frame(k))
+    finally:
+        renderer.close()
+
+
+def save_png(path: Path, image: np.ndarray) -> Path:
+    """Write an (height, width, 3|4) uint8 image as PNG, atomically.
+
+    The picture goes to a temporary file in the same folder first and is
+    renamed into place, so ``path`` never holds half a file.
+    """
+    from PIL import Image  # matplotlib's own dependency
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        image = np.asarray(image, dtype=np.uint8)
+        if image.ndim == 3 and image.shape[2] == 4 and np.all(image[..., 3] == 255):
+            image = image[..., :3]  # opaque: a quarter smaller without alpha
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(image).save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise RenderError(f"cannot write {path}: {e}") from e
+        raise
+    return path

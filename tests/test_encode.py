@@ -1,0 +1,165 @@
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from optviz.encode import Encoder, ffmpeg_exe, gif_fps
+from optviz.errors import RenderError
+
+W, H = 160, 120
+
+
+def frames(n, w=W, h=H):
+    """A square moving across a gradient: every frame different."""
+    out = []
+    for i in range(n):
+        a = np.empty((h, w, 4), dtype=np.uint8)
+        a[..., 0] = np.linspace(0, 255, w, dtype=np.uint8)[None, :]
+        a[..., 1] = np.linspace(0, 255, h, dtype=np.uint8)[:, None]
+        a[..., 2] = 128
+        a[..., 3] = 255
+        a[40:60, 10 * i : 10 * i + 20, :3] = (0, 0, 255)
+        out.append(a)
+    return out
+
+
+def probe(path):
+    """ffmpeg's description of a file and its decoded frame count."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    counts = re.findall(r"frame=\s*(\d+)", result.stderr)
+    return result.stderr, int(counts[-1])
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def encode(folder, n=10, **kw):
+    with Encoder(folder, "clip", (W, H), 30, **kw) as enc:
+        for frame in frames(n):
+            enc.write(frame)
+    return enc.paths
+
+
+def test_one_pass_writes_an_h264_mp4_and_a_gif(tmp_path):
+    paths = encode(tmp_path, palette=frames(10)[-1])
+    assert paths == [tmp_path / "clip.mp4", tmp_path / "clip.gif"]
+    assert leftovers(tmp_path) == ["clip.gif", "clip.mp4"]
+
+    info, count = probe(tmp_path / "clip.mp4")
+    stream = next(line for line in info.splitlines() if "Video:" in line)
+    assert "h264" in stream and "yuv420p" in stream and f"{W}x{H}" in stream
+    assert "30 fps" in stream
+    assert count == 10  # the palette frame is not in the video
+
+    with Image.open(tmp_path / "clip.gif") as gif:
+        assert gif.size == (W, H)
+        assert gif.info["loop"] == 0  # plays forever
+        durations = []
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            durations.append(gif.info["duration"])
+    # 10 frames at 30 fps = 333 ms, resampled to 25 fps: whole 40 ms delays.
+    assert set(durations) == {40}
+    assert abs(sum(durations) - 1000 * 10 / 30) <= 40
+
+
+def test_mp4_is_faststart(tmp_path):
+    encode(tmp_path, formats=("mp4",))
+    data = (tmp_path / "clip.mp4").read_bytes()
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+@pytest.mark.parametrize("formats", [("mp4",), ("gif",)])
+def test_one_format_alone(tmp_path, formats):
+    paths = encode(tmp_path, formats=formats)
+    assert [p.name for p in paths] == [f"clip.{formats[0]}"]
+    assert leftovers(tmp_path) == [f"clip.{formats[0]}"]
+    _, count = probe(paths[0])
+    assert count in ((10,) if formats == ("mp4",) else (8, 9))  # 333 ms at 25 fps
+
+
+def test_gif_without_palette_frame_uses_the_first_frame(tmp_path):
+    encode(tmp_path, formats=("gif",))
+    with Image.open(tmp_path / "clip.gif") as gif:
+        assert gif.n_frames in (8, 9)
+        assert gif.info["duration"] == 40
+
+
+@pytest.mark.parametrize(
+    "fps, expected", [(30, 25), (25, 25), (60, 25), (24, 25), (20, 20), (10, 10)]
+)
+def test_gif_rate_has_whole_centisecond_delays(fps, expected):
+    rate = gif_fps(fps)
+    assert rate == pytest.approx(expected)
+    assert (100 / rate) == pytest.approx(round(100 / rate))
+
+
+# -- failures leave nothing behind -------------------------------------------------
+
+
+def test_bad_encoder_option_raises_with_ffmpegs_words(tmp_path):
+    with pytest.raises(RenderError) as err:
+        encode(tmp_path, preset="no-such-preset")
+    assert "no-such-preset" in str(err.value)  # from ffmpeg's stderr
+    assert leftovers(tmp_path) == []
+
+
+def test_killed_ffmpeg_raises_and_cleans_up(tmp_path):
+    enc = Encoder(tmp_path, "clip", (W, H), 30).start()
+    enc.write(frames(1)[0])
+    enc.process.kill()
+    with pytest.raises(RenderError, match="signal"):
+        for frame in frames(10):
+            enc.write(frame)
+        enc.finish()
+    assert enc.process.poll() is not None
+    assert leftovers(tmp_path) == []
+
+
+def test_interrupt_kills_ffmpeg_and_cleans_up(tmp_path):
+    enc = Encoder(tmp_path, "clip", (W, H), 30)
+    with pytest.raises(KeyboardInterrupt), enc:
+        for frame in frames(5):
+            enc.write(frame)
+        raise KeyboardInterrupt
+    assert enc.process.poll() is not None
+    assert leftovers(tmp_path) == []
+
+
+def test_failure_keeps_an_earlier_good_file(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"an earlier video")
+    with pytest.raises(RenderError):
+        encode(tmp_path, formats=("mp4",), crf=-100)  # out of range for x264
+    assert (tmp_path / "clip.mp4").read_bytes() == b"an earlier video"
+    assert leftovers(tmp_path) == ["clip.mp4"]
+
+
+def test_wrong_frame_size_aborts(tmp_path):
+    enc = Encoder(tmp_path, "clip", (W, H), 30)
+    with pytest.raises(ValueError, match="bytes"), enc:
+        enc.write(frames(1, w=W + 2)[0])
+    assert leftovers(tmp_path) == []
+
+
+def test_missing_ffmpeg_is_a_render_error(tmp_path):
+    with pytest.raises(RenderError, match="cannot run ffmpeg"):
+        Encoder(tmp_path, "clip", (W, H), 30, ffmpeg=str(tmp_path / "nope")).start()
+    assert leftovers(tmp_path) == []
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="even"):
+        Encoder(tmp_path, "clip", (W + 1, H), 30)
+    with pytest.raises(ValueError, match="formats"):
+        Encoder(tmp_path, "clip", (W, H), 30, formats=("webm",))
+    with pytest.raises(ValueError, match="uint8"):
+        Encoder(tmp_path, "clip", (W, H), 30, palette=np.zeros((H, W, 4)))
+    Encoder(tmp_path, "clip", (W + 1, H), 30, formats=("gif",))  # odd is fine
