@@ -17,6 +17,7 @@ _API = (
     "load_config",
     "run",
     "render",
+    "still",
     "write_csv",
     "write_outputs",
     "summary_rows",

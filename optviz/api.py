@@ -89,6 +89,27 @@ def render(
     )
 
 
+def still(
+    result: Result, path: str | Path, iteration: int | None = None
+) -> Path:
+    """The frame at ``iteration`` (default: the last) as a PNG at ``path``."""
+    from optviz.render import render_still
+
+    c = result.config
+    return render_still(
+        result.surface,
+        result.trajectories,
+        result.labels,
+        title=c.title,
+        xlim=c.xlim,
+        ylim=c.ylim,
+        animation=c.animation,
+        path=Path(path),
+        iteration=iteration,
+        colors=[o.color for o in c.optimizers],
+    )
+
+
 def write_outputs(
     result: Result,
     output: str | Path | None = None,

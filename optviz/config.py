@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optviz.encode import FORMATS
 from optviz.errors import ConfigError, join_path
-
-FORMATS = ("mp4", "gif")
 
 # iterations × optimizers × starts beyond this is refused before anything runs:
 # every point is kept (16 bytes, plus its loss and gradient norm), so this

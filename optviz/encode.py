@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from optviz.errors import RenderError
+from optviz.files import partial_name
 
 FORMATS = ("mp4", "gif")
 # GIF delays are whole centiseconds: 30 fps would need 3.33 cs, which players
@@ -93,7 +94,7 @@ class Encoder:
         self.fps = fps
         self.out_dir = Path(out_dir)
         self.final = {f: self.out_dir / f"{stem}.{f}" for f in self.formats}
-        self.parts = {f: self.out_dir / f".{stem}.{f}.part" for f in self.formats}
+        self.parts = {f: partial_name(p) for f, p in self.final.items()}
         self.paths: list[Path] = []  # filled in by finish()
         # A copy: the caller may hand over a drawing buffer it will reuse.
         self._palette = (

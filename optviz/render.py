@@ -15,8 +15,6 @@ that ``optviz --help`` stays fast.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +27,7 @@ from matplotlib.lines import Line2D
 
 from optviz.encode import Encoder
 from optviz.errors import RenderError
+from optviz.files import replace_when_done
 from optviz.frames import frame_iterations
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
@@ -544,23 +543,17 @@ def save_png(path: Path, image: np.ndarray) -> Path:
     """Write an (height, width, 3|4) uint8 image as PNG, atomically.
 
     The picture goes to a temporary file in the same folder first and is
-    renamed into place, so ``path`` never holds half a file.
+    renamed into place (with the user's usual permissions), so ``path``
+    never holds half a file.
     """
     from PIL import Image  # matplotlib's own dependency
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    image = np.asarray(image, dtype=np.uint8)
+    if image.ndim == 3 and image.shape[2] == 4 and np.all(image[..., 3] == 255):
+        image = image[..., :3]  # opaque: a quarter smaller without alpha
     try:
-        image = np.asarray(image, dtype=np.uint8)
-        if image.ndim == 3 and image.shape[2] == 4 and np.all(image[..., 3] == 255):
-            image = image[..., :3]  # opaque: a quarter smaller without alpha
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(image).save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise RenderError(f"cannot write {path}: {e}") from e
-        raise
+        with replace_when_done(Path(path)) as tmp:
+            Image.fromarray(image).save(tmp, format="PNG")
+    except OSError as e:
+        raise RenderError(f"cannot write {path}: {e}") from e
     return path

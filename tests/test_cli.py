@@ -128,7 +128,6 @@ print(after_import, loaded())
     assert result.stdout.strip().splitlines()[-1] == "[] []"
 
 
-@pytest.mark.skip(reason="no README yet: unskip once it documents the commands")
 def test_readme_documents_every_command():
     text = README.read_text(encoding="utf-8")
     for name in cli.commands:

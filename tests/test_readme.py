@@ -1,0 +1,46 @@
+"""The README's promises: two commands up front, and CI runs the second."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from optviz.config import load
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def first_section() -> str:
+    return README.split("\n## ", 2)[1]
+
+
+def commands(text: str) -> list[str]:
+    return re.findall(r"```sh\n(.*?)\n```", text, flags=re.S)
+
+
+def test_first_section_holds_exactly_two_commands():
+    install_and_render, install_and_test = commands(first_section())
+    assert "pip install ." in install_and_render
+    assert " run " in install_and_render
+    assert 'pip install ".[test]"' in install_and_test
+    assert "pytest" in install_and_test
+
+
+def test_the_render_command_names_a_lecture_config_that_exists():
+    install_and_render = commands(first_section())[0]
+    words = shlex.split(install_and_render)
+    config = ROOT / words[words.index("run") + 1]
+    assert config.parent.name == "lecture" and load(config).surface == "beale"
+
+
+def test_ci_runs_the_readmes_test_command():
+    install_and_test = commands(first_section())[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert install_and_test in ci.splitlines()
+
+
+@pytest.mark.parametrize("image", re.findall(r"\]\((docs/[^)]+\.png)\)", README))
+def test_every_still_the_readme_shows_exists(image):
+    assert (ROOT / image).is_file()
