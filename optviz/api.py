@@ -89,9 +89,7 @@ def render(
     )
 
 
-def still(
-    result: Result, path: str | Path, iteration: int | None = None
-) -> Path:
+def still(result: Result, path: str | Path, iteration: int | None = None) -> Path:
     """The frame at ``iteration`` (default: the last) as a PNG at ``path``."""
     from optviz.render import render_still
 

@@ -287,8 +287,7 @@ class Encoder:
             what += f" (ffmpeg was killed by signal {-code})"
         elif code:
             what += f" (ffmpeg exited with code {code})"
-        tail = "\n".join(self._stderr).strip()
-        raise RenderError(f"{what}:\n{tail}" if tail else what)
+        raise RenderError(what, details="\n".join(self._stderr).strip())
 
     def abort(self) -> None:
         """Kill ffmpeg and delete the temporary outputs; safe to call twice."""

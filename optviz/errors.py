@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class OptvizError(Exception):
     """Base class: anything a user can cause and fix."""
@@ -39,7 +41,33 @@ class ConfigError(OptvizError):
 
 
 class RenderError(OptvizError):
-    """Drawing or encoding failed (ffmpeg's own words are in the message)."""
+    """Drawing or encoding failed.
+
+    ``str(error)`` is one line ending in the line of ffmpeg's stderr that names
+    the cause; ``details`` keeps the tail of its stderr for the whole story.
+    """
+
+    def __init__(self, message: str, details: str = "") -> None:
+        self.details = details
+        cause = _first_complaint(details)
+        super().__init__(f"{message}; ffmpeg said: {cause}" if cause else message)
+
+
+# ffmpeg reports the root cause first and then the fallout of every stream
+# ("Nothing was written ..."), so the first line that complains is the one.
+_COMPLAINT = re.compile(
+    r"error|invalid|unknown|unrecognized|no such|not found|unable|cannot|"
+    r"could not|failed|denied|no space",
+    re.IGNORECASE,
+)
+
+
+def _first_complaint(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return next(
+        (line for line in lines if _COMPLAINT.search(line)),
+        lines[-1] if lines else "",
+    )
 
 
 def join_path(parent: str, child: str) -> str:

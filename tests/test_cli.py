@@ -447,3 +447,31 @@ def test_console_script_exit_code_reaches_the_shell(tmp_path):
     assert result.stderr == (
         f"optviz: error: {bad}: optimizers[0].lr: lr must be > 0; got 0\n"
     )
+
+
+def test_run_renders_a_short_video(tmp_path, capsys):
+    config = write_config(tmp_path, animation={"frames": 8, "hold": 0})
+    out = tmp_path / "out"
+    code, stdout, _ = call(capsys, "run", config, "-o", out)
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cfg.gif",
+        "cfg.mp4",
+        "trajectories.csv",
+    ]
+    assert f"wrote {out / 'cfg.mp4'}" in stdout
+
+
+def test_a_missing_ffmpeg_is_one_line_and_leaves_no_video(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "no-ffmpeg-here"))
+    config = write_config(tmp_path, animation={"frames": 8})
+    out = tmp_path / "out"
+    code, _, err = call(capsys, "run", config, "-o", out)
+    assert code == 1
+    *progress, error = err.splitlines()  # (no tty: the bar prints its label once)
+    assert progress == ["cfg: rendering"]
+    assert error.startswith("optviz: error: cannot run ffmpeg")
+    videos = [p.name for p in out.iterdir() if p.suffix in (".mp4", ".gif", ".part")]
+    assert videos == []

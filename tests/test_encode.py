@@ -163,3 +163,12 @@ def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         Encoder(tmp_path, "clip", (W, H), 30, palette=np.zeros((H, W, 4)))
     Encoder(tmp_path, "clip", (W + 1, H), 30, formats=("gif",))  # odd is fine
+
+
+def test_a_failed_encode_is_one_line_naming_the_cause(tmp_path):
+    with pytest.raises(RenderError) as err:
+        encode(tmp_path, preset="no-such-preset")
+    message = str(err.value)
+    assert "\n" not in message
+    assert "invalid preset 'no-such-preset'" in message
+    assert "Nothing was written" in err.value.details  # the rest is kept
