@@ -18,7 +18,7 @@ import numpy as np
 from optviz import config as config_module
 from optviz import core, export, optimizers, summary
 from optviz.config import Config
-from optviz.surfaces import SURFACES, Surface
+from optviz.surfaces import Surface
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def load_config(path: str | Path) -> Config:
 
 def run(config: Config) -> Result:
     """Run every optimizer of ``config`` from every start."""
-    surface = SURFACES[config.surface]
+    surface = config.surface
     rules = [optimizers.METHODS[o.method].build(o.params) for o in config.optimizers]
     trajectories = core.trajectories(
         surface.f,

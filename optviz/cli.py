@@ -95,7 +95,7 @@ def run(configs: tuple[Path, ...], output: Path | None, no_video: bool, quiet: b
 
                 paths = api.write_outputs(result, folder, progress=progress)
         if not quiet:
-            click.echo(f"\n{config.stem} ({config.surface}):")
+            click.echo(f"\n{config.stem} ({config.surface.name}):")
             click.echo(api.summary_table(result))
             for path in paths:
                 click.echo(f"wrote {path}")
@@ -119,7 +119,7 @@ def validate(configs: tuple[Path, ...]) -> None:
         config = api.load_config(path)
         names = ", ".join(o.label for o in config.optimizers)
         click.echo(
-            f"{path}: ok ({config.surface}, {len(config.starts)} start(s), "
+            f"{path}: ok ({config.surface.name}, {len(config.starts)} start(s), "
             f"{config.iterations} iterations, optimizers: {names})"
         )
 

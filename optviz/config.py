@@ -20,9 +20,6 @@ near-miss names. Nothing past this module sees unchecked input.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,21 @@ from typing import Any
 
 from optviz.encode import FORMATS
 from optviz.errors import ConfigError, join_path
+from optviz.surfaces import Surface
+from optviz.validate import (
+    TOO_DEEP,
+    choice,
+    integer,
+    kind,
+    known_keys,
+    list_of,
+    mapping,
+    number,
+    pair,
+    quoted,
+    read_yaml,
+    show,
+)
 
 # iterations × optimizers × starts beyond this is refused before anything runs:
 # every point is kept (16 bytes, plus its loss and gradient norm), so this
@@ -75,7 +87,7 @@ class Config:
     source: str  # the file it came from, for messages
     stem: str  # names the outputs: <stem>.mp4, <stem>.gif
     title: str | None
-    surface: str
+    surface: Surface  # compiled, with its parameters
     starts: tuple[tuple[float, float], ...]
     iterations: int
     tolerance: float
@@ -88,49 +100,8 @@ class Config:
 
 def load(path: str | Path) -> Config:
     """Read and validate one YAML config file."""
-    import yaml
-
     path = Path(path)
-    source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"cannot read the file: {e.strerror}", source=source) from e
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"not UTF-8 text (byte {e.start}); save the file as UTF-8", source=source
-        ) from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(_yaml_message(e), source=source) from e
-    except RecursionError:
-        raise ConfigError(_TOO_DEEP, source=source) from None
-    return parse(data, source=source, stem=path.stem)
-
-
-_TOO_DEEP = "nested too deeply to be a config (lists or mappings inside each other)"
-_NO_CONSTRUCTOR = re.compile(r"could not determine a constructor for the tag '(.*)'")
-
-
-def _yaml_message(e: Exception) -> str:
-    """One line: where in the file and what is wrong."""
-    mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e).strip().splitlines()[0]
-    tag = _NO_CONSTRUCTOR.fullmatch(problem)
-    if tag:  # safe_load refuses !!python/object and other non-data tags
-        name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
-        return (
-            f"{_where(mark)}the tag {name!r} is not allowed; "
-            "a config holds plain YAML data only"
-        )
-    return f"not valid YAML: {_where(mark)}{problem}"
-
-
-def _where(mark: Any) -> str:
-    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return parse(read_yaml(path), source=str(path), stem=path.stem, base=path.parent)
 
 
 _TOP_KEYS = (
@@ -147,39 +118,53 @@ _TOP_KEYS = (
 _ANIMATION_KEYS = ("frames", "fps", "hold", "size", "dpi", "formats")
 
 
-def parse(data: Any, source: str = "<config>", stem: str = "config") -> Config:
+def parse(
+    data: Any,
+    source: str = "<config>",
+    stem: str = "config",
+    base: str | Path | None = None,
+) -> Config:
     """Validate an already-loaded mapping (what ``yaml.safe_load`` gives).
 
-    A notebook can build a config as a dict and call this directly.
+    A notebook can build a config as a dict and call this directly. ``base``
+    is the folder that relative surface file paths start from (default: the
+    current folder).
     """
     try:
-        config = _parse(data, stem)
+        config = _parse(data, stem, Path(base) if base is not None else Path())
     except ConfigError as e:
         raise e.at(source=source) from None
     except RecursionError:  # a self-referencing structure built in Python
-        raise ConfigError(_TOO_DEEP, source=source) from None
+        raise ConfigError(TOO_DEEP, source=source) from None
     return dataclasses.replace(config, source=source)
 
 
-def _parse(data: Any, stem: str) -> Config:
-    from optviz.surfaces import SURFACES
+def _parse(data: Any, stem: str, base: Path) -> Config:
 
     if data is None:
         raise ConfigError(
             "the config is empty; it needs at least 'surface' and 'optimizers'"
         )
-    top = _mapping(data, "", "the config")
-    _known_keys(top, _TOP_KEYS, "")
+    top = mapping(data, "", "the config")
+    known_keys(top, _TOP_KEYS, "")
     for key in ("surface", "optimizers"):
         if key not in top:
             raise ConfigError(f"missing required key {key!r}", path="")
 
-    surface_name = _choice(top["surface"], "surface", tuple(SURFACES))
-    surface = SURFACES[surface_name]
+    surface = _surface(top["surface"], base)
     xlim, ylim = _view(top.get("view"), surface)
-    starts = _starts(top["starts"]) if "starts" in top else surface.starts
-    iterations = _integer(top.get("iterations", 1000), "iterations", low=1)
-    tolerance = _number(top.get("tolerance", 0.0), "tolerance", low=0.0)
+    if "starts" in top:
+        starts = _starts(top["starts"])
+    elif surface.starts:
+        starts = surface.starts
+    else:
+        raise ConfigError(
+            f"missing required key 'starts': the surface {surface.name!r} has no "
+            "default starts",
+            path="",
+        )
+    iterations = integer(top.get("iterations", 1000), "iterations", low=1)
+    tolerance = number(top.get("tolerance", 0.0), "tolerance", low=0.0)
     optimizers = _optimizers(top["optimizers"])
     points = iterations * len(optimizers) * len(starts)
     if points > MAX_POINTS:
@@ -193,7 +178,7 @@ def _parse(data: Any, stem: str) -> Config:
     if title is not None and (
         isinstance(title, bool) or not isinstance(title, str | int | float)
     ):
-        raise ConfigError(f"must be text; got {_kind(title)}", path="title")
+        raise ConfigError(f"must be text; got {kind(title)}", path="title")
     output = top.get("output")
     if output is None:
         output_path = Path("out") / stem
@@ -201,13 +186,13 @@ def _parse(data: Any, stem: str) -> Config:
         output_path = Path(output)
     else:
         raise ConfigError(
-            f"must be a folder path as text; got {_kind(output)}", path="output"
+            f"must be a folder path as text; got {kind(output)}", path="output"
         )
     return Config(
         source="",
         stem=stem,
         title=None if title is None else str(title),
-        surface=surface_name,
+        surface=surface,
         starts=starts,
         iterations=iterations,
         tolerance=tolerance,
@@ -222,7 +207,7 @@ def _parse(data: Any, stem: str) -> Config:
 def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
     from optviz.optimizers import METHODS
 
-    items = _list(value, "optimizers", "a list of optimizers")
+    items = list_of(value, "optimizers", "a list of optimizers")
     if not items:
         raise ConfigError("needs at least one optimizer", path="optimizers")
     if len(items) > MAX_OPTIMIZERS:
@@ -232,22 +217,22 @@ def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
     specs: list[OptimizerSpec] = []
     for i, item in enumerate(items):
         path = f"optimizers[{i}]"
-        entry = _mapping(item, path, "an optimizer")
+        entry = mapping(item, path, "an optimizer")
         if "method" not in entry:
             raise ConfigError(
                 "missing required key 'method'; supported values are "
-                + _quoted(METHODS),
+                + quoted(METHODS),
                 path=path,
             )
-        name = _choice(entry["method"], join_path(path, "method"), tuple(METHODS))
+        name = choice(entry["method"], join_path(path, "method"), tuple(METHODS))
         method = METHODS[name]
         keys = ("label", "method", "color", *(h.key for h in method.hyperparameters))
-        _known_keys(entry, keys, path, what=f"for {name}")
+        known_keys(entry, keys, path, what=f"for {name}")
         params: dict[str, float] = {}
         for h in method.hyperparameters:
             if h.key in entry:
                 at = join_path(path, h.key)
-                params[h.key] = _number(entry[h.key], at)
+                params[h.key] = number(entry[h.key], at)
                 problem = h.check(params[h.key])
                 if problem:
                     raise ConfigError(problem, path=at)
@@ -263,7 +248,7 @@ def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
         label = entry.get("label", name)
         if not isinstance(label, str | int | float) or isinstance(label, bool):
             raise ConfigError(
-                f"must be text; got {_kind(label)}", path=join_path(path, "label")
+                f"must be text; got {kind(label)}", path=join_path(path, "label")
             )
         label = str(label)
         if any(s.label == label for s in specs):
@@ -284,8 +269,8 @@ def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
 
 def _animation(value: Any) -> Animation:
     path = "animation"
-    entry = _mapping(value, path, "the animation settings")
-    _known_keys(entry, _ANIMATION_KEYS, path)
+    entry = mapping(value, path, "the animation settings")
+    known_keys(entry, _ANIMATION_KEYS, path)
     default = Animation()
 
     def at(key: str) -> str:
@@ -293,28 +278,28 @@ def _animation(value: Any) -> Animation:
 
     size = default.size
     if "size" in entry:
-        pair = _pair(entry["size"], at("size"), "[width, height] in pixels")
+        wh = pair(entry["size"], at("size"), "[width, height] in pixels")
         size = tuple(
-            _integer(v, f"{at('size')}[{i}]", 16, 4096) for i, v in enumerate(pair)
+            integer(v, f"{at('size')}[{i}]", 16, 4096) for i, v in enumerate(wh)
         )
     formats = default.formats
     if "formats" in entry:
-        names = _list(entry["formats"], at("formats"), "a list of formats")
+        names = list_of(entry["formats"], at("formats"), "a list of formats")
         if not names:
             raise ConfigError(
-                "needs at least one format; supported values are " + _quoted(FORMATS),
+                "needs at least one format; supported values are " + quoted(FORMATS),
                 path=at("formats"),
             )
         chosen = [
-            _choice(n, f"{at('formats')}[{i}]", FORMATS) for i, n in enumerate(names)
+            choice(n, f"{at('formats')}[{i}]", FORMATS) for i, n in enumerate(names)
         ]
         formats = tuple(dict.fromkeys(chosen))
     return Animation(
-        frames=_integer(entry.get("frames", default.frames), at("frames"), 2, 20_000),
-        fps=_integer(entry.get("fps", default.fps), at("fps"), 1, 120),
-        hold=_number(entry.get("hold", default.hold), at("hold"), 0.0, 60.0),
+        frames=integer(entry.get("frames", default.frames), at("frames"), 2, 20_000),
+        fps=integer(entry.get("fps", default.fps), at("fps"), 1, 120),
+        hold=number(entry.get("hold", default.hold), at("hold"), 0.0, 60.0),
         size=size,  # type: ignore[arg-type]
-        dpi=_integer(entry.get("dpi", default.dpi), at("dpi"), 20, 600),
+        dpi=integer(entry.get("dpi", default.dpi), at("dpi"), 20, 600),
         formats=formats,
     )
 
@@ -324,18 +309,63 @@ def _color(value: Any, path: str) -> str:
 
     if not isinstance(value, str) or not is_color_like(value):
         raise ConfigError(
-            f"{_show(value)} is not a colour; use a name like 'tab:blue' or "
+            f"{show(value)} is not a colour; use a name like 'tab:blue' or "
             "'black', or hex like '#0072B2'",
             path=path,
         )
     return value
 
 
+_PATH_SUFFIXES = (".yaml", ".yml")
+
+
+def _surface(value: Any, base: Path) -> Surface:
+    """``surface:`` as a built-in name, a path to a surface file (relative to
+    the config's folder), ``{name: ..., <parameter>: value}``, or an inline
+    ``{formula: ..., domain: ..., ...}``."""
+    from optviz import surfaces
+
+    path = "surface"
+    if isinstance(value, str):
+        definition, overrides = _named_surface(value, base, path), {}
+    elif isinstance(value, Mapping) and "formula" in value:
+        definition = surfaces.parse_definition(value, path=path)
+        overrides = {}
+    elif isinstance(value, Mapping) and "name" in value:
+        entry = mapping(value, path, "a surface")
+        definition = _named_surface(entry["name"], base, join_path(path, "name"))
+        overrides = {k: v for k, v in entry.items() if k != "name"}
+    else:
+        raise ConfigError(
+            f"must be a surface name such as 'beale', a path to a surface .yaml "
+            f"file, {{name: ..., <parameter>: value}} or {{formula: ..., domain: "
+            f"...}}; got {show(value)}",
+            path=path,
+        )
+    values = surfaces.parameter_values(definition, overrides, path)
+    return surfaces.build(definition, values)
+
+
+def _named_surface(value: Any, base: Path, path: str) -> Any:
+    from optviz import surfaces
+
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"must be a surface name or file; got {show(value)}", path=path
+        )
+    if value.endswith(_PATH_SUFFIXES) or "/" in value:
+        return surfaces.read_definition(base / value)
+    try:
+        return surfaces.builtin(value)
+    except ConfigError as e:
+        raise e.at(path=path) from None
+
+
 def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, float]]:
     if value is None:
         return surface.xlim, surface.ylim
-    entry = _mapping(value, "view", "{x: [min, max], y: [min, max]}")
-    _known_keys(entry, ("x", "y"), "view")
+    entry = mapping(value, "view", "{x: [min, max], y: [min, max]}")
+    known_keys(entry, ("x", "y"), "view")
     limits = []
     for axis, default in (("x", surface.xlim), ("y", surface.ylim)):
         if axis not in entry:
@@ -343,8 +373,8 @@ def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, f
             continue
         path = f"view.{axis}"
         lo, hi = (
-            _number(v, f"{path}[{i}]")
-            for i, v in enumerate(_pair(entry[axis], path, "[min, max]"))
+            number(v, f"{path}[{i}]")
+            for i, v in enumerate(pair(entry[axis], path, "[min, max]"))
         )
         if not lo < hi:
             raise ConfigError(f"min must be below max; got [{lo:g}, {hi:g}]", path=path)
@@ -353,7 +383,7 @@ def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, f
 
 
 def _starts(value: Any) -> tuple[tuple[float, float], ...]:
-    items = _list(value, "starts", "a list of [x, y] points")
+    items = list_of(value, "starts", "a list of [x, y] points")
     if not items:
         raise ConfigError("needs at least one [x, y] point", path="starts")
     if len(items) > MAX_STARTS:
@@ -363,126 +393,6 @@ def _starts(value: Any) -> tuple[tuple[float, float], ...]:
     starts = []
     for i, item in enumerate(items):
         path = f"starts[{i}]"
-        x, y = _pair(item, path, "an [x, y] point")
-        starts.append((_number(x, f"{path}[0]"), _number(y, f"{path}[1]")))
+        x, y = pair(item, path, "an [x, y] point")
+        starts.append((number(x, f"{path}[0]"), number(y, f"{path}[1]")))
     return tuple(starts)
-
-
-# --- small validators: each raises ConfigError(path=...) or returns the value ---
-
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def _number(
-    value: Any, path: str, low: float = -math.inf, high: float = math.inf
-) -> float:
-    """A finite float; also accepts text like ``1e-3``, which YAML 1.1 reads as a
-    string (it wants ``1.0e-3``)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ConfigError(f"must be a number; got {_kind(value)}", path=path)
-    if isinstance(value, str):
-        if not _NUMBER.fullmatch(value.strip()):
-            raise ConfigError(f"must be a number; got {value!r}", path=path)
-        value = float(value)
-    try:
-        number = float(value)
-    except OverflowError:  # an int with hundreds of digits
-        raise ConfigError(
-            f"must be a finite number; got one with {len(str(abs(value)))} digits",
-            path=path,
-        ) from None
-    if not math.isfinite(number):
-        raise ConfigError(f"must be a finite number; got {number}", path=path)
-    if not low <= number <= high:
-        raise ConfigError(f"must be {_range(low, high)}; got {number:g}", path=path)
-    return number
-
-
-def _integer(value: Any, path: str, low: int = 0, high: int = 10**12) -> int:
-    number = _number(value, path)
-    if number != int(number):
-        raise ConfigError(f"must be a whole number; got {number:g}", path=path)
-    if not low <= number <= high:
-        raise ConfigError(f"must be {_range(low, high)}; got {number:g}", path=path)
-    return int(number)
-
-
-def _range(low: float, high: float) -> str:
-    if math.isinf(high):
-        return f">= {low:g}"
-    if math.isinf(low):
-        return f"<= {high:g}"
-    return f"between {low:g} and {high:g}"
-
-
-def _mapping(value: Any, path: str, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"must be a mapping ({what}); got {_kind(value)}", path=path)
-    for key in value:
-        if not isinstance(key, str):
-            raise ConfigError(f"keys must be text; got {_kind(key)} {key!r}", path=path)
-    return value
-
-
-def _list(value: Any, path: str, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ConfigError(f"must be {what}; got {_kind(value)}", path=path)
-    return value
-
-
-def _pair(value: Any, path: str, what: str) -> tuple[Any, Any]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise ConfigError(f"must be {what}; got {_show(value)}", path=path)
-    return value[0], value[1]
-
-
-def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
-    if isinstance(value, str) and value in choices:
-        return value
-    message = f"{_show(value)} is not a valid value; supported values are " + _quoted(
-        choices
-    )
-    raise ConfigError(message + _did_you_mean(value, choices), path=path)
-
-
-def _known_keys(
-    entry: Mapping[str, Any], allowed: tuple[str, ...], path: str, what: str = ""
-) -> None:
-    for key in entry:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key {key!r}{' ' + what if what else ''}; "
-                f"allowed keys are {_quoted(allowed)}" + _did_you_mean(key, allowed),
-                # the key goes into the path as written, unless that would
-                # break the one-line message (newlines, control characters)
-                path=join_path(path, key if key.isprintable() else repr(key)),
-            )
-
-
-def _did_you_mean(value: Any, choices: tuple[str, ...] | Mapping[str, Any]) -> str:
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value.lower(), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _quoted(choices: Any) -> str:
-    return ", ".join(repr(c) for c in choices)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -32,11 +32,14 @@ class ConfigError(OptvizError):
         return f"{where}: {self.message}" if where else self.message
 
     def at(self, path: str = "", source: str = "") -> ConfigError:
-        """The same error, located in ``source`` under ``path``."""
+        """The same error, located under ``path`` in ``source``; an error that
+        already names its file (a surface file a config refers to) keeps it."""
+        if self.source:
+            return self
         return ConfigError(
             self.message,
             path=join_path(path, self.path) if path else self.path,
-            source=source or self.source,
+            source=source,
         )
 
 

@@ -1,25 +1,77 @@
-"""Two-dimensional test surfaces: value, gradient, view window and known minima.
+"""Two-dimensional test surfaces, held as data.
 
-Every function takes an array of shape ``(..., 2)`` (x and y on the last axis),
-so the contour grid and the optimizer batch go through the same code.
+A surface is a YAML file (the built-in ones are in the top-level ``surfaces/``
+folder and ship in the package as ``optviz.builtin_surfaces``)::
+
+    name: beale
+    description: "Beale's function: a flat valley between steep walls"
+    reference: "Surjanovic & Bingham, Virtual Library of Simulation Experiments"
+    formula: "(1.5 - x + x*y)^2 + (2.25 - x + x*y^2)^2 + (2.625 - x + x*y^3)^2"
+    parameters: {}                       # optional: name: default value
+    domain: {x: [-4.5, 4.5], y: [-4.5, 4.5]}   # the default view window
+    minima:                              # global, local, or notable saddles
+      - {x: 3, y: 0.5, value: 0}
+      - {x: 0, y: 1, value: 14.203125, kind: saddle}
+    starts: [[2, -2], [-3, 3]]           # default starts
+    levels: log                          # contour spacing: log or linear
+    nondifferentiable: "at the origin"   # optional: where ∇f has kinks
+
+The formula is parsed by whitelist and differentiated symbolically
+(:mod:`optviz.formula`); f, ∇f and ∇²f take any ``(..., 2)`` array, so the
+contour grid and the optimizer batch share one code path. A surface is
+compiled once per set of parameter values and cached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from optviz.errors import ConfigError, join_path
+from optviz.validate import (
+    choice,
+    did_you_mean,
+    known_keys,
+    list_of,
+    mapping,
+    number,
+    pair,
+    quoted,
+    read_yaml,
+    show,
+)
+
 Array = np.ndarray
+
+KINDS = ("global", "local", "saddle")
+LEVELS = ("log", "linear")
+_KEYS = (
+    "name",
+    "description",
+    "reference",
+    "formula",
+    "parameters",
+    "domain",
+    "minima",
+    "starts",
+    "levels",
+    "nondifferentiable",
+)
 
 
 @dataclass(frozen=True)
 class Minimum:
+    """A known critical point: a global or local minimum, or a notable saddle."""
+
     x: float
     y: float
     value: float
-    kind: str = "global"  # "global" or "local"
+    kind: str = "global"
 
     @property
     def point(self) -> tuple[float, float]:
@@ -27,17 +79,41 @@ class Minimum:
 
 
 @dataclass(frozen=True)
+class Definition:
+    """A surface as its file says, validated but not compiled."""
+
+    name: str
+    formula: str
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    description: str = ""
+    reference: str = ""
+    parameters: tuple[tuple[str, float], ...] = ()  # name, default
+    minima: tuple[Minimum, ...] = ()
+    starts: tuple[tuple[float, float], ...] = ()
+    levels: str = "log"
+    nondifferentiable: str = ""
+
+
+@dataclass(frozen=True)
 class Surface:
+    """A compiled surface: f, ∇f and ∇²f over ``(..., 2)`` arrays, and its facts."""
+
     name: str
     description: str
     formula: str
     f: Callable[[Array], Array]
     grad: Callable[[Array], Array]
+    hessian: Callable[[Array], Array]
     xlim: tuple[float, float]
     ylim: tuple[float, float]
-    minima: tuple[Minimum, ...]
+    minima: tuple[Minimum, ...]  # the minima only (global and local)
     starts: tuple[tuple[float, float], ...]
-    levels: str = "log"  # contour spacing: "log" or "linear"
+    levels: str = "log"
+    reference: str = ""
+    parameters: tuple[tuple[str, float], ...] = ()  # the values in use
+    saddles: tuple[Minimum, ...] = ()
+    nondifferentiable: str = ""
 
     @property
     def f_min(self) -> float:
@@ -45,134 +121,238 @@ class Surface:
         return min((m.value for m in self.minima), default=0.0)
 
 
-SURFACES: dict[str, Surface] = {}
+# --- built-in surfaces ------------------------------------------------------
 
 
-def register(surface: Surface) -> Surface:
-    SURFACES[surface.name] = surface
-    return surface
+def _data_dir() -> Any:
+    """Where the built-in surface files are: inside the installed package, or
+    the surfaces/ folder of a source checkout."""
+    import importlib.resources
+
+    try:
+        return importlib.resources.files("optviz.builtin_surfaces")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "surfaces"
 
 
-def _xy(p: Array) -> tuple[Array, Array]:
-    p = np.asarray(p, dtype=float)
-    return p[..., 0], p[..., 1]
+@functools.cache
+def builtin_names() -> tuple[str, ...]:
+    files = (p.name for p in _data_dir().iterdir())
+    return tuple(sorted(n[: -len(".yaml")] for n in files if n.endswith(".yaml")))
 
 
-def _beale(p: Array) -> Array:
-    x, y = _xy(p)
-    return (
-        (1.5 - x + x * y) ** 2
-        + (2.25 - x + x * y**2) ** 2
-        + (2.625 - x + x * y**3) ** 2
+@functools.cache
+def builtin(name: str) -> Definition:
+    """The definition of a built-in surface (ConfigError for an unknown name)."""
+    names = builtin_names()
+    if name not in names:
+        raise ConfigError(
+            f"{show(name)} is not a built-in surface; supported values are "
+            f"{quoted(names)}, a path to a surface .yaml file, or {{formula: ...}}"
+            + did_you_mean(name, names)
+        )
+    path = _data_dir() / f"{name}.yaml"
+    definition = read_definition(Path(str(path)))
+    if definition.name != name:
+        raise ConfigError(
+            f"the file is {name}.yaml but names itself {definition.name!r}",
+            source=str(path),
+        )
+    return definition
+
+
+def read_definition(path: Path) -> Definition:
+    """Read and validate a surface file."""
+    try:
+        return parse_definition(read_yaml(path), default_name=Path(path).stem)
+    except ConfigError as e:
+        raise e.at(source=e.source or str(path)) from None
+
+
+def get(name: str, **parameters: float) -> Surface:
+    """A built-in surface, compiled, with any parameters overridden."""
+    return build(builtin(name), tuple(sorted(parameters.items())))
+
+
+class _Registry(Mapping[str, Surface]):
+    """The built-in surfaces by name; each compiled on first use."""
+
+    def __getitem__(self, name: str) -> Surface:
+        if name not in builtin_names():
+            raise KeyError(name)
+        return get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(builtin_names())
+
+    def __len__(self) -> int:
+        return len(builtin_names())
+
+
+SURFACES: Mapping[str, Surface] = _Registry()
+
+
+# --- validation -------------------------------------------------------------
+
+
+def parse_definition(
+    data: Any, default_name: str = "custom", path: str = ""
+) -> Definition:
+    """Validate a surface's mapping (a file's content or an inline config entry).
+
+    ``path`` is the key path of the mapping inside a config, for messages.
+    """
+    from optviz import formula as formulas
+
+    entry = mapping(data, path, "a surface: formula, domain, minima, ...")
+    known_keys(entry, _KEYS, path)
+    if "formula" not in entry:
+        raise ConfigError("missing required key 'formula' (f in x and y)", path=path)
+
+    def at(key: str) -> str:
+        return join_path(path, key)
+
+    name = _text(entry.get("name", default_name), at("name"))
+    parameters = tuple(
+        (key, number(value, join_path(at("parameters"), key)))
+        for key, value in mapping(
+            entry.get("parameters") or {}, at("parameters"), "name: default value"
+        ).items()
     )
-
-
-def _beale_grad(p: Array) -> Array:
-    x, y = _xy(p)
-    y2 = y * y
-    y3 = y2 * y
-    t1 = 1.5 - x + x * y
-    t2 = 2.25 - x + x * y2
-    t3 = 2.625 - x + x * y3
-    gx = 2.0 * (t1 * (y - 1.0) + t2 * (y2 - 1.0) + t3 * (y3 - 1.0))
-    gy = 2.0 * x * (t1 + 2.0 * y * t2 + 3.0 * y2 * t3)
-    return np.stack((gx, gy), axis=-1)
-
-
-register(
-    Surface(
-        name="beale",
-        description="Beale's function: a flat valley with steep walls (the lecture's)",
-        formula="(1.5 - x + x*y)^2 + (2.25 - x + x*y^2)^2 + (2.625 - x + x*y^3)^2",
-        f=_beale,
-        grad=_beale_grad,
-        xlim=(-4.5, 4.5),
-        ylim=(-4.5, 4.5),
-        minima=(Minimum(3.0, 0.5, 0.0),),
-        starts=((2.0, -2.0), (-3.0, 3.0)),
-    )
-)
-
-
-def _rosenbrock(p: Array) -> Array:
-    x, y = _xy(p)
-    return (1.0 - x) ** 2 + 100.0 * (y - x * x) ** 2
-
-
-def _rosenbrock_grad(p: Array) -> Array:
-    x, y = _xy(p)
-    r = y - x * x
-    return np.stack((-2.0 * (1.0 - x) - 400.0 * x * r, 200.0 * r), axis=-1)
-
-
-register(
-    Surface(
-        name="rosenbrock",
-        description="Rosenbrock's banana: a curved, narrow valley",
-        formula="(1 - x)^2 + 100 (y - x^2)^2",
-        f=_rosenbrock,
-        grad=_rosenbrock_grad,
-        xlim=(-2.0, 2.0),
-        ylim=(-1.0, 3.0),
-        minima=(Minimum(1.0, 1.0, 0.0),),
-        starts=((-1.2, 1.0),),
-    )
-)
-
-
-def _himmelblau(p: Array) -> Array:
-    x, y = _xy(p)
-    return (x * x + y - 11.0) ** 2 + (x + y * y - 7.0) ** 2
-
-
-def _himmelblau_grad(p: Array) -> Array:
-    x, y = _xy(p)
-    u = x * x + y - 11.0
-    w = x + y * y - 7.0
-    return np.stack((4.0 * x * u + 2.0 * w, 2.0 * u + 4.0 * y * w), axis=-1)
-
-
-register(
-    Surface(
-        name="himmelblau",
-        description="Himmelblau's function: four global minima of equal value",
-        formula="(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
-        f=_himmelblau,
-        grad=_himmelblau_grad,
-        xlim=(-5.0, 5.0),
-        ylim=(-5.0, 5.0),
-        minima=(
-            Minimum(3.0, 2.0, 0.0),
-            Minimum(-2.805118086952745, 3.131312518250573, 0.0),
-            Minimum(-3.779310253377747, -3.283185991286170, 0.0),
-            Minimum(3.584428340330492, -1.848126526964404, 0.0),
+    text = _text(entry["formula"], at("formula"))
+    try:
+        formulas.parse(text, dict(parameters))
+    except formulas.FormulaError as e:
+        raise ConfigError(str(e), path=at("formula")) from None
+    xlim, ylim = _domain(entry.get("domain"), at("domain"))
+    return Definition(
+        name=name,
+        formula=text,
+        xlim=xlim,
+        ylim=ylim,
+        description=_text(entry.get("description", ""), at("description")),
+        reference=_text(entry.get("reference", ""), at("reference")),
+        parameters=parameters,
+        minima=_minima(entry.get("minima") or [], at("minima")),
+        starts=_points(entry.get("starts") or [], at("starts")),
+        levels=choice(entry.get("levels", "log"), at("levels"), LEVELS),
+        nondifferentiable=_text(
+            entry.get("nondifferentiable", ""), at("nondifferentiable")
         ),
-        starts=((0.0, 0.0),),
     )
-)
 
 
-def _saddle(p: Array) -> Array:
-    x, y = _xy(p)
-    return x * x - y * y
+def parameter_values(
+    definition: Definition, values: Mapping[str, Any], path: str = ""
+) -> tuple[tuple[str, float], ...]:
+    """Check parameter overrides against ``definition``; all values, sorted."""
+    declared = dict(definition.parameters)
+    out = dict(declared)
+    for key, value in values.items():
+        if key not in declared:
+            allowed = tuple(declared) or ("(none)",)
+            raise ConfigError(
+                f"{definition.name} has no parameter {key!r}; its parameters are "
+                + quoted(allowed)
+                + did_you_mean(key, tuple(declared)),
+                path=join_path(path, key),
+            )
+        out[key] = number(value, join_path(path, key))
+    return tuple(sorted(out.items()))
 
 
-def _saddle_grad(p: Array) -> Array:
-    x, y = _xy(p)
-    return np.stack((2.0 * x, -2.0 * y), axis=-1)
+def _text(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"must be text; got {show(value)}", path=path)
+    return value
 
 
-register(
-    Surface(
-        name="saddle",
-        description="A saddle, x² − y²: unbounded below, a critical point at 0",
-        formula="x^2 - y^2",
-        f=_saddle,
-        grad=_saddle_grad,
-        xlim=(-2.0, 2.0),
-        ylim=(-2.0, 2.0),
-        minima=(),
-        starts=((-1.5, 0.01),),
-        levels="linear",
+def _domain(value: Any, path: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    if value is None:
+        raise ConfigError(
+            "missing required key 'domain' ({x: [min, max], y: [min, max]})",
+            path=path.rpartition(".")[0],
+        )
+    entry = mapping(value, path, "{x: [min, max], y: [min, max]}")
+    known_keys(entry, ("x", "y"), path)
+    limits = []
+    for axis in ("x", "y"):
+        where = join_path(path, axis)
+        if axis not in entry:
+            raise ConfigError(f"missing required key {axis!r} ([min, max])", path=path)
+        lo, hi = (
+            number(v, f"{where}[{i}]")
+            for i, v in enumerate(pair(entry[axis], where, "[min, max]"))
+        )
+        if not lo < hi:
+            raise ConfigError(
+                f"min must be below max; got [{lo:g}, {hi:g}]", path=where
+            )
+        limits.append((lo, hi))
+    return limits[0], limits[1]
+
+
+def _minima(value: Any, path: str) -> tuple[Minimum, ...]:
+    out = []
+    for i, item in enumerate(list_of(value, path, "a list of {x, y, value}")):
+        where = f"{path}[{i}]"
+        entry = mapping(item, where, "{x: ..., y: ..., value: ..., kind: ...}")
+        known_keys(entry, ("x", "y", "value", "kind"), where)
+        for key in ("x", "y", "value"):
+            if key not in entry:
+                raise ConfigError(f"missing required key {key!r}", path=where)
+        out.append(
+            Minimum(
+                number(entry["x"], join_path(where, "x")),
+                number(entry["y"], join_path(where, "y")),
+                number(entry["value"], join_path(where, "value")),
+                choice(entry.get("kind", "global"), join_path(where, "kind"), KINDS),
+            )
+        )
+    return tuple(out)
+
+
+def _points(value: Any, path: str) -> tuple[tuple[float, float], ...]:
+    out = []
+    for i, item in enumerate(list_of(value, path, "a list of [x, y] points")):
+        where = f"{path}[{i}]"
+        x, y = pair(item, where, "an [x, y] point")
+        out.append((number(x, f"{where}[0]"), number(y, f"{where}[1]")))
+    return tuple(out)
+
+
+# --- compiling ----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def build(
+    definition: Definition, parameters: tuple[tuple[str, float], ...] = ()
+) -> Surface:
+    """Compile ``definition`` with ``parameters`` (sorted name/value pairs that
+    override the defaults)."""
+    from optviz import formula as formulas
+
+    values = {**dict(definition.parameters), **dict(parameters)}
+    expr = formulas.parse(definition.formula, values)
+    compiled = formulas.compile_expression(
+        expr, guard_nan=bool(definition.nondifferentiable)
     )
-)
+    minima = tuple(m for m in definition.minima if m.kind != "saddle")
+    saddles = tuple(m for m in definition.minima if m.kind == "saddle")
+    return Surface(
+        name=definition.name,
+        description=definition.description,
+        formula=definition.formula,
+        f=compiled.f,
+        grad=compiled.grad,
+        hessian=compiled.hessian,
+        xlim=definition.xlim,
+        ylim=definition.ylim,
+        minima=minima,
+        starts=definition.starts,
+        levels=definition.levels,
+        reference=definition.reference,
+        parameters=tuple(sorted(values.items())),
+        saddles=saddles,
+        nondifferentiable=definition.nondifferentiable,
+    )

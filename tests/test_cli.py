@@ -346,8 +346,9 @@ def test_validate_stops_at_the_first_bad_config(tmp_path, capsys):
     assert out.startswith(f"{good}: ok (")
     assert out.count("\n") == 1
     assert err == (
-        f"optviz: error: {bad}: surface: 'beal' is not a valid value; supported "
-        f"values are {', '.join(map(repr, SURFACES))}; did you mean 'beale'?\n"
+        f"optviz: error: {bad}: surface: 'beal' is not a built-in surface; "
+        f"supported values are {', '.join(map(repr, SURFACES))}, a path to a "
+        "surface .yaml file, or {formula: ...}; did you mean 'beale'?\n"
     )
 
 

@@ -65,7 +65,7 @@ def test_minimal_config_fills_every_default(tmp_path):
     assert c.source == str(tmp_path / "cfg.yaml")
     assert c.stem == "cfg"
     assert c.title is None
-    assert c.surface == "rosenbrock"
+    assert c.surface.name == "rosenbrock"
     assert c.starts == surface.starts
     assert (c.xlim, c.ylim) == (surface.xlim, surface.ylim)
     assert c.iterations == 1000
@@ -265,7 +265,8 @@ BAD = [
     pytest.param(
         BASE.replace("beale", "beal"),
         "surface",
-        "'beal' is not a valid value; supported values are 'beale', 'rosenbrock'",
+        "'beal' is not a built-in surface; supported values are 'ackley', 'beale', "
+        "'booth'",
         id="unknown-surface",
     ),
     pytest.param(

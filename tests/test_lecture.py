@@ -67,7 +67,7 @@ def test_one_set_of_hyperparameters_in_every_video():
     seen = {}
     for stem in STEMS:
         config = load(LECTURE / f"{stem}.yaml")
-        assert config.surface == "beale" and config.iterations == 10_000
+        assert config.surface.name == "beale" and config.iterations == 10_000
         assert config.starts == (((2.0, -2.0),) if stem[0] == "1" else ((-3.0, 3.0),))
         for o in config.optimizers:
             assert seen.setdefault(o.label, (o.method, o.hyperparameters)) == (

@@ -32,7 +32,7 @@ def test_the_render_command_names_a_lecture_config_that_exists():
     install_and_render = commands(first_section())[0]
     words = shlex.split(install_and_render)
     config = ROOT / words[words.index("run") + 1]
-    assert config.parent.name == "lecture" and load(config).surface == "beale"
+    assert config.parent.name == "lecture" and load(config).surface.name == "beale"
 
 
 def test_ci_runs_the_readmes_test_command():
