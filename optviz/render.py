@@ -134,6 +134,75 @@ def surface_grid(surface: Surface, xlim, ylim) -> tuple[np.ndarray, ...]:
     return x, y, z
 
 
+def draw_contours(axes, surface: Surface, xlim, ylim) -> None:
+    """Filled contours with thin lines on the surface's level spacing."""
+    x, y, z = surface_grid(surface, xlim, ylim)
+    levels = contour_levels(z, surface.levels)
+    norm_type = LogNorm if surface.levels == "log" else Normalize
+    z = np.ma.masked_invalid(z)
+    axes.contourf(
+        x,
+        y,
+        z,
+        levels=levels,
+        norm=norm_type(levels[0], levels[-1]),
+        cmap=_CONTOUR_FILL,
+        extend="both",
+        zorder=0,
+    )
+    axes.contour(
+        x, y, z, levels=levels, colors=_CONTOUR_LINE, linewidths=0.5, alpha=0.45,
+        zorder=1,
+    )  # fmt: skip
+
+
+def surface_still(
+    surface: Surface,
+    path: Path,
+    size: tuple[int, int] = (800, 600),
+    dpi: int = 100,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> Path:
+    """A still of ``surface`` alone, for checking a surface before animating it:
+    contours, its minima (filled stars global, hollow stars local), saddles
+    (crosses) and default starts (rings), titled with its name and formula."""
+    w, h = even_size(size)
+    fig = Figure(figsize=((w + 0.01) / dpi, (h + 0.01) / dpi), dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    fig.set_layout_engine("constrained")
+    ax = fig.add_subplot()
+    xlim, ylim = xlim or surface.xlim, ylim or surface.ylim
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(surface.name, loc="left", fontsize="large")
+    ax.set_title(_ellipsis(surface.formula, 70), loc="right", fontsize="small")
+    draw_contours(ax, surface, xlim, ylim)
+    for m in surface.minima:
+        glob = m.kind == "global"
+        ax.plot(
+            m.x, m.y, linestyle="none", marker="*", markersize=22 if glob else 15,
+            markerfacecolor="#FFD23F" if glob else "white", markeredgecolor="black",
+            zorder=6,
+        )  # fmt: skip
+    for m in surface.saddles:
+        ax.plot(m.x, m.y, linestyle="none", marker="X", markersize=12,
+                markerfacecolor="white", markeredgecolor="black", zorder=6)  # fmt: skip
+    if surface.starts:
+        sx, sy = np.array(surface.starts).T
+        ax.plot(sx, sy, linestyle="none", marker="o", markersize=10,
+                markerfacecolor="white", markeredgecolor="black",
+                markeredgewidth=1.8, zorder=6)  # fmt: skip
+    canvas.draw()
+    return save_png(path, np.asarray(canvas.buffer_rgba()))
+
+
+def _ellipsis(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 class Renderer:
     """One figure that can be drawn at any iteration of the trajectories.
 
@@ -215,30 +284,7 @@ class Renderer:
     # -- building the figure -----------------------------------------------
 
     def _draw_contours(self, surface: Surface, xlim, ylim) -> None:
-        x, y, z = surface_grid(surface, xlim, ylim)
-        levels = contour_levels(z, surface.levels)
-        norm_type = LogNorm if surface.levels == "log" else Normalize
-        z = np.ma.masked_invalid(z)
-        self.axes.contourf(
-            x,
-            y,
-            z,
-            levels=levels,
-            norm=norm_type(levels[0], levels[-1]),
-            cmap=_CONTOUR_FILL,
-            extend="both",
-            zorder=0,
-        )
-        self.axes.contour(
-            x,
-            y,
-            z,
-            levels=levels,
-            colors=_CONTOUR_LINE,
-            linewidths=0.5,
-            alpha=0.45,
-            zorder=1,
-        )
+        draw_contours(self.axes, surface, xlim, ylim)
 
     def _add_lines(self) -> list[Line2D]:
         lines = []
