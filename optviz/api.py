@@ -50,8 +50,16 @@ def run(config: Config) -> Result:
         config.iterations,
         config.tolerance,
         core.divergence_box(config.xlim, config.ylim),
+        _minibatches(config),
     )
     return Result(config, surface, tuple(trajectories))
+
+
+def _minibatches(config: Config) -> core.Minibatches | None:
+    sizes = tuple(o.batch_size for o in config.optimizers)
+    if config.surface.examples is None or not any(sizes):
+        return None
+    return core.Minibatches(config.surface.examples, sizes, config.seed)
 
 
 def output_dir(result: Result, output: str | Path | None = None) -> Path:

@@ -71,6 +71,7 @@ class OptimizerSpec:
     method: str
     hyperparameters: tuple[tuple[str, float], ...]  # all of them, defaults filled
     color: str | None = None  # any matplotlib colour; None: the palette's next
+    batch_size: int | None = None  # data surfaces: minibatch size; None: all
 
     @property
     def params(self) -> dict[str, float]:
@@ -96,6 +97,7 @@ class Config:
     optimizers: tuple[OptimizerSpec, ...]
     animation: Animation
     output: Path
+    seed: int = 0  # minibatch sampling
 
 
 def load(path: str | Path) -> Config:
@@ -114,6 +116,7 @@ _TOP_KEYS = (
     "optimizers",
     "animation",
     "output",
+    "seed",
 )
 _ANIMATION_KEYS = ("frames", "fps", "hold", "size", "dpi", "formats")
 
@@ -165,7 +168,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         )
     iterations = integer(top.get("iterations", 1000), "iterations", low=1)
     tolerance = number(top.get("tolerance", 0.0), "tolerance", low=0.0)
-    optimizers = _optimizers(top["optimizers"])
+    optimizers = _optimizers(top["optimizers"], surface)
     points = iterations * len(optimizers) * len(starts)
     if points > MAX_POINTS:
         raise ConfigError(
@@ -201,10 +204,11 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         optimizers=optimizers,
         animation=_animation(top.get("animation") or {}),
         output=output_path,
+        seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
     )
 
 
-def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
+def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
     from optviz.optimizers import METHODS
 
     items = list_of(value, "optimizers", "a list of optimizers")
@@ -226,7 +230,13 @@ def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
             )
         name = choice(entry["method"], join_path(path, "method"), tuple(METHODS))
         method = METHODS[name]
-        keys = ("label", "method", "color", *(h.key for h in method.hyperparameters))
+        keys = (
+            "label",
+            "method",
+            "color",
+            "batch_size",
+            *(h.key for h in method.hyperparameters),
+        )
         known_keys(entry, keys, path, what=f"for {name}")
         params: dict[str, float] = {}
         for h in method.hyperparameters:
@@ -263,8 +273,23 @@ def _optimizers(value: Any) -> tuple[OptimizerSpec, ...]:
             if "color" in entry
             else None
         )
-        specs.append(OptimizerSpec(label, name, ordered, color))
+        batch = None
+        if "batch_size" in entry:
+            batch = _batch_size(
+                entry["batch_size"], join_path(path, "batch_size"), surface
+            )
+        specs.append(OptimizerSpec(label, name, ordered, color, batch))
     return tuple(specs)
+
+
+def _batch_size(value: Any, path: str, surface: Surface) -> int:
+    if surface.examples is None:
+        raise ConfigError(
+            f"batch_size needs a data surface such as 'least_squares'; "
+            f"{surface.name!r} has no examples to sample",
+            path=path,
+        )
+    return integer(value, path, 1, surface.examples.m)
 
 
 def _animation(value: Any) -> Animation:

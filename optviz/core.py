@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optviz import optimizers
+from optviz import minibatch, optimizers
 
 Array = np.ndarray
 
@@ -71,19 +71,30 @@ class Trajectory:
         return int(hits[0]) if hits.size else None
 
 
+@dataclass(frozen=True)
+class Minibatches:
+    """Which optimizers take minibatch gradients, on which examples."""
+
+    examples: minibatch.Examples
+    sizes: tuple[int | None, ...]  # per optimizer; None: the full batch
+    seed: int = 0
+
+
 def step_all(
     grad: Callable[[Array], Array],
     rules: Sequence[optimizers.Rule],
     starts: Array,
     iterations: int,
     stop: Callable[[Array], Array] | None = None,
+    batches: Minibatches | None = None,
 ) -> Array:
     """Step every optimizer from every start; return θ of shape (K+1, M, N, 2).
 
     ``M`` optimizers, ``N`` starts, ``K`` the iterations actually taken: the
     loop ends early once ``stop(theta)`` (an (M, N, 2) array in, an (M, N)
     boolean out) holds for every row. Row ``i * N + j`` of the batch is
-    optimizer ``i`` from start ``j``.
+    optimizer ``i`` from start ``j``. With ``batches``, the rows of optimizers
+    that have a batch size get minibatch gradients instead of ``grad``'s.
     """
     starts = np.asarray(starts, dtype=float)
     m, n = len(rules), len(starts)
@@ -91,16 +102,42 @@ def step_all(
     state = optimizers.init(np.tile(starts, (m, 1)))
     history = [state.theta]
     update, query = optimizers.update, optimizers.query
+    rows, sampler = _minibatch_rows(batches, n)
     with np.errstate(all="ignore"):  # diverging rows overflow; that is a status
         for first in range(1, iterations + 1, _CHUNK):
             count = min(_CHUNK, iterations + 1 - first)
             lrs, scales = optimizers.schedule(c, first, count)
-            for lr, scale2 in zip(lrs, scales):
-                state = update(grad(query(state, c)), state, c, lr, scale2)
-                history.append(state.theta)
+            if sampler is None:
+                for lr, scale2 in zip(lrs, scales):
+                    state = update(grad(query(state, c)), state, c, lr, scale2)
+                    history.append(state.theta)
+            else:
+                index, weight = sampler.take(count)
+                for k in range(count):
+                    q = query(state, c)
+                    g = grad(q)
+                    g[rows] = minibatch.gradient(
+                        batches.examples, q[rows], index[k], weight[k]
+                    )
+                    state = update(g, state, c, lrs[k], scales[k])
+                    history.append(state.theta)
             if stop is not None and np.all(stop(state.theta.reshape(m, n, 2))):
                 break
     return np.array(history).reshape(-1, m, n, 2)
+
+
+def _minibatch_rows(
+    batches: Minibatches | None, n: int
+) -> tuple[Array, minibatch.Sampler | None]:
+    if batches is None or not any(batches.sizes):
+        return np.empty(0, dtype=np.intp), None
+    rows, sizes = [], []
+    for i, size in enumerate(batches.sizes):
+        if size:
+            rows += range(i * n, (i + 1) * n)
+            sizes += [size] * n
+    sampler = minibatch.Sampler(batches.examples.m, sizes, batches.seed)
+    return np.array(rows, dtype=np.intp), sampler
 
 
 def divergence_box(
@@ -122,6 +159,7 @@ def trajectories(
     iterations: int,
     tolerance: float,
     box: tuple[Array, Array],
+    batches: Minibatches | None = None,
 ) -> list[Trajectory]:
     """Run the optimizers and cut each row where its status was decided."""
     lo, hi = box
@@ -136,7 +174,7 @@ def trajectories(
                 done |= np.linalg.norm(grad(theta), axis=-1) < tolerance
         return done
 
-    history = step_all(grad, rules, starts, iterations, stopped)
+    history = step_all(grad, rules, starts, iterations, stopped, batches)
     out = []
     for i, label in enumerate(labels):
         for j in range(len(starts)):

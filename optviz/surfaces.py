@@ -32,10 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from optviz import minibatch
 from optviz.errors import ConfigError, join_path
 from optviz.validate import (
     choice,
     did_you_mean,
+    integer,
     known_keys,
     list_of,
     mapping,
@@ -51,6 +53,7 @@ Array = np.ndarray
 KINDS = ("global", "local", "saddle")
 LEVELS = ("log", "linear")
 _KEYS = (
+    "data",
     "name",
     "description",
     "reference",
@@ -93,6 +96,7 @@ class Definition:
     starts: tuple[tuple[float, float], ...] = ()
     levels: str = "log"
     nondifferentiable: str = ""
+    data: bool = False  # least squares over generated examples (parameters)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class Surface:
     parameters: tuple[tuple[str, float], ...] = ()  # the values in use
     saddles: tuple[Minimum, ...] = ()
     nondifferentiable: str = ""
+    examples: minibatch.Examples | None = None  # a data surface's examples
 
     @property
     def f_min(self) -> float:
@@ -206,24 +211,34 @@ def parse_definition(
 
     entry = mapping(data, path, "a surface: formula, domain, minima, ...")
     known_keys(entry, _KEYS, path)
-    if "formula" not in entry:
+    if "formula" not in entry and "data" not in entry:
         raise ConfigError("missing required key 'formula' (f in x and y)", path=path)
 
     def at(key: str) -> str:
         return join_path(path, key)
 
     name = _text(entry.get("name", default_name), at("name"))
-    parameters = tuple(
-        (key, number(value, join_path(at("parameters"), key)))
-        for key, value in mapping(
-            entry.get("parameters") or {}, at("parameters"), "name: default value"
-        ).items()
-    )
-    text = _text(entry["formula"], at("formula"))
-    try:
-        formulas.parse(text, dict(parameters))
-    except formulas.FormulaError as e:
-        raise ConfigError(str(e), path=at("formula")) from None
+    if "data" in entry:  # least squares: the data settings are the parameters
+        if "formula" in entry or "parameters" in entry:
+            raise ConfigError(
+                "a data surface has no formula or parameters: its formula comes "
+                "from the examples, and 'data' holds their settings",
+                path=at("data"),
+            )
+        parameters = _data_settings(entry["data"], at("data"))
+        text = ""
+    else:
+        parameters = tuple(
+            (key, number(value, join_path(at("parameters"), key)))
+            for key, value in mapping(
+                entry.get("parameters") or {}, at("parameters"), "name: default value"
+            ).items()
+        )
+        text = _text(entry["formula"], at("formula"))
+        try:
+            formulas.parse(text, dict(parameters))
+        except formulas.FormulaError as e:
+            raise ConfigError(str(e), path=at("formula")) from None
     xlim, ylim = _domain(entry.get("domain"), at("domain"))
     return Definition(
         name=name,
@@ -239,7 +254,28 @@ def parse_definition(
         nondifferentiable=_text(
             entry.get("nondifferentiable", ""), at("nondifferentiable")
         ),
+        data="data" in entry,
     )
+
+
+_DATA_RANGES = {  # setting: (low, high, whole number)
+    "examples": (2, 100_000, True),
+    "slope": (-1e6, 1e6, False),
+    "intercept": (-1e6, 1e6, False),
+    "noise": (0.0, 1e6, False),
+    "seed": (0, 2**32 - 1, True),
+}
+
+
+def _data_settings(value: Any, path: str) -> tuple[tuple[str, float], ...]:
+    entry = mapping(value, path, "the examples' settings")
+    known_keys(entry, tuple(_DATA_RANGES), path)
+    settings = dict(minibatch.DEFAULTS)
+    for key, raw in entry.items():
+        low, high, whole = _DATA_RANGES[key]
+        check = integer if whole else number
+        settings[key] = check(raw, join_path(path, key), low, high)
+    return tuple(settings.items())
 
 
 def parameter_values(
@@ -257,7 +293,12 @@ def parameter_values(
                 + did_you_mean(key, tuple(declared)),
                 path=join_path(path, key),
             )
-        out[key] = number(value, join_path(path, key))
+        if definition.data:
+            low, high, whole = _DATA_RANGES[key]
+            check = integer if whole else number
+            out[key] = check(value, join_path(path, key), low, high)
+        else:
+            out[key] = number(value, join_path(path, key))
     return tuple(sorted(out.items()))
 
 
@@ -333,16 +374,23 @@ def build(
     from optviz import formula as formulas
 
     values = {**dict(definition.parameters), **dict(parameters)}
-    expr = formulas.parse(definition.formula, values)
+    text, listed, examples = definition.formula, definition.minima, None
+    if definition.data:
+        examples = minibatch.generate(**values)
+        text = minibatch.formula(examples)
+        w, b, loss = minibatch.minimum(examples)
+        listed = (Minimum(w, b, loss),)
+        values = {}  # already in the formula's numbers
+    expr = formulas.parse(text, values)
     compiled = formulas.compile_expression(
         expr, guard_nan=bool(definition.nondifferentiable)
     )
-    minima = tuple(m for m in definition.minima if m.kind != "saddle")
-    saddles = tuple(m for m in definition.minima if m.kind == "saddle")
+    minima = tuple(m for m in listed if m.kind != "saddle")
+    saddles = tuple(m for m in listed if m.kind == "saddle")
     return Surface(
         name=definition.name,
         description=definition.description,
-        formula=definition.formula,
+        formula=text,
         f=compiled.f,
         grad=compiled.grad,
         hessian=compiled.hessian,
@@ -352,7 +400,10 @@ def build(
         starts=definition.starts,
         levels=definition.levels,
         reference=definition.reference,
-        parameters=tuple(sorted(values.items())),
+        parameters=tuple(
+            sorted({**dict(definition.parameters), **dict(parameters)}.items())
+        ),
         saddles=saddles,
         nondifferentiable=definition.nondifferentiable,
+        examples=examples,
     )
