@@ -273,7 +273,7 @@ BAD = [
         with_optimizers("{method: gd, lr: 1, momentum: 0.9}"),
         "optimizers[0].momentum",
         "unknown key 'momentum' for gd; "
-        "allowed keys are 'label', 'method', 'color', 'lr'",
+        "allowed keys are 'label', 'method', 'color', 'batch_size', 'lr'",
         id="key-of-another-method",
     ),
     pytest.param(
