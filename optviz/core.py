@@ -100,30 +100,34 @@ def step_all(
     m, n = len(rules), len(starts)
     c = optimizers.stack(list(rules), repeat=n)
     state = optimizers.init(np.tile(starts, (m, 1)))
-    history = [state.theta]
     update, query = optimizers.update, optimizers.query
     rows, sampler = _minibatch_rows(batches, n)
+    # Preallocated: 16 bytes a point, where a list of small arrays costs ~200.
+    history = np.empty((iterations + 1, m * n, 2))
+    history[0] = state.theta
+    k = 0
     with np.errstate(all="ignore"):  # diverging rows overflow; that is a status
         for first in range(1, iterations + 1, _CHUNK):
             count = min(_CHUNK, iterations + 1 - first)
             lrs, scales = optimizers.schedule(c, first, count)
             if sampler is None:
-                for lr, scale2 in zip(lrs, scales):
+                for k, lr, scale2 in zip(range(first, first + count), lrs, scales):
                     state = update(grad(query(state, c)), state, c, lr, scale2)
-                    history.append(state.theta)
+                    history[k] = state.theta
             else:
                 index, weight = sampler.take(count)
-                for k in range(count):
+                for i in range(count):
                     q = query(state, c)
                     g = grad(q)
                     g[rows] = minibatch.gradient(
-                        batches.examples, q[rows], index[k], weight[k]
+                        batches.examples, q[rows], index[i], weight[i]
                     )
-                    state = update(g, state, c, lrs[k], scales[k])
-                    history.append(state.theta)
+                    state = update(g, state, c, lrs[i], scales[i])
+                    k = first + i
+                    history[k] = state.theta
             if stop is not None and np.all(stop(state.theta.reshape(m, n, 2))):
                 break
-    return np.array(history).reshape(-1, m, n, 2)
+    return history[: k + 1].reshape(-1, m, n, 2)
 
 
 def _minibatch_rows(
