@@ -269,7 +269,7 @@ def compile_expression(expr: Any, guard_nan: bool = False) -> Compiled:
             _function("hessian", [hxx, hxy, hyy], "p.shape + (2,)"),
         ]
     )
-    namespace: dict[str, Any] = {"numpy": np}
+    namespace: dict[str, Any] = {"numpy": np, "_ipow": _ipow}
     exec(compile(source, "<optviz formula>", "exec"), namespace)  # our own code
     grad, hessian = namespace["grad"], namespace["hessian"]
     if guard_nan:
@@ -295,6 +295,47 @@ def _guarded(derivative: Callable[[Array], Array]) -> Callable[[Array], Array]:
     return guarded
 
 
+def _printer_class():
+    from sympy.printing.numpy import NumPyPrinter
+
+    class Printer(NumPyPrinter):
+        """Small whole powers as products: x*x*x, not x**3.
+
+        NumPy's power function takes SIMD paths whose last bit differs between
+        CPUs (AVX-512 against AVX2), and an optimizer circling a minimum for
+        thousands of iterations turns that bit into a visible difference; a
+        product is one correctly rounded multiply per factor everywhere.
+        """
+
+        def _print_Pow(self, expr, rational=False):
+            exponent = expr.exp
+            if exponent.is_Integer and 2 <= abs(int(exponent)) <= _MAX_PRODUCT:
+                n = abs(int(exponent))
+                if expr.base.is_Atom:
+                    product = "(" + "*".join([self._print(expr.base)] * n) + ")"
+                else:  # evaluate the base once
+                    product = f"_ipow({self._print(expr.base)}, {n})"
+                return product if exponent > 0 else f"(1.0/{product})"
+            return super()._print_Pow(expr, rational=rational)
+
+    return Printer
+
+
+_MAX_PRODUCT = 8  # x^8 as a product; higher powers go to numpy.power
+
+
+def _ipow(base: Array, n: int) -> Array:
+    """base**n as n − 1 multiplications, left to right."""
+    out = base
+    for _ in range(n - 1):
+        out = out * base
+    return out
+
+
+def _Printer(settings):
+    return _printer_class()(settings)
+
+
 # Where each component goes in the output array of ∇f (2) and ∇²f (2 × 2).
 _SLOTS = {2: ["[..., 0]", "[..., 1]"], 3: ["[..., 0, 0]", "[..., 0, 1]", "[..., 1, 1]"]}
 
@@ -304,9 +345,8 @@ def _function(name: str, exprs: list[Any], shape: str | None) -> str:
     components written into one array of ``shape`` (a constant component
     broadcasts). ``shape`` None: a single value with the points' shape."""
     import sympy as sp
-    from sympy.printing.numpy import NumPyPrinter
 
-    printer = NumPyPrinter({"fully_qualified_modules": True})
+    printer = _Printer({"fully_qualified_modules": True})
     shared, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_t"))
     lines = [f"def {name}(p):", "    p = numpy.asarray(p, dtype=float)"]
     lines += ["    x = p[..., 0]", "    y = p[..., 1]"]

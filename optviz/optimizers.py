@@ -197,8 +197,27 @@ def schedule(c: Coefficients, first: int, count: int) -> Schedule:
     Computed a chunk at a time, vectorized, so that the loop pays one index
     instead of a power, a subtraction and a division per coefficient.
     """
-    t = np.arange(first, first + count, dtype=float)[:, None, None]
-    return Schedule(c.lr / (1.0 - c.correct1**t), 1.0 / (1.0 - c.correct2**t))
+    t = np.arange(first, first + count)[:, None, None]
+    return Schedule(
+        c.lr / (1.0 - _power(c.correct1, t)), 1.0 / (1.0 - _power(c.correct2, t))
+    )
+
+
+def _power(base: Array, t: Array) -> Array:
+    """base ** t for whole t ≥ 1 by square-and-multiply.
+
+    NumPy's float power takes SIMD paths whose last bit differs between CPUs;
+    multiplications are correctly rounded everywhere, so the same run gives
+    the same numbers on every machine (snapshot tests rely on it).
+    """
+    result = np.ones(np.broadcast_shapes(base.shape, t.shape))
+    square = base
+    e = t
+    while np.any(e):
+        result = np.where(e & 1, result * square, result)
+        square = square * square
+        e = e >> 1
+    return result
 
 
 class State(NamedTuple):
