@@ -124,6 +124,108 @@ def validate(configs: tuple[Path, ...]) -> None:
         )
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The snapshots' folder: CONFIG's snapshot is DIR/<config name>/.",
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Write the snapshots that are missing or differ instead of failing.",
+)
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    help="Relative tolerance on x, y and loss (default 1e-6).",
+)
+@click.option(
+    "--atol",
+    type=click.FloatRange(min=0),
+    help="Absolute tolerance on x, y and loss (default 1e-9).",
+)
+@click.option(
+    "--image-tol",
+    type=click.FloatRange(min=0),
+    help="Largest RMS difference of a frame, in grey levels of 0-255 (default 1).",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Draw the frames at the video's size and dpi times this "
+    "(default 0.45; 1 is the video's own size).",
+)
+def snapshot(
+    configs: tuple[Path, ...],
+    directory: Path,
+    update: bool,
+    rtol: float | None,
+    atol: float | None,
+    image_tol: float | None,
+    scale: float | None,
+) -> None:
+    """Check that each CONFIG still gives the video its snapshot in DIR shows.
+
+    The snapshot of a config is the folder DIR/<config name>/: trajectories.txt
+    (each optimizer's path from each start, every k-th iteration and the last,
+    with its status and iteration count) and the first, middle and last frame
+    of the animation as frame-first.png, frame-middle.png and frame-last.png.
+
+    Numbers may differ by --rtol and --atol, frames by --image-tol. Every
+    difference is one line; a frame that differs leaves the new picture as
+    frame-<which>.failed.png and the difference, amplified, as
+    frame-<which>.diff.png beside it. Exit status 0 when everything matches, 1
+    when anything differs or a snapshot is missing. --update writes what is
+    missing or differs instead (review it, then commit it).
+
+    \b
+    Examples:
+      optviz snapshot configs/lecture/*.yaml --dir tests/snapshots --update
+      optviz snapshot configs/lecture/*.yaml --dir tests/snapshots
+      optviz snapshot my-config.yaml --dir snapshots --image-tol 2
+    """
+    from optviz import api
+    from optviz import snapshot as snapshots
+
+    loaded = [api.load_config(path) for path in configs]  # all checked up front
+    seen: dict[str, Path] = {}
+    for path, config in zip(configs, loaded):
+        other = seen.setdefault(config.stem, path)
+        if other != path:
+            raise ConfigError(
+                f"its snapshot would be {directory / config.stem} like {other}'s; "
+                "give one of them another name, or check them separately",
+                source=str(path),
+            )
+    options = dict(rtol=rtol, atol=atol, image_tol=image_tol, scale=scale)
+    options = {k: v for k, v in options.items() if v is not None}
+    differ = 0
+    for config in loaded:
+        outcome = snapshots.check(config, directory, update=update, **options)
+        if update:
+            names = ", ".join(p.name for p in outcome.written)
+            click.echo(
+                f"{outcome.folder}: {f'wrote {names}' if names else 'unchanged'}"
+            )
+        elif outcome.ok:
+            click.echo(f"{outcome.folder}: ok")
+        else:
+            differ += 1
+            for difference in outcome.differences:
+                click.echo(str(difference), err=True)
+    if differ:
+        total = len(loaded)
+        raise OptvizError(
+            f"{differ} of {total} snapshot{'s' if total > 1 else ''} "
+            f"differ{'s' if differ == 1 else ''} (if that is intended, run again "
+            "with --update)"
+        )
+
+
 @cli.command("list", context_settings=CONTEXT)
 @click.argument(
     "what", required=False, type=click.Choice(["surfaces", "methods"]), default=None
