@@ -79,7 +79,7 @@ def render(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Draw the animation in every format the config asks for."""
-    from optviz.render import render_video  # matplotlib only when drawing
+    from optviz.drawing import render_video  # matplotlib only when drawing
 
     c = result.config
     return render_video(
@@ -99,7 +99,7 @@ def render(
 
 def still(result: Result, path: str | Path, iteration: int | None = None) -> Path:
     """The frame at ``iteration`` (default: the last) as a PNG at ``path``."""
-    from optviz.render import render_still
+    from optviz.drawing import render_still
 
     c = result.config
     return render_still(

@@ -194,7 +194,7 @@ def key_frames(
     the video does, which can change a few pixels where lines cross (the
     renderer keeps the lines drawn so far between frames).
     """
-    from optviz.render import Renderer  # matplotlib only when drawing
+    from optviz.drawing import Renderer  # matplotlib only when drawing
 
     c = result.config
     renderer = Renderer(
@@ -483,7 +483,7 @@ def _size(image: np.ndarray) -> str:
 
 
 def _save(path: Path, image: np.ndarray) -> Path:
-    from optviz.render import save_png
+    from optviz.drawing import save_png
 
     return save_png(path, image)
 

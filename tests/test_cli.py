@@ -476,3 +476,13 @@ def test_a_missing_ffmpeg_is_one_line_and_leaves_no_video(
     assert error.startswith("optviz: error: cannot run ffmpeg")
     videos = [p.name for p in out.iterdir() if p.suffix in (".mp4", ".gif", ".part")]
     assert videos == []
+
+
+def test_the_api_functions_are_not_shadowed_by_submodules():
+    """``optviz.run`` and ``optviz.render`` are API functions; a submodule of
+    the same name, once imported, would replace them on the package."""
+    import optviz
+    from optviz import api, core, drawing, snapshot  # noqa: F401
+
+    for name in optviz.__all__:
+        assert callable(getattr(optviz, name)) or name == "__version__", name

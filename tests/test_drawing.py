@@ -6,10 +6,7 @@ from PIL import Image
 
 from optviz import core
 from optviz.config import Animation
-from optviz.errors import RenderError
-from optviz.frames import frame_iterations
-from optviz.optimizers import METHODS
-from optviz.render import (
+from optviz.drawing import (
     PALETTE,
     Renderer,
     contour_levels,
@@ -20,6 +17,9 @@ from optviz.render import (
     save_png,
     surface_grid,
 )
+from optviz.errors import RenderError
+from optviz.frames import frame_iterations
+from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES, Minimum
 
 BEALE = SURFACES["beale"]
