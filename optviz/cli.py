@@ -238,21 +238,13 @@ def list_(what: str | None) -> None:
       optviz list
       optviz list methods
     """
+    from optviz import surfaces
     from optviz.optimizers import METHODS
-    from optviz.surfaces import SURFACES
 
     if what in (None, "surfaces"):
-        click.echo("Surfaces (surface: NAME):")
-        for s in SURFACES.values():
-            minima = (
-                "; ".join(f"({m.x:g}, {m.y:g}) f={m.value:g}" for m in s.minima)
-                or "none (unbounded below)"
-            )
-            click.echo(f"  {s.name:<12} {s.description}")
-            click.echo(
-                f"  {'':<12} f = {s.formula}; view x {list(s.xlim)}, "
-                f"y {list(s.ylim)}; minima: {minima}"
-            )
+        click.echo("Surfaces (surface: NAME; see them with 'optviz show NAME'):")
+        for name in surfaces.builtin_names():
+            click.echo(_describe_surface(surfaces.builtin(name)))
     if what is None:
         click.echo()
     if what in (None, "methods"):
@@ -265,6 +257,84 @@ def list_(what: str | None) -> None:
                     f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
                     f"{h.allowed()}; {default}"
                 )
+
+
+def _describe_surface(d) -> str:
+    """A built-in surface's entry in ``optviz list``, from its file alone
+    (nothing is compiled, so the list is quick)."""
+
+    def point(m) -> str:
+        return f"({m.x:.6g}, {m.y:.6g}) f={m.value:.6g}"
+
+    minima = [m for m in d.minima if m.kind != "saddle"]
+    saddles = [m for m in d.minima if m.kind == "saddle"]
+    glob = [point(m) for m in minima if m.kind == "global"]
+    local = [point(m) for m in minima if m.kind == "local"]
+    if d.data:
+        formula = "mean squared error of a line fit to generated examples"
+    else:
+        formula = d.formula
+    lines = [f"  {d.name:<17} {d.description}", f"  {'':<17} f = {formula}"]
+    facts = [f"view x {list(d.xlim)}, y {list(d.ylim)}"]
+    if d.parameters:
+        settings = ", ".join(f"{k}={v:g}" for k, v in d.parameters)
+        facts.append(("data: " if d.data else "parameters: ") + settings)
+    lines.append(f"  {'':<17} " + "; ".join(facts))
+    if glob:
+        lines.append(f"  {'':<17} global minima: " + "; ".join(glob))
+    if local:
+        lines.append(f"  {'':<17} local minima: " + "; ".join(local))
+    if saddles:
+        lines.append(f"  {'':<17} saddles: " + "; ".join(point(m) for m in saddles))
+    if d.nondifferentiable:
+        lines.append(f"  {'':<17} not differentiable {d.nondifferentiable}")
+    return "\n".join(lines)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("surface")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The PNG to write (default: out/<surface>.png).",
+)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set one of the surface's parameters; repeat for more.",
+)
+def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
+    """Draw SURFACE alone as a still: contours, minima, saddles and starts.
+
+    SURFACE is a built-in name (see 'optviz list surfaces') or a surface
+    .yaml file. Use it to check a surface of your own before animating it.
+
+    \b
+    Examples:
+      optviz show himmelblau
+      optviz show quadratic -p condition=50 -p angle=0 -o bowl.png
+      optviz show my-surface.yaml
+    """
+    from optviz.config import parse_surface
+    from optviz.drawing import surface_still
+
+    values: dict[str, str] = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(
+                f"{item!r} is not NAME=VALUE", param_hint="'-p' / '--param'"
+            )
+        values[name.strip()] = value.strip()
+    spec = {"name": surface, **values} if values else surface
+    built = parse_surface(spec, source="optviz show")
+    path = output if output is not None else Path("out") / f"{built.name}.png"
+    surface_still(built, path)
+    click.echo(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:

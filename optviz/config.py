@@ -344,6 +344,15 @@ def _color(value: Any, path: str) -> str:
 _PATH_SUFFIXES = (".yaml", ".yml")
 
 
+def parse_surface(value: Any, source: str = "", base: str | Path = ".") -> Surface:
+    """A surface as ``surface:`` in a config would give it (for ``optviz show``
+    and notebooks): a name, a file, ``{name, parameters}`` or ``{formula, ...}``."""
+    try:
+        return _surface(value, Path(base))
+    except ConfigError as e:
+        raise e.at(source=source) from None
+
+
 def _surface(value: Any, base: Path) -> Surface:
     """``surface:`` as a built-in name, a path to a surface file (relative to
     the config's folder), ``{name: ..., <parameter>: value}``, or an inline

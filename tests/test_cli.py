@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from optviz import api
+from optviz import api, surfaces
 from optviz.cli import cli, main
 from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES
@@ -276,12 +276,13 @@ def test_list_shows_every_surface_and_method(what):
     result = invoke("list", *([what] if what else []))
     assert result.exit_code == 0
     text = result.output
-    assert ("Surfaces (surface: NAME)" in text) == (what != "methods")
+    assert ("Surfaces (surface: NAME" in text) == (what != "methods")
     assert ("Methods (method: NAME" in text) == (what != "surfaces")
     if what != "methods":
-        for name, surface in SURFACES.items():
+        for name in SURFACES:
             assert f"  {name} " in text
-            assert surface.formula in text
+            definition = surfaces.builtin(name)
+            assert definition.data or definition.formula in text
     if what != "surfaces":
         for name, method in METHODS.items():
             assert f"  {name} " in text
@@ -486,3 +487,51 @@ def test_the_api_functions_are_not_shadowed_by_submodules():
 
     for name in optviz.__all__:
         assert callable(getattr(optviz, name)) or name == "__version__", name
+
+
+def test_show_draws_a_surface_with_parameters(tmp_path, capsys):
+    out = tmp_path / "bowl.png"
+    code, stdout, _ = call(
+        capsys, "show", "quadratic", "-p", "condition=50", "-p", "angle=0", "-o", out
+    )
+    assert code == 0 and stdout == f"wrote {out}\n"
+    from PIL import Image
+
+    assert Image.open(out).size == (800, 600)
+
+
+def test_show_a_surface_file(tmp_path, capsys):
+    surface = tmp_path / "mine.yaml"
+    surface.write_text(
+        'formula: "x^2 + 3*y^2"\ndomain: {x: [-1, 1], y: [-1, 1]}\n'
+        "minima: [{x: 0, y: 0, value: 0}]\n"
+    )
+    code, _, _ = call(capsys, "show", surface, "-o", tmp_path / "mine.png")
+    assert code == 0 and (tmp_path / "mine.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["show", "beal"], "did you mean 'beale'?"),
+        (["show", "quadratic", "-p", "conditon=5"], "did you mean 'condition'?"),
+        (["show", "quadratic", "-p", "condition=steep"], "must be a number"),
+    ],
+    ids=["name", "parameter", "value"],
+)
+def test_show_refuses_bad_surfaces_in_one_line(capsys, tmp_path, args, fragment):
+    code, _, err = call(capsys, *args, "-o", tmp_path / "x.png")
+    assert code == 2 and err.count("\n") == 1 and fragment in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_list_surfaces_shows_every_surface_with_its_minima(capsys):
+    from optviz.surfaces import builtin_names
+
+    code, out, _ = call(capsys, "list", "surfaces")
+    assert code == 0
+    for name in builtin_names():
+        assert f"  {name} " in out
+    assert "global minima: (3, 0.5) f=0" in out  # beale
+    assert "parameters: condition=10, angle=30" in out  # quadratic
+    assert "not differentiable at the origin" in out  # ackley
