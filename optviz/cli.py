@@ -7,6 +7,7 @@ config, 1 for anything else); no traceback reaches the user. Heavy imports
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -337,15 +338,41 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
     click.echo(f"wrote {path}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that every cleanup runs (the
+    default would end the process on the spot, leaving temporary files)."""
+
+
+_signals: list[int] = []  # the signal that stopped us; click turns it into Abort
+
+
+def _terminate(signum, frame) -> None:
+    _signals.append(signum)
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every failure into one line."""
+    _signals.clear()
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        return _main(argv)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         # without standalone mode, click returns the code of a ctx.exit(code)
         # (--help, --version, help for a bare "optviz") instead of exiting
         code = cli.main(args=argv, prog_name="optviz", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("optviz: interrupted", err=True)
-        return 130
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
+        if _signals and _signals[-1] == signal.SIGTERM:
+            return _stopped("terminated", 143)
+        return _stopped("interrupted", 130)
     except click.ClickException as e:
         e.show()
         return e.exit_code
@@ -354,9 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     except OptvizError as e:
         click.echo(f"optviz: error: {e}", err=True)
         return e.exit_code
+    except Terminated:
+        return _stopped("terminated", 143)
     except KeyboardInterrupt:
-        click.echo("optviz: interrupted", err=True)
-        return 130
+        return _stopped("interrupted", 130)
     except OSError as e:  # an output folder that cannot be written, a full disk
         where = f"{e.filename}: " if e.filename else ""
         click.echo(f"optviz: error: {where}{e.strerror or e}", err=True)
@@ -369,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _stopped(how: str, code: int) -> int:
+    click.echo(f"optviz: {how}; no output was left half-written", err=True)
+    return code
 
 
 if __name__ == "__main__":

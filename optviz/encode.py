@@ -19,7 +19,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +54,20 @@ def ffmpeg_exe() -> str:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except Exception as e:  # ImportError, RuntimeError: not found for platform
         raise RenderError(f"no ffmpeg binary available: {e}") from e
+
+
+def _die_with_parent() -> None:
+    """In the ffmpeg child before it starts (Linux): be killed if optviz dies,
+    even by SIGKILL, so that no encoder is ever left running behind it."""
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class Encoder:
@@ -200,6 +216,7 @@ class Encoder:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         except OSError as e:
             raise RenderError(f"cannot run ffmpeg ({cmd[0]}): {e}") from e

@@ -433,7 +433,7 @@ def test_ctrl_c_exits_130(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(api, "run", interrupted)
     code, _, err = call(capsys, "run", write_config(tmp_path), "--no-video")
     assert code == 130
-    assert err.strip() == "optviz: interrupted"
+    assert err.strip() == "optviz: interrupted; no output was left half-written"
 
 
 def test_console_script_exit_code_reaches_the_shell(tmp_path):

@@ -1,0 +1,105 @@
+"""Killing a render midway leaves nothing behind.
+
+optviz runs in a subprocess, exactly as a user would start it, on a video long
+enough to be interrupted while frames are being encoded; it is then stopped
+with SIGINT (Ctrl-C) or SIGTERM. Afterwards no video exists under its final
+name, no temporary file is left, and no ffmpeg is still running.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CONFIG = """
+surface: beale
+starts: [[-3, 3]]
+iterations: 2000
+optimizers:
+  - {method: adam, lr: 0.22}
+animation: {frames: 20000, fps: 30, formats: [mp4, gif]}
+"""
+
+
+def ffmpeg_processes_writing_to(folder: Path) -> list[int]:
+    """PIDs of processes whose command line names ``folder`` (ffmpeg does)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"ffmpeg" in cmdline and str(folder).encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(condition, seconds=60.0):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find ffmpeg")
+@pytest.mark.parametrize(
+    ("sig", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
+    tmp_path, sig, code, word
+):
+    config = tmp_path / "long.yaml"
+    config.write_text(CONFIG)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optviz.cli", "run", str(config), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # frames are flowing once ffmpeg has written some of the .part files
+        started = wait_for(
+            lambda: (
+                any(p.stat().st_size > 0 for p in out.glob(".*.part"))
+                if out.is_dir()
+                else False
+            )
+        )
+        assert started, "the render never got going"
+        assert ffmpeg_processes_writing_to(out), "ffmpeg should be running now"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert word in err and "Traceback" not in err
+    leftovers = sorted(p.name for p in out.iterdir())
+    assert leftovers == ["trajectories.csv"]  # complete, written before the video
+    assert wait_for(lambda: not ffmpeg_processes_writing_to(out), seconds=10)
+
+
+def test_an_existing_video_survives_a_failed_new_render(tmp_path, monkeypatch):
+    """Only a complete new file replaces an old one."""
+    from optviz.cli import main
+
+    config = tmp_path / "v.yaml"
+    config.write_text(CONFIG.replace("frames: 20000", "frames: 10"))
+    out = tmp_path / "out"
+    assert main(["run", "-q", str(config), "-o", str(out)]) == 0
+    before = (out / "v.mp4").read_bytes()
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "missing-ffmpeg"))
+    assert main(["run", "-q", str(config), "-o", str(out)]) == 1
+    assert (out / "v.mp4").read_bytes() == before
+    assert not list(out.glob(".*.part"))
