@@ -14,6 +14,7 @@ that ``optviz --help`` stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from optviz.core import Status
 from optviz.encode import Encoder
 from optviz.errors import RenderError
 from optviz.files import replace_when_done
@@ -203,6 +205,30 @@ def _ellipsis(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
+def _statuses(trajectories: Sequence[Trajectory]) -> dict[int, list[Status]]:
+    out: dict[int, list[Status]] = {}
+    for t in trajectories:
+        out.setdefault(t.optimizer, []).append(t.status)
+    return out
+
+
+def _in_view(t: Trajectory, xlim, ylim) -> Trajectory:
+    """A diverged path up to its first point outside the view (kept, so that
+    the line runs to the frame's edge); others as they are: a path may leave
+    the view and come back."""
+    if t.status is not Status.DIVERGED:
+        return t
+    x, y = t.points[:, 0], t.points[:, 1]
+    outside = (x < xlim[0]) | (x > xlim[1]) | (y < ylim[0]) | (y > ylim[1])
+    hits = np.flatnonzero(outside)
+    if not hits.size:
+        return t
+    end = int(hits[0]) + 1
+    return dataclasses.replace(
+        t, points=t.points[:end], loss=t.loss[:end], grad_norm=t.grad_norm[:end]
+    )
+
+
 class Renderer:
     """One figure that can be drawn at any iteration of the trajectories.
 
@@ -228,8 +254,12 @@ class Renderer:
         animation: Animation,
         colors: Sequence[str | None] = (),
     ) -> None:
-        # A run that diverged at its start has no points and nothing to show.
-        self.trajectories = [t for t in trajectories if len(t.points)]
+        # A run that diverged at its start has no points and nothing to show;
+        # one that diverged later is drawn up to where it left the view.
+        self._statuses = _statuses(trajectories)
+        self.trajectories = [
+            _in_view(t, xlim, ylim) for t in trajectories if len(t.points)
+        ]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
         self.colours = optimizer_colours(max(count, len(labels)), colors)
         self.size = even_size(animation.size)
@@ -363,7 +393,17 @@ class Renderer:
             )
             for i in shown
         ]
-        return handles, [labels[i] for i in shown]
+        return handles, [labels[i] + self._badge(i) for i in shown]
+
+    def _badge(self, optimizer: int) -> str:
+        """' ✗ diverged' after the label of an optimizer that diverged."""
+        statuses = self._statuses.get(optimizer, [])
+        bad = sum(s is Status.DIVERGED for s in statuses)
+        if not bad:
+            return ""
+        if bad == len(statuses):
+            return " ✗ diverged"
+        return f" ✗ diverged from {bad} of {len(statuses)} starts"
 
     def _place_legend(self, handles: list, names: list[str], loc):
         if not handles:

@@ -373,3 +373,40 @@ def test_render_video_writes_both_formats_and_reports_progress(tmp_path, traject
         "beale.gif",
         "beale.mp4",
     ]
+
+
+def test_a_diverged_path_is_marked_and_stops_at_the_edge_of_the_view():
+    rules = [METHODS["gd"].build({"lr": 0.01}), METHODS["adam"].build({"lr": 0.1})]
+    ts = core.trajectories(
+        BEALE.f,
+        BEALE.grad,
+        rules,
+        ["too fast", "adam"],
+        np.array([[-3.0, 3.0], [2.0, -2.0]]),
+        300,
+        0.0,
+        core.divergence_box(BEALE.xlim, BEALE.ylim),
+    )
+    assert {t.status for t in ts if t.label == "too fast"} == {core.Status.DIVERGED}
+    r = Renderer(
+        BEALE,
+        ts,
+        ["too fast", "adam"],
+        xlim=BEALE.xlim,
+        ylim=BEALE.ylim,
+        animation=Animation(size=(400, 300), dpi=50),
+    )
+    try:
+        names = [t.get_text() for t in r.legend.get_texts()]
+        assert names == ["too fast ✗ diverged", "adam"]
+        for shown, t in zip(r.trajectories, ts, strict=True):
+            if t.status is core.Status.DIVERGED:
+                x, y = shown.points[:-1].T
+                assert np.all((x >= -4.5) & (x <= 4.5) & (y >= -4.5) & (y <= 4.5))
+                last = shown.points[-1]
+                assert np.any(np.abs(last) > 4.5)  # the step that left the view
+            else:
+                np.testing.assert_array_equal(shown.points, t.points)
+        assert np.all(np.isfinite(np.concatenate([t.points for t in r.trajectories])))
+    finally:
+        r.close()
