@@ -410,3 +410,24 @@ def test_a_diverged_path_is_marked_and_stops_at_the_edge_of_the_view():
         assert np.all(np.isfinite(np.concatenate([t.points for t in r.trajectories])))
     finally:
         r.close()
+
+
+def test_a_users_matplotlib_settings_do_not_change_the_frames(trajectories):
+    import matplotlib as mpl
+
+    plain = make_renderer(trajectories[:2], size=(320, 240), dpi=40)
+    expected = plain.frame(plain.last)
+    plain.close()
+    odd = {
+        "font.family": "serif",
+        "lines.linewidth": 9,
+        "axes.facecolor": "red",
+        "axes.prop_cycle": mpl.cycler(color=["k"]),
+        "legend.fontsize": 30,
+        "figure.dpi": 300,
+    }
+    with mpl.rc_context(odd):
+        styled = make_renderer(trajectories[:2], size=(320, 240), dpi=40)
+        got = styled.frame(styled.last)
+        styled.close()
+    np.testing.assert_array_equal(got, expected)
