@@ -1,0 +1,90 @@
+"""How much memory does optviz take? Run: python benchmarks/memory_bench.py
+
+Each figure is the peak resident memory of one fresh Python process (ffmpeg,
+a separate process, is not counted), so imports are included; the baseline
+line shows what the imports alone cost.
+
+- a 1,000,000-iteration run of one optimizer (the limit on a run is
+  10,000,000 points: iterations × optimizers × starts), with and without
+  writing its CSV and a 300-frame video;
+- a 300-frame and a 3,000-frame video of the same lecture config: frames are
+  streamed to ffmpeg, never all held, so the two should be about equal.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+CONFIG = """
+surface: rosenbrock
+starts: [[-1.2, 1]]
+iterations: 1000000
+optimizers:
+  - {method: adam, lr: 1.0e-3}
+animation: {frames: 300}
+"""
+
+PROBE = """
+import resource, sys, time
+from pathlib import Path
+t = time.perf_counter()
+{body}
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{{peak:.0f}} {{time.perf_counter() - t:.1f}}")
+"""
+
+
+def measure(body: str) -> tuple[float, float]:
+    code = PROBE.format(body=textwrap.dedent(body))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[-2]), float(out[-1])
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = f"{tmp}/million.yaml"
+        with open(config, "w") as f:
+            f.write(CONFIG)
+        lecture = "configs/lecture/2gd_gd+p_gd+np_adagrad_rmsprop+p_adam.yaml"
+        cases = [
+            ("imports only (baseline)", "import optviz.api, optviz.drawing"),
+            (
+                "1,000,000 iterations, core only",
+                f"import optviz; optviz.run(optviz.load_config({config!r}))",
+            ),
+            (
+                "1,000,000 iterations + CSV + 300-frame video",
+                f"""
+                import optviz
+                r = optviz.run(optviz.load_config({config!r}))
+                optviz.write_outputs(r, {tmp + "/a"!r})
+                """,
+            ),
+        ]
+        for frames in (300, 3000):
+            cases.append(
+                (
+                    f"lecture video, {frames:,} frames (MP4 + GIF)",
+                    f"""
+                    import dataclasses, optviz
+                    c = optviz.load_config({lecture!r})
+                    c = dataclasses.replace(
+                        c, animation=dataclasses.replace(c.animation, frames={frames})
+                    )
+                    optviz.render(optviz.run(c), {tmp + f"/v{frames}"!r})
+                    """,
+                )
+            )
+        print(f"{'':<48} {'peak MiB':>9} {'seconds':>8}")
+        for name, body in cases:
+            peak, seconds = measure(body)
+            print(f"{name:<48} {peak:9.0f} {seconds:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
