@@ -411,7 +411,8 @@ def test_unwritable_output_folder_is_one_line_not_a_crash(tmp_path, capsys):
     code, _, err = call(capsys, "run", config, "--no-video", "-o", blocker / "sub")
     assert code == 1
     assert err.count("\n") == 1
-    assert err.startswith(f"optviz: error: {blocker / 'sub'}: ")
+    csv_path = blocker / "sub" / "trajectories.csv"
+    assert err == f"optviz: error: cannot write {csv_path}: Not a directory\n"
     assert "internal error" not in err
 
 

@@ -103,3 +103,35 @@ def test_an_existing_video_survives_a_failed_new_render(tmp_path, monkeypatch):
     assert main(["run", "-q", str(config), "-o", str(out)]) == 1
     assert (out / "v.mp4").read_bytes() == before
     assert not list(out.glob(".*.part"))
+
+
+def test_a_full_disk_while_writing_the_csv_leaves_no_file(
+    tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    from optviz import export
+    from optviz.cli import main
+
+    class Full:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def writerow(self, row):
+            pass
+
+        def writerows(self, rows):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export.csv, "writer", Full)
+    config = tmp_path / "v.yaml"
+    config.write_text(CONFIG.replace("frames: 20000", "frames: 10"))
+    out = tmp_path / "out"
+    assert main(["run", "--no-video", str(config), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    csv_path = out / "trajectories.csv"
+    assert (
+        err.strip()
+        == f"optviz: error: cannot write {csv_path}: No space left on device"
+    )
+    assert list(out.iterdir()) == []
