@@ -79,7 +79,10 @@ class OptimizerSpec:
 
     def describe(self) -> str:
         """``adam(lr=0.22, beta1=0.9, ...)``: the method with every hyperparameter."""
-        inner = ", ".join(f"{k}={v:g}" for k, v in self.hyperparameters)
+        inner = ", ".join(
+            f"{k}={str(v).lower() if isinstance(v, bool) else format(v, 'g')}"
+            for k, v in self.hyperparameters
+        )
         return f"{self.method}({inner})"
 
 
@@ -242,7 +245,8 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
         for h in method.hyperparameters:
             if h.key in entry:
                 at = join_path(path, h.key)
-                params[h.key] = number(entry[h.key], at)
+                value = entry[h.key]
+                params[h.key] = value if h.boolean else number(value, at)
                 problem = h.check(params[h.key])
                 if problem:
                     raise ConfigError(problem, path=at)

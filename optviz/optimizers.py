@@ -46,9 +46,12 @@ class Hyperparameter:
     high: float = math.inf
     low_inclusive: bool = True
     high_inclusive: bool = True
+    boolean: bool = False  # true/false in YAML
 
     def allowed(self) -> str:
         """The allowed range in words, e.g. ``> 0`` or ``in [0, 1)``."""
+        if self.boolean:
+            return "true or false"
         if math.isinf(self.high):
             return f"{'>=' if self.low_inclusive else '>'} {_num(self.low)}"
         left = "[" if self.low_inclusive else "("
@@ -57,6 +60,13 @@ class Hyperparameter:
 
     def check(self, value: float) -> str | None:
         """None if ``value`` is allowed, else the reason in one sentence."""
+        if self.boolean:
+            if isinstance(value, bool):
+                return None
+            return f"{self.key} must be true or false; got {value!r}"
+        if isinstance(value, bool):
+            return f"{self.key} must be a number, not true/false"
+        value = float(value)
         above = value >= self.low if self.low_inclusive else value > self.low
         below = value <= self.high if self.high_inclusive else value < self.high
         if math.isfinite(value) and above and below:
@@ -77,7 +87,7 @@ class Method:
     hyperparameters: tuple[Hyperparameter, ...]
     factory: Callable[..., Rule]
 
-    def defaults(self) -> dict[str, float]:
+    def defaults(self) -> dict[str, float | bool]:
         return {h.key: h.default for h in self.hyperparameters if h.default is not None}
 
     def build(self, params: Mapping[str, float]) -> Rule:
@@ -94,10 +104,15 @@ class Method:
         for h in self.hyperparameters:
             if h.key not in values:
                 raise ValueError(f"{self.name} needs {h.key} ({h.symbol}, {h.help})")
-            problem = h.check(float(values[h.key]))
+            problem = h.check(values[h.key])
             if problem:
                 raise ValueError(problem)
-        return self.factory(**{k: float(v) for k, v in values.items()})
+        return self.factory(
+            **{
+                h.key: values[h.key] if h.boolean else float(values[h.key])
+                for h in self.hyperparameters
+            }
+        )
 
 
 METHODS: dict[str, Method] = {}
@@ -159,6 +174,8 @@ class Rule(NamedTuple):
     beta1: float = 0.0  # β1 in m ← β1 m + (1 − β1) g
     correct1: float = 0.0  # b1 in m̂ = m / (1 − b1ᵗ)
     correct2: float = 0.0  # b2 in â = a / (1 − b2ᵗ)
+    lr_final: float = 0.0  # ε_τ: the learning rate after the decay
+    decay_steps: float = 0.0  # τ: updates over which ε decays (0: constant ε)
 
 
 class Coefficients(NamedTuple):
@@ -173,6 +190,8 @@ class Coefficients(NamedTuple):
     beta1: Array
     correct1: Array
     correct2: Array
+    lr_final: Array
+    decay_steps: Array
     gain1: Array  # 1 − β1, kept so that the loop need not recompute it
 
 
@@ -187,7 +206,7 @@ def stack(rules: list[Rule], repeat: int = 1) -> Coefficients:
 class Schedule(NamedTuple):
     """The coefficients that change with the iteration, for a run of iterations."""
 
-    lr: Array  # (K, M, 1) ε / (1 − b1ᵗ): the step size with m's bias correction
+    lr: Array  # (K, M, 1) ε_t / (1 − b1ᵗ): the step size with m's bias correction
     scale2: Array  # (K, M, 1) 1 / (1 − b2ᵗ): a's bias correction
 
 
@@ -199,8 +218,18 @@ def schedule(c: Coefficients, first: int, count: int) -> Schedule:
     """
     t = np.arange(first, first + count)[:, None, None]
     return Schedule(
-        c.lr / (1.0 - _power(c.correct1, t)), 1.0 / (1.0 - _power(c.correct2, t))
+        decayed_lr(c, t) / (1.0 - _power(c.correct1, t)),
+        1.0 / (1.0 - _power(c.correct2, t)),
     )
+
+
+def decayed_lr(c: Coefficients, t: Array) -> Array:
+    """The lecture's linear decay, ε_k = (1 − k/τ) ε₀ + (k/τ) ε_τ for k ≤ τ and
+    ε_τ after, where k = t − 1 counts the updates before this one (so the
+    first update uses ε₀). Rows without decay (τ = 0) keep ε₀."""
+    tau = np.where(c.decay_steps > 0, c.decay_steps, 1.0)
+    frac = np.where(c.decay_steps > 0, np.minimum(t - 1, tau) / tau, 0.0)
+    return (1.0 - frac) * c.lr + frac * c.lr_final
 
 
 def _power(base: Array, t: Array) -> Array:
@@ -258,13 +287,28 @@ def update(g: Array, s: State, c: Coefficients, lr: Array, scale2: Array) -> Sta
     return State(s.theta + v, v, m, a)
 
 
-@register("gd", LR)
-def gd(lr: float) -> Rule:
-    """Gradient descent: θ ← θ − εg.
+@register(
+    "gd",
+    LR,
+    Hyperparameter(
+        "lr_final", "ε_τ", "learning rate after the decay (default: lr, no decay)",
+        default=0.0, low=0.0,
+    ),
+    Hyperparameter(
+        "decay_steps", "τ", "updates over which lr decays linearly to lr_final "
+        "(0: no decay)", default=0.0, low=0.0,
+    ),
+)  # fmt: skip
+def gd(lr: float, lr_final: float, decay_steps: float) -> Rule:
+    """Gradient descent: θ ← θ − ε_k g, ε_k = (1 − k/τ) ε₀ + (k/τ) ε_τ, then ε_τ.
 
-    Config: ε = ``lr``.
+    Without ``decay_steps`` the learning rate is constant, ε_k = ε₀. With it,
+    the lecture's linear decay: update k (from 0) uses ε_k until k = τ and
+    ε_τ after. Config: ε₀ = ``lr``, ε_τ = ``lr_final``, τ = ``decay_steps``.
     """
-    return Rule(lr=lr)
+    if decay_steps == 0:
+        return Rule(lr=lr)
+    return Rule(lr=lr, lr_final=lr_final, decay_steps=decay_steps)
 
 
 @register("momentum", LR, MOMENTUM)
@@ -305,26 +349,55 @@ def adagrad(lr: float, eps: float) -> Rule:
         "momentum", "α", "momentum (0: plain RMSProp)", default=0.0, low=0.0,
         high=1.0, high_inclusive=False,
     ),
+    Hyperparameter(
+        "nesterov", "", "take the gradient at θ + αv (Nesterov momentum)",
+        default=False, boolean=True,
+    ),
 )  # fmt: skip
-def rmsprop(lr: float, beta: float, eps: float, momentum: float) -> Rule:
+def rmsprop(
+    lr: float, beta: float, eps: float, momentum: float, nesterov: bool
+) -> Rule:
     """RMSProp: a ← βa + (1 − β) g⊙g; v ← αv − ε/√(a + ν) ⊙ g; θ ← θ + v.
 
     With α = 0 (the default) this is the lecture's plain RMSProp,
     θ ← θ − ε/√(a + ν) ⊙ g; with α > 0 it is "RMSProp with momentum"
-    (rmsprop+p). Config: ε = ``lr``, β = ``beta``, ν = ``eps``, α = ``momentum``.
+    (rmsprop+p). With ``nesterov: true`` the gradient is taken at the
+    look-ahead point θ + αv, "RMSProp with Nesterov momentum". Config:
+    ε = ``lr``, β = ``beta``, ν = ``eps``, α = ``momentum``.
     """
-    return Rule(lr=lr, momentum=momentum, decay=beta, gain=1.0 - beta, nu=eps)
+    return Rule(
+        lr=lr,
+        momentum=momentum,
+        lookahead=momentum if nesterov else 0.0,
+        decay=beta,
+        gain=1.0 - beta,
+        nu=eps,
+    )
 
 
-@register("adam", LR, BETA1, BETA2, EPS)
-def adam(lr: float, beta1: float, beta2: float, eps: float) -> Rule:
+@register(
+    "adam",
+    LR,
+    BETA1,
+    BETA2,
+    EPS,
+    Hyperparameter(
+        "bias_correction", "", "divide the moments by 1 − βᵗ (false: the "
+        "lecture's Adam without bias correction)", default=True, boolean=True,
+    ),
+)  # fmt: skip
+def adam(
+    lr: float, beta1: float, beta2: float, eps: float, bias_correction: bool
+) -> Rule:
     """Adam: v ← β1 v + (1 − β1) g; a ← β2 a + (1 − β2) g⊙g; θ ← θ − ε/√(ã + ν) ⊙ ṽ.
 
     ṽ = v / (1 − β1ᵗ) and ã = a / (1 − β2ᵗ) are the bias-corrected moments, t
     the number of updates including this one. ν sits inside the square root as
     in the lecture (most libraries add it outside). The lecture's first moment
     v is ``m`` in :func:`update`, whose ``v`` is the (here unused) velocity.
-    Config: ε = ``lr``, β1 = ``beta1``, β2 = ``beta2``, ν = ``eps``.
+    With ``bias_correction: false`` the moments are used as they are (the
+    lecture's "Adam without bias correction"). Config: ε = ``lr``,
+    β1 = ``beta1``, β2 = ``beta2``, ν = ``eps``.
     """
     return Rule(
         lr=lr,
@@ -332,6 +405,6 @@ def adam(lr: float, beta1: float, beta2: float, eps: float) -> Rule:
         gain=1.0 - beta2,
         nu=eps,
         beta1=beta1,
-        correct1=beta1,
-        correct2=beta2,
+        correct1=beta1 if bias_correction else 0.0,
+        correct2=beta2 if bias_correction else 0.0,
     )

@@ -105,8 +105,16 @@ output: somewhere/else
     assert c.ylim == SURFACES["himmelblau"].ylim  # y not given: the surface's
     [o] = c.optimizers
     assert (o.label, o.method, o.color) == ("1", "rmsprop", "tab:red")
-    assert o.params == {"lr": 0.05, "beta": 0.9, "eps": 1e-7, "momentum": 0.5}
-    assert o.describe() == "rmsprop(lr=0.05, beta=0.9, eps=1e-07, momentum=0.5)"
+    assert o.params == {
+        "lr": 0.05,
+        "beta": 0.9,
+        "eps": 1e-7,
+        "momentum": 0.5,
+        "nesterov": False,
+    }
+    assert o.describe() == (
+        "rmsprop(lr=0.05, beta=0.9, eps=1e-07, momentum=0.5, nesterov=false)"
+    )
     assert c.animation == Animation(10, 5, 0.0, (320, 240), 50, ("gif",))
     assert c.output == Path("somewhere/else")
 

@@ -212,8 +212,18 @@ def test_batched_run_equals_one_start_runs():
 
 def test_defaults_are_the_lectures():
     assert METHODS["momentum"].defaults()["momentum"] == 0.9
-    assert METHODS["rmsprop"].defaults() == {"beta": 0.99, "eps": 1e-7, "momentum": 0}
-    assert METHODS["adam"].defaults() == {"beta1": 0.9, "beta2": 0.999, "eps": 1e-7}
+    assert METHODS["rmsprop"].defaults() == {
+        "beta": 0.99,
+        "eps": 1e-7,
+        "momentum": 0,
+        "nesterov": False,
+    }
+    assert METHODS["adam"].defaults() == {
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-7,
+        "bias_correction": True,
+    }
     assert METHODS["adagrad"].defaults() == {"eps": 1e-7}
 
 
@@ -240,3 +250,54 @@ def test_schedule_is_the_identity_without_bias_correction():
     c = optimizers.stack([METHODS["rmsprop"].build({"lr": 0.3})])
     lr, scale2 = optimizers.schedule(c, 1, 5)
     assert np.all(lr == 0.3) and np.all(scale2 == 1.0)
+
+
+def test_gd_linear_decay_by_hand():
+    # ε0 = 0.1, ε_τ = 0.01, τ = 2 on the bowl: the factor per update is 1 − 2ε_k
+    # with ε_0 = 0.1, ε_1 = (1 − 1/2)·0.1 + (1/2)·0.01 = 0.055, then 0.01 on
+    theta = steps("gd", {"lr": 0.1, "lr_final": 0.01, "decay_steps": 2},
+                  (1.0, -2.0), 4)  # fmt: skip
+    factors = [1 - 2 * 0.1, 1 - 2 * 0.055, 1 - 2 * 0.01, 1 - 2 * 0.01]
+    expected = np.array([1.0, -2.0]) * np.cumprod(factors)[:, None]
+    np.testing.assert_allclose(theta[1:], expected, rtol=1e-12)
+
+
+def test_gd_without_decay_steps_keeps_its_learning_rate():
+    theta = steps("gd", {"lr": 0.1, "lr_final": 0.01}, (1.0, -2.0), 3)
+    np.testing.assert_allclose(theta[3], np.array([1.0, -2.0]) * 0.8**3)
+
+
+def test_adam_without_bias_correction_by_hand():
+    # t = 1: v = 0.1 g, a = 0.001 g², so the step is ε·0.1/√0.001 per
+    # coordinate against the gradient's sign, not ε as with the correction
+    theta = steps("adam", {"lr": 0.1, "eps": 1e-12, "bias_correction": False},
+                  (1.0, -2.0), 1)  # fmt: skip
+    s = 0.1 * 0.1 / R(0.001)
+    np.testing.assert_allclose(theta[1], (1 - s, -2 + s), rtol=1e-9)
+
+
+def test_rmsprop_with_nesterov_momentum_takes_the_gradient_ahead():
+    lr, beta, alpha = 0.1, 0.9, 0.5
+    params = {"lr": lr, "beta": beta, "momentum": alpha, "nesterov": True}
+    theta = steps("rmsprop", {**params, "eps": 1e-12}, (1.0, -2.0), 2)
+    s = 0.1 / R(0.1)
+    v1 = np.array([-s, s])  # v0 = 0: the first step is plain RMSProp's
+    theta1 = np.array([1.0, -2.0]) + v1
+    g1 = 2 * (theta1 + alpha * v1)  # at the look-ahead point
+    a2 = beta * 0.1 * np.array([4.0, 16.0]) + (1 - beta) * g1**2
+    v2 = alpha * v1 - lr / np.sqrt(a2) * g1
+    np.testing.assert_allclose(theta[2], theta1 + v2, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"lr": 0.1, "nesterov": 1}, "nesterov must be true or false; got 1"),
+        ({"lr": 0.1, "momentum": True}, "momentum must be a number"),
+    ],
+    ids=["not-bool", "bool-for-number"],
+)
+def test_booleans_are_booleans(params, message):
+    with pytest.raises(ValueError) as e:
+        METHODS["rmsprop"].build(params)
+    assert str(e.value).startswith(message)
