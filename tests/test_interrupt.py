@@ -68,14 +68,10 @@ def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
         text=True,
     )
     try:
-        # frames are flowing once ffmpeg has written some of the .part files
-        started = wait_for(
-            lambda: (
-                any(p.stat().st_size > 0 for p in out.glob(".*.part"))
-                if out.is_dir()
-                else False
-            )
-        )
+        # frames are flowing once ffmpeg has begun the MP4 (the CSV, written
+        # first, has a .part of its own: not that one)
+        mp4 = out / ".long.mp4.part"
+        started = wait_for(lambda: mp4.is_file() and mp4.stat().st_size > 0)
         assert started, "the render never got going"
         assert ffmpeg_processes_writing_to(out), "ffmpeg should be running now"
         proc.send_signal(sig)
