@@ -51,8 +51,18 @@ def run(config: Config) -> Result:
         config.tolerance,
         core.divergence_box(config.xlim, config.ylim),
         _minibatches(config),
+        hessian=surface.hessian,
+        perturb=_perturbations(config),
     )
     return Result(config, surface, tuple(trajectories))
+
+
+def _perturbations(config: Config) -> core.Perturbations | None:
+    clip = tuple(o.clip_norm for o in config.optimizers)
+    noise = tuple(o.noise for o in config.optimizers)
+    if not any(clip) and not any(noise):
+        return None
+    return core.Perturbations(clip, noise, config.seed)
 
 
 def _minibatches(config: Config) -> core.Minibatches | None:

@@ -253,11 +253,20 @@ def list_(what: str | None) -> None:
         for m in METHODS.values():
             click.echo(f"  {m.name:<12} {m.summary}")
             for h in m.hyperparameters:
-                default = "required" if h.default is None else f"default {h.default:g}"
+                default = (
+                    "required" if h.default is None else f"default {_word(h.default)}"
+                )
                 click.echo(
                     f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
                     f"{h.allowed()}; {default}"
                 )
+
+
+def _word(value) -> str:
+    """A default as YAML would write it: true, pr, 0.9."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) else format(value, "g")
 
 
 def _describe_surface(d) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 from optviz.encode import FORMATS
 from optviz.errors import ConfigError, join_path
+from optviz.second_order import SecondOrder
 from optviz.surfaces import Surface
 from optviz.validate import (
     TOO_DEEP,
@@ -72,6 +73,8 @@ class OptimizerSpec:
     hyperparameters: tuple[tuple[str, float], ...]  # all of them, defaults filled
     color: str | None = None  # any matplotlib colour; None: the palette's next
     batch_size: int | None = None  # data surfaces: minibatch size; None: all
+    clip_norm: float = 0.0  # gradient clipping by norm (0: none)
+    noise: float = 0.0  # std of Gaussian noise added to the gradient (0: none)
 
     @property
     def params(self) -> dict[str, float]:
@@ -79,11 +82,14 @@ class OptimizerSpec:
 
     def describe(self) -> str:
         """``adam(lr=0.22, beta1=0.9, ...)``: the method with every hyperparameter."""
-        inner = ", ".join(
-            f"{k}={str(v).lower() if isinstance(v, bool) else format(v, 'g')}"
-            for k, v in self.hyperparameters
-        )
+        inner = ", ".join(f"{k}={_yaml_word(v)}" for k, v in self.hyperparameters)
         return f"{self.method}({inner})"
+
+
+def _yaml_word(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) else format(value, "g")
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,8 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             "method",
             "color",
             "batch_size",
+            "clip_norm",
+            "noise",
             *(h.key for h in method.hyperparameters),
         )
         known_keys(entry, keys, path, what=f"for {name}")
@@ -246,7 +254,8 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             if h.key in entry:
                 at = join_path(path, h.key)
                 value = entry[h.key]
-                params[h.key] = value if h.boolean else number(value, at)
+                raw = h.boolean or bool(h.choices)
+                params[h.key] = value if raw else number(value, at)
                 problem = h.check(params[h.key])
                 if problem:
                     raise ConfigError(problem, path=at)
@@ -277,12 +286,22 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             if "color" in entry
             else None
         )
+        first_order = not isinstance(method.build(params), SecondOrder)
+        for key in ("batch_size", "clip_norm", "noise"):
+            if key in entry and not first_order:
+                raise ConfigError(
+                    f"{key} is for first-order methods; {name} takes its own "
+                    "steps from f, the gradient and the Hessian",
+                    path=join_path(path, key),
+                )
+        clip = number(entry.get("clip_norm", 0.0), join_path(path, "clip_norm"), 0.0)
+        noise = number(entry.get("noise", 0.0), join_path(path, "noise"), 0.0)
         batch = None
         if "batch_size" in entry:
             batch = _batch_size(
                 entry["batch_size"], join_path(path, "batch_size"), surface
             )
-        specs.append(OptimizerSpec(label, name, ordered, color, batch))
+        specs.append(OptimizerSpec(label, name, ordered, color, batch, clip, noise))
     return tuple(specs)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optviz import minibatch, optimizers
+from optviz import minibatch, optimizers, second_order
 
 Array = np.ndarray
 
@@ -33,6 +33,8 @@ class Status(str, enum.Enum):
     MAX_ITER = "max_iter"
     CONVERGED = "converged"
     DIVERGED = "diverged"
+    SINGULAR = "singular_hessian"
+    LINE_SEARCH = "line_search_failed"
 
     @property
     def message(self) -> str:
@@ -43,6 +45,12 @@ _STATUS_MESSAGES = {
     Status.MAX_ITER: "reached the iteration cap",
     Status.CONVERGED: "gradient norm fell below the tolerance",
     Status.DIVERGED: "diverged (non-finite or far outside the view)",
+    Status.SINGULAR: "the Hessian (plus damping) was singular",
+    Status.LINE_SEARCH: "the line search found no step that decreases f",
+}
+_CODES = {
+    second_order.SINGULAR: Status.SINGULAR,
+    second_order.LINE_SEARCH: Status.LINE_SEARCH,
 }
 
 
@@ -72,6 +80,16 @@ class Trajectory:
 
 
 @dataclass(frozen=True)
+class Perturbations:
+    """Per optimizer: gradient clipping by norm and Gaussian gradient noise
+    (first-order methods); 0 means off."""
+
+    clip_norm: tuple[float, ...]
+    noise: tuple[float, ...]
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Minibatches:
     """Which optimizers take minibatch gradients, on which examples."""
 
@@ -82,11 +100,13 @@ class Minibatches:
 
 def step_all(
     grad: Callable[[Array], Array],
-    rules: Sequence[optimizers.Rule],
+    rules: Sequence[optimizers.Rule | second_order.SecondOrder],
     starts: Array,
     iterations: int,
     stop: Callable[[Array], Array] | None = None,
     batches: Minibatches | None = None,
+    problem: second_order.Problem | None = None,
+    perturb: Perturbations | None = None,
 ) -> Array:
     """Step every optimizer from every start; return θ of shape (K+1, M, N, 2).
 
@@ -95,39 +115,130 @@ def step_all(
     boolean out) holds for every row. Row ``i * N + j`` of the batch is
     optimizer ``i`` from start ``j``. With ``batches``, the rows of optimizers
     that have a batch size get minibatch gradients instead of ``grad``'s.
+    Second-order rules need ``problem`` (f, ∇f and ∇²f).
     """
+    history, _, _ = _step(
+        grad, rules, starts, iterations, stop, batches, problem, perturb
+    )
+    return history
+
+
+def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None):
+    """:func:`step_all`, plus each row's status code and the iteration it was
+    set at (−1: none)."""
     starts = np.asarray(starts, dtype=float)
     m, n = len(rules), len(starts)
-    c = optimizers.stack(list(rules), repeat=n)
-    state = optimizers.init(np.tile(starts, (m, 1)))
-    update, query = optimizers.update, optimizers.query
-    rows, sampler = _minibatch_rows(batches, n)
-    # Preallocated: 16 bytes a point, where a list of small arrays costs ~200.
     history = np.empty((iterations + 1, m * n, 2))
-    history[0] = state.theta
+    codes = np.zeros(m * n, dtype=np.int8)
+    code_at = np.full(m * n, -1)
+    first_order = [i for i, r in enumerate(rules) if isinstance(r, optimizers.Rule)]
+    rows = np.array([i * n + j for i in first_order for j in range(n)], dtype=np.intp)
+    blocks = [
+        _Block(i, rules[i], np.arange(i * n, (i + 1) * n), starts, problem)
+        for i, r in enumerate(rules)
+        if not isinstance(r, optimizers.Rule)
+    ]
+    fo = _FirstOrder(
+        [rules[i] for i in first_order], starts, batches, first_order, perturb
+    )
+    history[0] = np.tile(starts, (m, 1))
     k = 0
     with np.errstate(all="ignore"):  # diverging rows overflow; that is a status
         for first in range(1, iterations + 1, _CHUNK):
             count = min(_CHUNK, iterations + 1 - first)
-            lrs, scales = optimizers.schedule(c, first, count)
-            if sampler is None:
-                for k, lr, scale2 in zip(range(first, first + count), lrs, scales):
-                    state = update(grad(query(state, c)), state, c, lr, scale2)
-                    history[k] = state.theta
-            else:
-                index, weight = sampler.take(count)
+            if len(rows):
+                history[first : first + count, rows] = fo.run(grad, first, count)
+            for block in blocks:
                 for i in range(count):
-                    q = query(state, c)
-                    g = grad(q)
-                    g[rows] = minibatch.gradient(
-                        batches.examples, q[rows], index[i], weight[i]
-                    )
-                    state = update(g, state, c, lrs[i], scales[i])
-                    k = first + i
-                    history[k] = state.theta
-            if stop is not None and np.all(stop(state.theta.reshape(m, n, 2))):
+                    block.step()
+                    history[first + i, block.rows] = block.state.theta
+                    new = (block.state.code != 0) & (code_at[block.rows] < 0)
+                    code_at[block.rows[new]] = first + i
+                codes[block.rows] = block.state.code
+            k = first + count - 1
+            done = history[k].reshape(m, n, 2)
+            halted = (codes != 0).reshape(m, n)
+            if stop is not None and np.all(stop(done) | halted):
                 break
-    return history[: k + 1].reshape(-1, m, n, 2)
+    return history[: k + 1].reshape(-1, m, n, 2), codes, code_at
+
+
+class _Block:
+    """One second-order optimizer's rows and state."""
+
+    def __init__(self, i, rule, rows, starts, problem):
+        if problem is None:
+            raise ValueError("second-order methods need f, the gradient and Hessian")
+        self.rule, self.rows, self.problem = rule, rows, problem
+        self.init, self._step = second_order.STEPS[rule.method]
+        self.state = self.init(starts.copy(), problem, rule)
+
+    def step(self) -> None:
+        self.state = self._step(self.state, self.problem, self.rule)
+
+
+class _FirstOrder:
+    """The fused first-order rows: state kept between chunks."""
+
+    def __init__(self, rules, starts, batches, indices, perturb=None):
+        n = len(starts)
+        self.c = optimizers.stack(list(rules), repeat=n) if rules else None
+        self.clip = self.noise = None
+        if perturb is not None:
+            clip = np.repeat([perturb.clip_norm[i] for i in indices], n)[:, None]
+            noise = np.repeat([perturb.noise[i] for i in indices], n)[:, None]
+            self.clip = clip if np.any(clip > 0) else None
+            self.noise = noise if np.any(noise > 0) else None
+            self.rng = np.random.default_rng([perturb.seed, 1])
+        self.state = optimizers.init(np.tile(starts, (len(rules), 1)))
+        if batches is not None:  # sizes of the first-order optimizers only
+            sizes = tuple(batches.sizes[i] for i in indices)
+            batches = Minibatches(batches.examples, sizes, batches.seed)
+        self.batches = batches
+        self.rows, self.sampler = _minibatch_rows(batches, n)
+
+    def run(self, grad, first: int, count: int) -> Array:
+        """``count`` updates from update ``first``; θ after each, (count, R, 2)."""
+        c, state, out = self.c, self.state, np.empty((count, len(self.state.theta), 2))
+        update, query = optimizers.update, optimizers.query
+        lrs, scales = optimizers.schedule(c, first, count)
+        if self.clip is not None or self.noise is not None:
+            grad = self._perturbed(grad, count)
+        if self.sampler is None:
+            for i in range(count):
+                state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
+                out[i] = state.theta
+        else:
+            rows = self.rows
+            index, weight = self.sampler.take(count)
+            for i in range(count):
+                q = query(state, c)
+                g = grad(q)
+                g[rows] = minibatch.gradient(
+                    self.batches.examples, q[rows], index[i], weight[i]
+                )
+                state = update(g, state, c, lrs[i], scales[i])
+                out[i] = state.theta
+        self.state = state
+        return out
+
+    def _perturbed(self, grad, count):
+        """``grad`` with this chunk's noise added, then clipped by norm."""
+        noise = None
+        if self.noise is not None:
+            draws = self.rng.standard_normal((count, len(self.state.theta), 2))
+            noise = iter(draws * self.noise)
+        clip = self.clip
+
+        def perturbed(q):
+            g = grad(q)
+            if noise is not None:
+                g = g + next(noise)
+            if clip is not None:
+                g = optimizers.clip_by_norm(g, clip)
+            return g
+
+        return perturbed
 
 
 def _minibatch_rows(
@@ -157,13 +268,15 @@ def divergence_box(
 def trajectories(
     f: Callable[[Array], Array],
     grad: Callable[[Array], Array],
-    rules: Sequence[optimizers.Rule],
+    rules: Sequence[optimizers.Rule | second_order.SecondOrder],
     labels: Sequence[str],
     starts: Array,
     iterations: int,
     tolerance: float,
     box: tuple[Array, Array],
     batches: Minibatches | None = None,
+    hessian: Callable[[Array], Array] | None = None,
+    perturb: Perturbations | None = None,
 ) -> list[Trajectory]:
     """Run the optimizers and cut each row where its status was decided."""
     lo, hi = box
@@ -178,18 +291,28 @@ def trajectories(
                 done |= np.linalg.norm(grad(theta), axis=-1) < tolerance
         return done
 
-    history = step_all(grad, rules, starts, iterations, stopped, batches)
+    problem = second_order.Problem(f, grad, hessian) if hessian is not None else None
+    history, codes, code_at = _step(
+        grad, rules, starts, iterations, stopped, batches, problem, perturb
+    )
+    n = len(starts)
     out = []
     for i, label in enumerate(labels):
-        for j in range(len(starts)):
-            out.append(_cut(f, grad, label, i, j, history[:, i, j], tolerance, bad))
+        for j in range(n):
+            event = (_CODES.get(int(codes[i * n + j])), int(code_at[i * n + j]))
+            out.append(
+                _cut(f, grad, label, i, j, history[:, i, j], tolerance, bad, event)
+            )
     return out
 
 
-def _cut(f, grad, label, i, j, points, tolerance, bad) -> Trajectory:
+def _cut(f, grad, label, i, j, points, tolerance, bad, event=(None, -1)):
     """Trim one row to where its status was decided: the first point with a
-    gradient norm below the tolerance (kept), or the first bad point (dropped:
-    non-finite, outside the divergence box, or where f overflows)."""
+    gradient norm below the tolerance (kept), the first bad point (dropped:
+    non-finite, outside the divergence box, or where f overflows), or the
+    update at which a second-order method could not go on (``event``: its
+    status and that update; θ stayed put from there, so only the points
+    before it are kept)."""
     with np.errstate(all="ignore"):
         loss = f(points)
         grad_norm = np.linalg.norm(grad(points), axis=-1)
@@ -203,6 +326,9 @@ def _cut(f, grad, label, i, j, points, tolerance, bad) -> Trajectory:
         if hits.size:
             end = int(hits[0]) + 1
             status, stopped_at = Status.CONVERGED, end - 1
+    code, at = event
+    if code is not None and 0 < at < end:
+        end, status, stopped_at = at, code, at
     return Trajectory(
         label, i, j, points[:end], loss[:end], grad_norm[:end], status, stopped_at
     )

@@ -31,6 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from optviz.second_order import SecondOrder
+
 Array = np.ndarray
 
 
@@ -47,16 +49,26 @@ class Hyperparameter:
     low_inclusive: bool = True
     high_inclusive: bool = True
     boolean: bool = False  # true/false in YAML
+    integer: bool = False  # a whole number
+    choices: tuple[str, ...] = ()  # one of these words
 
     def allowed(self) -> str:
         """The allowed range in words, e.g. ``> 0`` or ``in [0, 1)``."""
         if self.boolean:
             return "true or false"
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
         if math.isinf(self.high):
             return f"{'>=' if self.low_inclusive else '>'} {_num(self.low)}"
         left = "[" if self.low_inclusive else "("
         right = "]" if self.high_inclusive else ")"
         return f"in {left}{_num(self.low)}, {_num(self.high)}{right}"
+
+    def convert(self, value):
+        """The checked value as the factory takes it."""
+        if self.boolean or self.choices:
+            return value
+        return int(value) if self.integer else float(value)
 
     def check(self, value: float) -> str | None:
         """None if ``value`` is allowed, else the reason in one sentence."""
@@ -64,9 +76,15 @@ class Hyperparameter:
             if isinstance(value, bool):
                 return None
             return f"{self.key} must be true or false; got {value!r}"
+        if self.choices:
+            if value in self.choices:
+                return None
+            return f"{self.key} must be {self.allowed()}; got {value!r}"
         if isinstance(value, bool):
             return f"{self.key} must be a number, not true/false"
         value = float(value)
+        if self.integer and math.isfinite(value) and value != int(value):
+            return f"{self.key} must be a whole number; got {_num(value)}"
         above = value >= self.low if self.low_inclusive else value > self.low
         below = value <= self.high if self.high_inclusive else value < self.high
         if math.isfinite(value) and above and below:
@@ -108,10 +126,7 @@ class Method:
             if problem:
                 raise ValueError(problem)
         return self.factory(
-            **{
-                h.key: values[h.key] if h.boolean else float(values[h.key])
-                for h in self.hyperparameters
-            }
+            **{h.key: h.convert(values[h.key]) for h in self.hyperparameters}
         )
 
 
@@ -261,6 +276,15 @@ def init(theta: Array) -> State:
     return State(theta, zeros, zeros, zeros)
 
 
+def clip_by_norm(g: Array, clip: Array) -> Array:
+    """Gradient clipping: rows with ‖g‖ > c scaled back to norm c (rows with
+    c = 0 untouched). The lecture's remedy for exploding gradients."""
+    norm = np.sqrt(np.sum(g * g, axis=-1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where((clip > 0) & (norm > clip), clip / norm, 1.0)
+    return g * scale
+
+
 def query(s: State, c: Coefficients) -> Array:
     """Where the gradient is taken: θ + λv."""
     return s.theta + c.lookahead * s.v
@@ -408,3 +432,72 @@ def adam(
         correct1=beta1 if bias_correction else 0.0,
         correct2=beta2 if bias_correction else 0.0,
     )
+
+
+# The second-order family steps its own blocks of rows (optviz.second_order);
+# it registers here so that there is one registry of methods.
+LR_ONE = Hyperparameter(
+    "lr", "ε", "step size along the Newton direction", default=1.0, low=0.0,
+    low_inclusive=False,
+)  # fmt: skip
+
+
+@register(
+    "newton",
+    Hyperparameter(
+        "damping", "α", "regularization: (H + αI)⁻¹ (0: plain Newton)",
+        default=0.0, low=0.0,
+    ),
+    LR_ONE,
+)  # fmt: skip
+def newton(damping: float, lr: float) -> SecondOrder:
+    """Newton's method: θ ← θ − ε (H + αI)⁻¹ g.
+
+    Plain Newton (α = 0) goes to the critical point its quadratic model
+    points at, a saddle as readily as a minimum; damping α > 0 tends to gradient
+    descent with learning rate 1/α as α grows. A singular H + αI stops the run
+    with that status. Config: α = ``damping``, ε = ``lr``.
+    """
+    return SecondOrder("newton", lr=lr, damping=damping)
+
+
+@register("bfgs")
+def bfgs() -> SecondOrder:
+    """BFGS: d = −H⁻¹g, a backtracking (Armijo) line search, the lecture's H⁻¹ update.
+
+    H⁻¹ ← (I − syᵀ/yᵀs) H⁻¹ (I − ysᵀ/yᵀs) + ssᵀ/yᵀs from H₀⁻¹ = I, with
+    s = θ_k − θ_{k−1}, y = ∇f(θ_k) − ∇f(θ_{k−1}); skipped when yᵀs ≤ 0.
+    """
+    return SecondOrder("bfgs")
+
+
+@register(
+    "lbfgs",
+    Hyperparameter(
+        "memory", "m", "how many (s, y) pairs to keep", default=10.0, low=1.0,
+        high=1000.0, integer=True,
+    ),
+)  # fmt: skip
+def lbfgs(memory: int) -> SecondOrder:
+    """L-BFGS: BFGS from the last m pairs (two-loop recursion, H₀ = I), Armijo line search.
+
+    Config: m = ``memory``.
+    """  # noqa: E501
+    return SecondOrder("lbfgs", memory=int(memory))
+
+
+@register(
+    "cg",
+    Hyperparameter(
+        "variant", "", "pr: Polak–Ribière (β clipped at 0), fr: Fletcher–Reeves",
+        default="pr", choices=("pr", "fr"),
+    ),
+)  # fmt: skip
+def cg(variant: str) -> SecondOrder:
+    """Nonlinear conjugate gradients: d ← −g + βd, Armijo line search along d.
+
+    β is Polak–Ribière's max(0, gᵀ(g − g_prev)/g_prevᵀg_prev) or
+    Fletcher–Reeves' gᵀg/g_prevᵀg_prev; a direction that does not descend
+    restarts from −g. Config: ``variant`` (pr or fr).
+    """
+    return SecondOrder("cg", variant=variant)

@@ -261,7 +261,8 @@ BAD = [
         with_optimizers("{method: gd, lr: 1}", "{method: adamm, lr: 1}"),
         "optimizers[1].method",
         "'adamm' is not a valid value; supported values are 'gd', 'momentum', "
-        "'nesterov', 'adagrad', 'rmsprop', 'adam'; did you mean 'adam'?",
+        "'nesterov', 'adagrad', 'rmsprop', 'adam', 'newton', 'bfgs', 'lbfgs', 'cg'; "
+        "did you mean 'adam'?",
         id="unknown-method",
     ),
     pytest.param(
@@ -281,7 +282,8 @@ BAD = [
         with_optimizers("{method: gd, lr: 1, momentum: 0.9}"),
         "optimizers[0].momentum",
         "unknown key 'momentum' for gd; "
-        "allowed keys are 'label', 'method', 'color', 'batch_size', 'lr'",
+        "allowed keys are 'label', 'method', 'color', 'batch_size', 'clip_norm', "
+        "'noise', 'lr', 'lr_final', 'decay_steps'",
         id="key-of-another-method",
     ),
     pytest.param(
