@@ -27,7 +27,6 @@ from typing import Any
 
 from optviz.encode import FORMATS
 from optviz.errors import ConfigError, join_path
-from optviz.second_order import SecondOrder
 from optviz.surfaces import Surface
 from optviz.validate import (
     TOO_DEEP,
@@ -286,14 +285,6 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             if "color" in entry
             else None
         )
-        first_order = not isinstance(method.build(params), SecondOrder)
-        for key in ("batch_size", "clip_norm", "noise"):
-            if key in entry and not first_order:
-                raise ConfigError(
-                    f"{key} is for first-order methods; {name} takes its own "
-                    "steps from f, the gradient and the Hessian",
-                    path=join_path(path, key),
-                )
         clip = number(entry.get("clip_norm", 0.0), join_path(path, "clip_norm"), 0.0)
         noise = number(entry.get("noise", 0.0), join_path(path, "noise"), 0.0)
         batch = None

@@ -134,7 +134,15 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
     first_order = [i for i, r in enumerate(rules) if isinstance(r, optimizers.Rule)]
     rows = np.array([i * n + j for i in first_order for j in range(n)], dtype=np.intp)
     blocks = [
-        _Block(i, rules[i], np.arange(i * n, (i + 1) * n), starts, problem)
+        _Block(
+            i,
+            rules[i],
+            np.arange(i * n, (i + 1) * n),
+            starts,
+            problem,
+            batches,
+            perturb,
+        )
         for i, r in enumerate(rules)
         if not isinstance(r, optimizers.Rule)
     ]
@@ -166,15 +174,50 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
 class _Block:
     """One second-order optimizer's rows and state."""
 
-    def __init__(self, i, rule, rows, starts, problem):
+    def __init__(self, i, rule, rows, starts, problem, batches=None, perturb=None):
         if problem is None:
             raise ValueError("second-order methods need f, the gradient and Hessian")
+        grad = _block_gradient(i, len(rows), problem.grad, batches, perturb)
+        problem = problem._replace(grad=grad)
         self.rule, self.rows, self.problem = rule, rows, problem
         self.init, self._step = second_order.STEPS[rule.method]
         self.state = self.init(starts.copy(), problem, rule)
 
     def step(self) -> None:
         self.state = self._step(self.state, self.problem, self.rule)
+
+
+def _block_gradient(i, n, grad, batches, perturb):
+    """The gradient a second-order optimizer ``i`` sees on its ``n`` rows:
+    ``grad``, or minibatch gradients (a new batch at every call), then noise
+    and clipping; f and the Hessian stay the full, exact ones (the lecture's
+    "quasi-Newton methods usually require a full batch" can be watched)."""
+    size = batches.sizes[i] if batches is not None else None
+    clip = perturb.clip_norm[i] if perturb is not None else 0.0
+    sigma = perturb.noise[i] if perturb is not None else 0.0
+    if not size and not clip and not sigma:
+        return grad
+    sampler = (
+        minibatch.Sampler(batches.examples.m, [size] * n, batches.seed + 1 + i)
+        if size
+        else None
+    )
+    rng = np.random.default_rng([perturb.seed, 2, i]) if sigma else None
+    clip_rows = np.full((n, 1), clip)
+
+    def block_grad(points):
+        if sampler is not None:
+            index, weight = sampler.take(1)
+            g = minibatch.gradient(batches.examples, points, index[0], weight[0])
+        else:
+            g = grad(points)
+        if rng is not None:
+            g = g + sigma * rng.standard_normal(g.shape)
+        if clip:
+            g = optimizers.clip_by_norm(g, clip_rows)
+        return g
+
+    return block_grad
 
 
 class _FirstOrder:

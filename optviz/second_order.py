@@ -28,8 +28,9 @@ _SHRINK = 0.5
 _TRIES = 40
 _C1 = 1e-4
 # A gradient this small is as good as zero: the row has converged, and its
-# line search failing there is rounding, not a failure.
-_FLAT = 1e-12
+# line search failing there is rounding (f cannot decrease in the last bits),
+# not a failure. Genuine failures come with large gradients.
+_FLAT = 1e-8
 
 
 class Problem(NamedTuple):
