@@ -9,7 +9,7 @@ print(optviz.summary_table(result))
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def render(
     return render_video(
         result.surface,
         result.trajectories,
-        result.labels,
+        legend_labels(result),
         title=c.title,
         xlim=c.xlim,
         ylim=c.ylim,
@@ -103,6 +103,82 @@ def render(
         out_dir=output_dir(result, output),
         stem=c.stem,
         progress=progress,
+        colors=[o.color for o in c.optimizers],
+        card=title_card(result),
+    )
+
+
+def legend_labels(result: Result) -> list[str]:
+    """The optimizers' labels, with their settings when the config's
+    ``animation.hyperparameters_in_legend`` asks for them."""
+    c = result.config
+    if not c.animation.hyperparameters_in_legend:
+        return list(result.labels)
+    out = []
+    for o in c.optimizers:
+        settings = hyperparameter_text(o)
+        out.append(f"{o.label} ({settings})" if settings else o.label)
+    return out
+
+
+def title_card(result: Result) -> list[str]:
+    """The lines of the title card: the title, the run, each optimizer."""
+    c = result.config
+    starts = ", ".join(f"({x:g}, {y:g})" for x, y in c.starts)
+    lines = [c.title] if c.title else []
+    lines.append(f"{c.surface.name} from {starts}, {c.iterations:,} iterations")
+    for o in c.optimizers:
+        name = o.label if o.label == o.method else f"{o.label} ({o.method})"
+        settings = hyperparameter_text(o)
+        lines.append(f"{name}: {settings}" if settings else name)
+    return lines
+
+
+def hyperparameter_text(spec: config_module.OptimizerSpec) -> str:
+    """``ε=0.22, β2=0.99``: the hyperparameters a user must give, and those
+    set away from their defaults, in the lecture's symbols."""
+    method = optimizers.METHODS[spec.method]
+    given = spec.params
+    parts = []
+    for h in method.hyperparameters:
+        value = given.get(h.key)
+        if value is None or (h.default is not None and value == h.default):
+            continue
+        if h.boolean:
+            shown = "true" if value else "false"
+        else:
+            shown = value if isinstance(value, str) else f"{value:g}"
+        parts.append(f"{h.symbol or h.key}={shown}")
+    return ", ".join(parts)
+
+
+def stills(
+    result: Result,
+    output: str | Path | None = None,
+    last: bool = True,
+    frames: Sequence[int] = (),
+) -> list[Path]:
+    """PNGs in the output folder, drawn with one figure: ``<stem>.png`` (the
+    last frame) if ``last``, and ``<stem>-frame-K.png`` for each K of
+    ``frames`` (an index into the animation's frames, 0 first)."""
+    from optviz.drawing import render_stills
+
+    c = result.config
+    folder = output_dir(result, output)
+    shots = [(folder / f"{c.stem}.png", None)] if last else []
+    shots += [(folder / f"{c.stem}-frame-{k}.png", k) for k in dict.fromkeys(frames)]
+    if not shots:
+        return []
+    return render_stills(
+        result.surface,
+        result.trajectories,
+        legend_labels(result),
+        title=c.title,
+        xlim=c.xlim,
+        ylim=c.ylim,
+        animation=c.animation,
+        shots=shots,
+        frames=True,
         colors=[o.color for o in c.optimizers],
     )
 
@@ -115,7 +191,7 @@ def still(result: Result, path: str | Path, iteration: int | None = None) -> Pat
     return render_still(
         result.surface,
         result.trajectories,
-        result.labels,
+        legend_labels(result),
         title=c.title,
         xlim=c.xlim,
         ylim=c.ylim,
@@ -131,12 +207,34 @@ def write_outputs(
     output: str | Path | None = None,
     video: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    still: bool = False,
+    frames: Sequence[int] = (),
 ) -> list[Path]:
-    """The CSV and, unless ``video`` is false, the animation."""
+    """The CSV and, unless ``video`` is false, the animation; ``still`` and
+    ``frames`` add PNGs as :func:`stills` draws them."""
     paths = [write_csv(result, output)]
     if video:
         paths += render(result, output, progress)
+    if still or frames:
+        paths += stills(result, output, last=still, frames=frames)
     return paths
+
+
+def render_config(
+    path: str | Path,
+    output: str | Path | None,
+    video: bool = True,
+    still: bool = False,
+    frames: Sequence[int] = (),
+) -> tuple[str, list[Path]]:
+    """Load, run and write one config file: its summary table and the paths.
+
+    What a worker process of ``optviz run --jobs`` does (it takes a path, not
+    a config: a compiled surface does not cross process boundaries).
+    """
+    result = run(load_config(path))
+    paths = write_outputs(result, output, video=video, still=still, frames=frames)
+    return summary_table(result), paths
 
 
 def summary_rows(result: Result) -> list[summary.Row]:

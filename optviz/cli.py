@@ -7,6 +7,8 @@ config, 1 for anything else); no traceback reaches the user. Heavy imports
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -45,21 +47,52 @@ def cli() -> None:
 @click.option(
     "--no-video", is_flag=True, help="Compute and write trajectories.csv only."
 )
+@click.option(
+    "--still",
+    is_flag=True,
+    help="Also write the last frame as <name>.png (with --no-video: instead).",
+)
+@click.option(
+    "--frame",
+    "frames",
+    multiple=True,
+    type=click.IntRange(min=0),
+    metavar="K",
+    help="Also write frame K of the animation (0 is the first) as "
+    "<name>-frame-K.png; repeat for more.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="With several configs, render this many at once in worker processes "
+    "(default: the number of CPUs).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
-def run(configs: tuple[Path, ...], output: Path | None, no_video: bool, quiet: bool):
+def run(
+    configs: tuple[Path, ...],
+    output: Path | None,
+    no_video: bool,
+    still: bool,
+    frames: tuple[int, ...],
+    jobs: int | None,
+    quiet: bool,
+):
     """Run each CONFIG and write its video(s) and trajectories.csv.
 
     Outputs go to the output folder: <name>.mp4 (H.264), <name>.gif and
     trajectories.csv (one row per iteration per optimizer per start). At the
     end a table shows, per optimizer and start, the status, the iterations
     used, the first iteration within 0.05 of a known minimum, and where it
-    ended.
+    ended. Several configs are rendered side by side (--jobs); their tables
+    still come in the order given.
 
     \b
     Examples:
       optviz run configs/lecture/1gd.yaml
       optviz run configs/lecture/*.yaml -o videos/
       optviz run my-config.yaml --no-video      # just the numbers
+      optviz run my-config.yaml --no-video --still --frame 0 --frame 150
     """
     from optviz import api
 
@@ -77,14 +110,28 @@ def run(configs: tuple[Path, ...], output: Path | None, no_video: bool, quiet: b
                 "of them another output folder, or run them separately",
                 source=str(path),
             )
+    for path, config in zip(configs, loaded):
+        if frames and max(frames) >= config.animation.frames:
+            raise click.BadParameter(
+                f"{path} has {config.animation.frames} frames (0 to "
+                f"{config.animation.frames - 1}); got {max(frames)}",
+                param_hint="'--frame'",
+            )
+    jobs = min(jobs or os.cpu_count() or 1, len(loaded))
+    outputs = dict(video=not no_video, still=still, frames=frames)
+    if jobs > 1:
+        done = _run_in_parallel(configs, folders, jobs, outputs, quiet or no_video)
+        for config, (table, paths) in zip(loaded, done):
+            if not quiet:
+                _report(config, table, paths)
+        return
     for config, folder in zip(loaded, folders):
         result = api.run(config)
         if quiet or no_video:
-            paths = api.write_outputs(result, folder, video=not no_video)
+            paths = api.write_outputs(result, folder, **outputs)
         else:
-            frames = config.animation.frames
             with click.progressbar(
-                length=frames,
+                length=config.animation.frames,
                 label=f"{config.stem}: rendering",
                 file=sys.stderr,
                 show_pos=True,
@@ -94,12 +141,88 @@ def run(configs: tuple[Path, ...], output: Path | None, no_video: bool, quiet: b
                     bar.length = total
                     bar.update(done - bar.pos)
 
-                paths = api.write_outputs(result, folder, progress=progress)
+                paths = api.write_outputs(result, folder, progress=progress, **outputs)
         if not quiet:
-            click.echo(f"\n{config.stem} ({config.surface.name}):")
-            click.echo(api.summary_table(result))
-            for path in paths:
-                click.echo(f"wrote {path}")
+            _report(config, api.summary_table(result), paths)
+
+
+def _report(config, table: str, paths) -> None:
+    click.echo(f"\n{config.stem} ({config.surface.name}):")
+    click.echo(table)
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+def _run_in_parallel(configs, folders, jobs: int, outputs: dict, no_bar: bool):
+    """``optviz run`` over several configs in ``jobs`` worker processes; each
+    config's (summary table, paths), in the order given.
+
+    The first config (in that order) that fails stops the run with its error,
+    as it would one config at a time; the others are cancelled, or killed
+    cleanly if running (their outputs are atomic).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    processes = []
+    try:
+        futures = [
+            pool.submit(_render_one, path, folder, outputs)
+            for path, folder in zip(configs, folders)
+        ]
+        # All workers exist once work is submitted (the pool has no public
+        # way to reach them; they are needed to stop them on an interrupt).
+        processes = list((pool._processes or {}).values())
+        done = []
+        bar = None
+        if not no_bar:
+            bar = click.progressbar(
+                length=len(futures),
+                label=f"rendering {len(futures)} configs in {jobs} processes",
+                file=sys.stderr,
+                show_pos=True,
+            )
+        with bar or contextlib.nullcontext():
+            for future in futures:
+                outcome = future.result()
+                if outcome[0] == "error":
+                    _, message, code = outcome
+                    error = OptvizError(message)
+                    error.exit_code = code
+                    raise error
+                done.append(outcome[1:])
+                if bar is not None:
+                    bar.update(1)
+        return done
+    except BaseException:
+        # Workers still drawing get SIGTERM: optviz's handler, inherited,
+        # turns it into an interrupt there, which removes their partial files
+        # and ends the worker (see _render_one).
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _render_one(path: Path, folder: Path, outputs: dict):
+    """In a worker process: one config, with any optviz error as data (one
+    line and an exit code), so that it reaches the parent unchanged."""
+    from optviz import api
+
+    try:
+        table, paths = api.render_config(path, folder, **outputs)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cleaned up; take no more work
+        os._exit(130)
+    except OptvizError as e:
+        return ("error", str(e), e.exit_code)
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        return ("error", f"{where}{e.strerror or e}", 1)
+    return ("ok", table, paths)
 
 
 @cli.command(context_settings=CONTEXT)

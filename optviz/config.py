@@ -27,6 +27,7 @@ from typing import Any
 
 from optviz.encode import FORMATS
 from optviz.errors import ConfigError, join_path
+from optviz.frames import SCHEDULES
 from optviz.surfaces import Surface
 from optviz.validate import (
     TOO_DEEP,
@@ -60,7 +61,14 @@ class Animation:
     hold: float = 1.0  # seconds the last frame stays on screen
     size: tuple[int, int] = (800, 600)  # pixels, width × height
     dpi: int = 100
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = FORMATS  # and "png": the last frame as a still
+    schedule: str = "log"  # which iteration each frame shows: see optviz.frames
+    title_card: float = 0.0  # seconds of title and settings before the motion
+    panels: tuple[str, ...] = ()  # beside the contours: "loss", "grad_norm"
+    theme: str = "light"  # or "dark"
+    hyperparameters_in_legend: bool = False  # "adam (ε=0.22, β2=0.99)"
+    contour_labels: bool = False  # the value on some of the contour lines
+    view: str = "2d"  # or "3d": the trajectories on the surface in 3-D
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,27 @@ _TOP_KEYS = (
     "output",
     "seed",
 )
-_ANIMATION_KEYS = ("frames", "fps", "hold", "size", "dpi", "formats")
+_ANIMATION_KEYS = (
+    "frames",
+    "duration",
+    "fps",
+    "hold",
+    "size",
+    "dpi",
+    "formats",
+    "schedule",
+    "title_card",
+    "panels",
+    "theme",
+    "hyperparameters_in_legend",
+    "contour_labels",
+    "view",
+)
+PANELS = ("loss", "grad_norm")
+THEMES = ("light", "dark")
+VIEWS = ("2d", "3d")
+# Video formats (the encoder's) and stills.
+_ANIMATION_FORMATS = (*FORMATS, "png")
 
 
 def parse(
@@ -329,18 +357,79 @@ def _animation(value: Any) -> Animation:
                 "needs at least one format; supported values are " + quoted(FORMATS),
                 path=at("formats"),
             )
-        chosen = [
-            choice(n, f"{at('formats')}[{i}]", FORMATS) for i, n in enumerate(names)
-        ]
+        chosen = [_format(n, f"{at('formats')}[{i}]") for i, n in enumerate(names)]
         formats = tuple(dict.fromkeys(chosen))
+    fps = integer(entry.get("fps", default.fps), at("fps"), 1, 120)
+    if "frames" in entry and "duration" in entry:
+        raise ConfigError(
+            "give either 'frames' or 'duration' (seconds of motion), not both",
+            path=at("duration"),
+        )
+    if "duration" in entry:
+        seconds = number(entry["duration"], at("duration"), 0.1, 600.0)
+        frames = round(seconds * fps)
+        if not 2 <= frames <= 20_000:
+            raise ConfigError(
+                f"{show(entry['duration'])} s at {fps} fps is {frames} frames; "
+                "must be between 2 and 20000 frames",
+                path=at("duration"),
+            )
+    else:
+        frames = integer(entry.get("frames", default.frames), at("frames"), 2, 20_000)
+    view = choice(entry.get("view", default.view), at("view"), VIEWS)
+    if view == "3d" and entry.get("contour_labels") is True:
+        raise ConfigError(
+            "contour labels are drawn on the 2-D view only (view: 2d)",
+            path=at("contour_labels"),
+        )
     return Animation(
-        frames=integer(entry.get("frames", default.frames), at("frames"), 2, 20_000),
-        fps=integer(entry.get("fps", default.fps), at("fps"), 1, 120),
+        frames=frames,
+        fps=fps,
         hold=number(entry.get("hold", default.hold), at("hold"), 0.0, 60.0),
         size=size,  # type: ignore[arg-type]
         dpi=integer(entry.get("dpi", default.dpi), at("dpi"), 20, 600),
         formats=formats,
+        schedule=choice(
+            entry.get("schedule", default.schedule), at("schedule"), SCHEDULES
+        ),
+        title_card=number(
+            entry.get("title_card", default.title_card), at("title_card"), 0.0, 60.0
+        ),
+        panels=_panels(entry.get("panels", []), at("panels")),
+        theme=choice(entry.get("theme", default.theme), at("theme"), THEMES),
+        hyperparameters_in_legend=_flag(
+            entry.get("hyperparameters_in_legend", False),
+            at("hyperparameters_in_legend"),
+        ),
+        contour_labels=_flag(entry.get("contour_labels", False), at("contour_labels")),
+        view=view,
     )
+
+
+def _panels(value: Any, path: str) -> tuple[str, ...]:
+    names = list_of(value, path, "a list of panels")
+    chosen = [choice(n, f"{path}[{i}]", PANELS) for i, n in enumerate(names)]
+    return tuple(dict.fromkeys(chosen))
+
+
+def _flag(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"must be true or false; got {show(value)}", path=path)
+    return value
+
+
+def _format(value: Any, path: str) -> str:
+    """A video format, or ``png`` for a still (the message names the video
+    formats first: they are what a typo is most likely to have meant)."""
+    if value == "png":
+        return value
+    try:
+        return choice(value, path, FORMATS)
+    except ConfigError as e:
+        raise ConfigError(
+            f"{e.message} ('png' is allowed too: the last frame as a still)",
+            path=path,
+        ) from None
 
 
 def _color(value: Any, path: str) -> str:

@@ -6,7 +6,10 @@ buffer and draws only the layers above it, in the order a full draw stacks
 them: the trajectory lines, the start and minimum markers (so that lines run
 under them), the moving heads and the iteration counter, and finally the
 legend, pre-rendered once and composited on top. That is what makes hundreds
-of frames of a 10,000-iteration run cheap (a few milliseconds each).
+of frames of a 10,000-iteration run cheap (a few milliseconds each). Optional
+panels beside the contours (loss and gradient norm against the iteration)
+are drawn the same way: their axes are static, their curves grow like the
+lines.
 
 matplotlib is imported by this module alone; the CLI imports it lazily so
 that ``optviz --help`` stays fast.
@@ -28,10 +31,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from optviz.core import Status
-from optviz.encode import Encoder
+from optviz.encode import FORMATS, Encoder
 from optviz.errors import RenderError
 from optviz.files import replace_when_done
-from optviz.frames import frame_iterations
+from optviz.frames import adaptive_iterations, frame_iterations, linear_iterations
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
     from optviz.config import Animation
@@ -56,6 +59,22 @@ _CONTOUR_FILL = LinearSegmentedColormap.from_list(
     "optviz_fill", ["#ffffff", "#e4e9ef", "#b3bcc8"]
 )
 _CONTOUR_LINE = "#5a6472"
+_DARK_FILL = LinearSegmentedColormap.from_list(
+    "optviz_dark_fill", ["#0e1116", "#1c232c", "#323d4b"]
+)
+_DARK = "#15191f"
+# The dark theme's colours for everything matplotlib colours from its settings.
+_DARK_RC = {
+    "figure.facecolor": _DARK,
+    "axes.facecolor": _DARK,
+    "axes.edgecolor": "#c8ced6",
+    "axes.labelcolor": "#e6e9ee",
+    "text.color": "#e6e9ee",
+    "xtick.color": "#c8ced6",
+    "ytick.color": "#c8ced6",
+    "legend.facecolor": "#222831",
+    "legend.edgecolor": "#8a96a6",
+}
 _LEVELS = 25
 _GRID = 400  # contour samples along the longer side of the view
 # Log levels start at this quantile of the values above the minimum: the
@@ -160,26 +179,50 @@ def _styled(method):
     return styled
 
 
-def draw_contours(axes, surface: Surface, xlim, ylim) -> None:
-    """Filled contours with thin lines on the surface's level spacing."""
+def draw_contours(
+    axes, surface: Surface, xlim, ylim, theme: str = "light", labels: bool = False
+) -> None:
+    """Filled contours with thin lines on the surface's level spacing;
+    ``labels`` writes the value of f on every third line."""
     x, y, z = surface_grid(surface, xlim, ylim)
     levels = contour_levels(z, surface.levels)
     norm_type = LogNorm if surface.levels == "log" else Normalize
-    z = np.ma.masked_invalid(z)
+    # On log levels the grid's lowest point (f − f* = 0) cannot be drawn:
+    # mask it here rather than have matplotlib warn about it on stderr.
+    z = np.ma.masked_invalid(np.where(z > 0, z, np.nan) if norm_type is LogNorm else z)
+    dark = theme == "dark"
     axes.contourf(
         x,
         y,
         z,
         levels=levels,
         norm=norm_type(levels[0], levels[-1]),
-        cmap=_CONTOUR_FILL,
+        cmap=_DARK_FILL if dark else _CONTOUR_FILL,
         extend="both",
         zorder=0,
     )
-    axes.contour(
-        x, y, z, levels=levels, colors=_CONTOUR_LINE, linewidths=0.5, alpha=0.45,
-        zorder=1,
+    lines = axes.contour(
+        x, y, z, levels=levels, colors="#8a96a6" if dark else _CONTOUR_LINE,
+        linewidths=0.5, alpha=0.45, zorder=1,
     )  # fmt: skip
+    if labels:
+        # The grid holds f − f* on log levels: label f itself.
+        shift = _grid_shift(surface, xlim, ylim) if surface.levels == "log" else 0.0
+        axes.clabel(
+            lines,
+            levels[::3],
+            fontsize="x-small",
+            colors="#c8ced6" if dark else "#3a4350",
+            fmt=lambda v: f"{v + shift:.3g}",
+        )
+
+
+def _grid_shift(surface: Surface, xlim, ylim) -> float:
+    """What :func:`surface_grid` subtracted from f on log levels."""
+    x, y, z = surface_grid(surface, xlim, ylim)
+    with np.errstate(all="ignore"):
+        raw = surface.f(np.array([[x[0], y[0]]]))
+    return float(np.asarray(raw).ravel()[0] - z[0, 0])
 
 
 @_styled
@@ -230,6 +273,14 @@ def _ellipsis(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
+# How the legend names a status that ended a run early (shown from frame 0).
+_FAILURES = {
+    Status.DIVERGED: "diverged",
+    Status.SINGULAR: "singular Hessian",
+    Status.LINE_SEARCH: "line search failed",
+}
+
+
 def _statuses(trajectories: Sequence[Trajectory]) -> dict[int, list[Status]]:
     out: dict[int, list[Status]] = {}
     for t in trajectories:
@@ -261,14 +312,29 @@ class Renderer:
     trajectories of one optimizer share its colour and legend entry. Colours
     come from ``colors[i]`` where given and from :data:`PALETTE` otherwise.
 
+    ``animation`` gives the size, dpi and looks (``panels``, ``theme``,
+    ``contour_labels``); ``animation.schedule`` is used by :meth:`schedule`.
+
     Frames are cheapest in increasing order of iteration: lines only grow, so
     the pixels of the lines up to a recent checkpoint are kept and each frame
     draws only the lines' paths since then. Asking for an iteration before
     the checkpoint redraws the lines from the start.
     """
 
+    def __new__(cls, *args, animation: Animation, **kwargs):
+        if cls is Renderer and animation.view == "3d":
+            cls = Renderer3D
+        return super().__new__(cls)
+
     @_styled
-    def __init__(
+    def __init__(self, surface: Surface, *args, animation: Animation, **kwargs):
+        import matplotlib as mpl
+
+        self.theme = animation.theme
+        with mpl.rc_context(_DARK_RC if self.theme == "dark" else {}):
+            self._build(surface, *args, animation=animation, **kwargs)
+
+    def _build(
         self,
         surface: Surface,
         trajectories: Sequence[Trajectory],
@@ -288,6 +354,8 @@ class Renderer:
         ]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
         self.colours = optimizer_colours(max(count, len(labels)), colors)
+        if self.theme == "dark":  # black lines would vanish: draw them white
+            self.colours = [_on_dark(c) for c in self.colours]
         self.size = even_size(animation.size)
         self.last = max((t.iterations for t in self.trajectories), default=0)
         w, h = self.size
@@ -298,7 +366,12 @@ class Renderer:
         self.figure = fig
         self.canvas = FigureCanvasAgg(fig)
         fig.set_layout_engine("constrained")
-        ax = fig.add_subplot()
+        panels = tuple(animation.panels)
+        if panels:
+            grid = fig.add_gridspec(len(panels), 2, width_ratios=(2.2, 1))
+            ax = self._new_axes(fig, grid[:, 0])
+        else:
+            ax = self._new_axes(fig, None)
         self.axes = ax
         ax.set_xlim(xlim)
         ax.set_ylim(ylim)
@@ -306,8 +379,17 @@ class Renderer:
         ax.set_ylabel("y")
         if title:
             ax.set_title(title, loc="left", fontsize="large")
-        self._draw_contours(surface, xlim, ylim)
+        self._draw_background(surface, xlim, ylim, animation)
         self._lines = self._add_lines()
+        # Each track is a line that grows with the frames and the points it
+        # runs through: the paths on the contours, then the panels' curves.
+        self._tracks = [
+            (line, self._path(t), t) for line, t in zip(self._lines, self.trajectories)
+        ]
+        self.panels = [
+            self._add_panel(fig.add_subplot(grid[i, 1]), name, surface)
+            for i, name in enumerate(panels)
+        ]
         self._landmarks = self._add_landmarks(surface)
         self._heads = self._add_heads()
         self.counter = ax.set_title(_count(self.last), loc="right")
@@ -321,7 +403,12 @@ class Renderer:
             box = self.legend.get_window_extent().transformed(ax.transAxes.inverted())
             self.legend = self._place_legend(handles, names, (box.x0, box.y0))
         fig.set_layout_engine("none")
-        self._moving = [*self._lines, *self._landmarks, self._heads, self.counter]
+        self._moving = [
+            *(line for line, _, _ in self._tracks),
+            *self._landmarks,
+            self._heads,
+            self.counter,
+        ]
         if self.legend is not None:
             self._moving.append(self.legend)
         for artist in self._moving:
@@ -339,8 +426,54 @@ class Renderer:
 
     # -- building the figure -----------------------------------------------
 
-    def _draw_contours(self, surface: Surface, xlim, ylim) -> None:
-        draw_contours(self.axes, surface, xlim, ylim)
+    def _add_panel(self, axes, name: str, surface: Surface):
+        """A panel of ``name`` (``loss`` or ``grad_norm``) against the
+        iteration on a log scale, with one curve per trajectory."""
+        shift = surface.f_min if name == "loss" else 0.0
+        curves = []
+        for t in self.trajectories:
+            values = (t.loss if name == "loss" else t.grad_norm) - shift
+            with np.errstate(invalid="ignore"):
+                # Log axes: a zero or a non-finite value breaks the curve.
+                values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
+            steps = np.arange(len(values), dtype=float)
+            curves.append((t, np.column_stack((steps, values))))
+        shown = np.concatenate([c[:, 1] for _, c in curves] or [np.ones(1)])
+        shown = shown[np.isfinite(shown)]
+        lo, hi = (shown.min(), shown.max()) if shown.size else (0.1, 10.0)
+        lo = max(lo, hi * 1e-16)
+        axes.set_yscale("log")
+        axes.set_ylim(lo / 2, hi * 2 if hi > lo else lo * 10)
+        # The frames' iterations grow about exponentially (the ``log``
+        # schedule), so the iteration axis is logarithmic past 10.
+        axes.set_xscale("symlog", linthresh=10)
+        axes.set_xlim(0, max(10, self.last))
+        axes.set_xlabel("iteration")
+        if name == "loss":
+            axes.set_ylabel("f − f*" if shift else "loss")
+        else:
+            axes.set_ylabel("‖∇f‖")
+        axes.grid(True, which="major", alpha=0.3)
+        for t, curve in curves:
+            (line,) = axes.plot([], [], color=self.colours[t.optimizer],
+                                linewidth=1.5, zorder=5)  # fmt: skip
+            line.set_data(curve[:, 0], curve[:, 1])
+            self._tracks.append((line, curve, t))
+        return axes
+
+    # -- what the 3-D view (Renderer3D) does differently ---------------------
+
+    def _new_axes(self, fig, spec):
+        return fig.add_subplot() if spec is None else fig.add_subplot(spec)
+
+    def _draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        draw_contours(
+            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
+        )
+
+    def _path(self, t: Trajectory) -> np.ndarray:
+        """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
+        return t.points
 
     def _add_lines(self) -> list[Line2D]:
         lines = []
@@ -422,19 +555,24 @@ class Renderer:
         return handles, [labels[i] + self._badge(i) for i in shown]
 
     def _badge(self, optimizer: int) -> str:
-        """' ✗ diverged' after the label of an optimizer that diverged."""
+        """After the label of an optimizer that could not go on: ' ✗ diverged',
+        ' ✗ singular Hessian' or ' ✗ line search failed' (with how many of its
+        starts, when not all)."""
         statuses = self._statuses.get(optimizer, [])
-        bad = sum(s is Status.DIVERGED for s in statuses)
-        if not bad:
-            return ""
-        if bad == len(statuses):
-            return " ✗ diverged"
-        return f" ✗ diverged from {bad} of {len(statuses)} starts"
+        badges = []
+        for status, words in _FAILURES.items():
+            bad = sum(s is status for s in statuses)
+            if bad == len(statuses):
+                badges.append(f" ✗ {words}")
+            elif bad:
+                badges.append(f" ✗ {words} from {bad} of {len(statuses)} starts")
+        return "".join(badges)
 
     def _place_legend(self, handles: list, names: list[str], loc):
         if not handles:
             return None
-        legend = self.axes.legend(handles, names, loc=loc, **_LEGEND)
+        style = dict(_LEGEND, edgecolor="#8a96a6") if self.theme == "dark" else _LEGEND
+        legend = self.axes.legend(handles, names, loc=loc, **style)
         # Above lines, markers and heads in a full draw, as in the fast path.
         legend.set_zorder(10)
         return legend
@@ -477,6 +615,10 @@ class Renderer:
 
     # -- drawing ------------------------------------------------------------
 
+    @staticmethod
+    def _end(t: Trajectory, k: int) -> int:
+        return min(k, len(t.points) - 1)
+
     def _ends(self, k: int) -> list[int]:
         """The index each trajectory is at on iteration ``k``."""
         return [min(k, len(t.points) - 1) for t in self.trajectories]
@@ -486,6 +628,43 @@ class Renderer:
         ends = self._ends(k)
         points = [t.points[n] for t, n in zip(self.trajectories, ends)]
         return np.array(points, dtype=float).reshape(-1, 2)
+
+    def schedule(self, animation: Animation) -> np.ndarray:
+        """The iteration each of ``animation``'s motion frames shows, by its
+        ``schedule`` (``adaptive`` measures motion in this figure's pixels)."""
+        if animation.schedule == "linear":
+            return linear_iterations(self.last, animation.frames)
+        if animation.schedule == "adaptive":
+            box = self.axes.get_window_extent()
+            (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
+            scale = (box.width / abs(x1 - x0), box.height / abs(y1 - y0))
+            return adaptive_iterations(
+                [t.points for t in self.trajectories],
+                self.last,
+                animation.frames,
+                scale,
+            )
+        return frame_iterations(self.last, animation.frames)
+
+    def card(self, lines: Sequence[str]) -> np.ndarray:
+        """The first frame under a box with ``lines`` of text (the title card)."""
+        buffer = np.asarray(self.buffer(0))
+        text = self.figure.text(
+            0.5,
+            0.5,
+            "\n".join(lines),
+            ha="center",
+            va="center",
+            fontsize="large",
+            linespacing=1.6,
+            bbox=dict(boxstyle="round,pad=0.8", facecolor="white", alpha=0.92,
+                      edgecolor="#444444"),
+        )  # fmt: skip
+        try:
+            self.figure.draw_artist(text)
+            return np.array(buffer, dtype=np.uint8, copy=True)
+        finally:
+            text.remove()
 
     def _show_heads(self, k: int) -> None:
         self._heads.set_offsets(self.positions(k))
@@ -507,10 +686,10 @@ class Renderer:
         # each frame's new steps would be cheaper still, but a thousand short
         # overlapping strokes blend their anti-aliased edges over and over
         # into jagged, heavier lines.
-        since, ends = self._ends(self._trails_at), self._ends(k)
-        for t, line, a, b in zip(self.trajectories, self._lines, since, ends):
+        for line, xy, t in self._tracks:
+            a, b = self._end(t, self._trails_at), self._end(t, k)
             if b > a:
-                line.set_data(t.points[a : b + 1, 0], t.points[a : b + 1, 1])
+                _set_line(line, xy[a : b + 1])
                 draw(line)
         if k - self._trails_at >= _CHECKPOINT:
             self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
@@ -530,8 +709,9 @@ class Renderer:
     @_styled
     def full_draw_frame(self, k: int) -> np.ndarray:
         """The same picture from one plain full draw (to check the fast path)."""
-        for t, line, n in zip(self.trajectories, self._lines, self._ends(k)):
-            line.set_data(t.points[: n + 1, 0], t.points[: n + 1, 1])
+        for line, xy, t in self._tracks:
+            n = self._end(t, k)
+            _set_line(line, xy[: n + 1])
         self._show_heads(k)
         for artist in self._moving:
             artist.set_animated(False)
@@ -548,6 +728,101 @@ class Renderer:
         self._static = self._trails = self._legend_layer = None
 
 
+class Renderer3D(Renderer):
+    """The same animation over the surface in 3-D (``animation.view: 3d``):
+    the trajectories run on the surface, at the height of their loss (on a
+    log scale for surfaces with log contour levels). The camera does not
+    move, so the surface is drawn once like the contours, and every layer
+    keeps its 2-D stacking order: lines and heads stay visible in front of
+    the surface."""
+
+    def _new_axes(self, fig, spec):
+        kw = dict(projection="3d", computed_zorder=False)
+        return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
+
+    def _draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        x, y, z = surface_grid(surface, xlim, ylim)
+        self._log = surface.levels == "log"
+        self._shift = _grid_shift(surface, xlim, ylim) if self._log else 0.0
+        finite = z[np.isfinite(z) & (z > 0)] if self._log else z[np.isfinite(z)]
+        self._floor = float(finite.min()) if finite.size else 1e-12
+        zz = self._height(z + self._shift)
+        step = max(1, len(x) // 80)  # 80 facets a side draw in a blink
+        xx, yy = np.meshgrid(x, y)
+        dark = self.theme == "dark"
+        self.axes.plot_surface(
+            xx[::step, ::step], yy[::step, ::step], zz[::step, ::step],
+            cmap=_DARK_FILL if dark else _CONTOUR_FILL.reversed(),
+            linewidth=0.2, edgecolor="#8a96a6" if dark else _CONTOUR_LINE,
+            alpha=0.85, antialiased=True, zorder=0,
+        )  # fmt: skip
+        if not animation.panels:  # beside a panel, constrained layout overlaps it
+            self.axes.set_zlabel("log₁₀(f − f*)" if self._log else "f")
+        low, high = np.nanmin(zz), np.nanmax(zz)
+        if np.isfinite(low) and np.isfinite(high) and high > low:
+            self.axes.set_zlim(low, high)
+
+    def _height(self, f) -> np.ndarray:
+        """The height at which a value ``f`` of the surface is drawn."""
+        f = np.asarray(f, dtype=float)
+        if not self._log:
+            return f
+        with np.errstate(all="ignore"):
+            return np.log10(np.maximum(f - self._shift, self._floor))
+
+    def _path(self, t: Trajectory) -> np.ndarray:
+        return np.column_stack((t.points, self._height(t.loss)))
+
+    def _add_lines(self) -> list:
+        lines = []
+        for t in self.trajectories:
+            path = self._path(t)
+            (line,) = self.axes.plot(
+                path[:, 0], path[:, 1], path[:, 2], color=self.colours[t.optimizer],
+                linewidth=2.0, solid_joinstyle="round", solid_capstyle="round",
+                zorder=5,
+            )  # fmt: skip
+            lines.append(line)
+        return lines
+
+    def _add_landmarks(self, surface: Surface) -> list:
+        marks = []
+        for m in surface.minima:
+            glob = m.kind == "global"
+            marks += self.axes.plot(
+                [m.x], [m.y], [float(self._height(m.value))], linestyle="none",
+                marker="*", markersize=22 if glob else 15,
+                markerfacecolor="#FFD23F" if glob else "white",
+                markeredgecolor="black", markeredgewidth=1.0, zorder=6,
+            )  # fmt: skip
+        starts = [self._path(t)[0] for t in self.trajectories]
+        if starts:
+            sx, sy, sz = np.unique(np.array(starts), axis=0).T
+            marks += self.axes.plot(
+                sx, sy, sz, linestyle="none", marker="o", markersize=10,
+                markerfacecolor="white", markeredgecolor="black",
+                markeredgewidth=1.8, zorder=6,
+            )  # fmt: skip
+        return marks
+
+    def _add_heads(self):
+        ends = np.array([self._path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
+        return self.axes.scatter(
+            ends[:, 0], ends[:, 1], ends[:, 2], s=49,
+            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
+            edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
+        )  # fmt: skip
+
+    def _show_heads(self, k: int) -> None:
+        ends = [self._path(t)[self._end(t, k)] for t in self.trajectories]
+        x, y, z = np.array(ends, dtype=float).reshape(-1, 3).T
+        self._heads._offsets3d = (x, y, z)
+        # A full draw projects 3-D collections before drawing them; a lone
+        # draw_artist does not, and would draw the heads where they were.
+        self._heads.do_3d_projection()
+        self.counter.set_text(_count(k))
+
+
 _LEGEND = dict(
     framealpha=0.9,
     fancybox=False,
@@ -556,6 +831,20 @@ _LEGEND = dict(
     borderpad=0.6,
     handlelength=2.2,
 )
+
+
+def _set_line(line, points: np.ndarray) -> None:
+    if points.shape[1] == 3:
+        line.set_data_3d(points[:, 0], points[:, 1], points[:, 2])
+    else:
+        line.set_data(points[:, 0], points[:, 1])
+
+
+def _on_dark(colour: str) -> str:
+    """``colour``, or white where it is black (invisible on the dark theme)."""
+    from matplotlib.colors import to_rgb
+
+    return "#FFFFFF" if to_rgb(colour) == (0.0, 0.0, 0.0) else colour
 
 
 def _count(k: int) -> str:
@@ -576,12 +865,16 @@ def render_video(
     stem: str,
     progress: Progress | None = None,
     colors: Sequence[str | None] = (),
+    card: Sequence[str] = (),
 ) -> list[Path]:
     """Animate the trajectories into ``out_dir/<stem>.<format>``; the paths.
 
-    ``animation.frames`` frames follow :func:`frame_iterations`, then the last
-    one stays for ``animation.hold`` seconds. ``progress(done, total)`` is
-    called after each drawn frame.
+    ``animation.frames`` frames follow ``animation.schedule`` (see
+    :mod:`optviz.frames`), then the last one stays for ``animation.hold``
+    seconds. With ``animation.title_card`` seconds, the first frame is shown
+    that long first under a box with the lines of ``card`` (default: the
+    title). ``png`` among the formats writes the last frame as
+    ``<stem>.png``. ``progress(done, total)`` is called after each drawn frame.
     """
     renderer = Renderer(
         surface,
@@ -594,20 +887,33 @@ def render_video(
         colors=colors,
     )
     try:
-        schedule = frame_iterations(renderer.last, animation.frames)
+        paths = []
+        if "png" in animation.formats:
+            still = Path(out_dir) / f"{stem}.png"
+            paths.append(save_png(still, renderer.frame(renderer.last)))
+        videos = [f for f in animation.formats if f in FORMATS]
+        if not videos:
+            return paths
+        schedule = renderer.schedule(animation)
         hold = max(0, round(animation.hold * animation.fps))
+        intro = max(0, round(animation.title_card * animation.fps))
         total = len(schedule)
         # The GIF's palette comes from the last frame: it holds every line.
-        palette = renderer.frame(renderer.last) if "gif" in animation.formats else None
+        palette = renderer.frame(renderer.last) if "gif" in videos else None
         encoder = Encoder(
             Path(out_dir),
             stem,
             renderer.size,
             animation.fps,
-            animation.formats,
+            videos,
             palette=palette,
         )
         with encoder:
+            if intro:
+                lines = list(card) or ([title] if title else [])
+                image = renderer.card(lines)
+                for _ in range(intro):
+                    encoder.write(image)
             for done, k in enumerate(schedule, start=1):
                 image = renderer.buffer(int(k))
                 encoder.write(image)
@@ -616,7 +922,8 @@ def render_video(
             # The buffer still holds the last frame; a still costs no drawing.
             for _ in range(hold):
                 encoder.write(image)
-        return encoder.paths
+        # The still last, as a video's files are listed in their format order.
+        return [*encoder.paths, *paths]
     except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
         raise RenderError(f"matplotlib could not draw a frame: {e}") from e
     finally:
@@ -637,6 +944,36 @@ def render_still(
     colors: Sequence[str | None] = (),
 ) -> Path:
     """Draw one frame (by default the last) to a PNG at ``path``."""
+    (written,) = render_stills(
+        surface,
+        trajectories,
+        labels,
+        title=title,
+        xlim=xlim,
+        ylim=ylim,
+        animation=animation,
+        shots=[(Path(path), iteration)],
+        colors=colors,
+    )
+    return written
+
+
+def render_stills(
+    surface: Surface,
+    trajectories: Sequence[Trajectory],
+    labels: Sequence[str],
+    *,
+    title: str | None = None,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    animation: Animation,
+    shots: Sequence[tuple[Path, int | None]],
+    frames: bool = False,
+    colors: Sequence[str | None] = (),
+) -> list[Path]:
+    """Draw several frames with one figure: each ``(path, which)`` of
+    ``shots`` becomes a PNG; ``which`` is an iteration (None: the last), or,
+    with ``frames``, an index into the animation's frame schedule."""
     renderer = Renderer(
         surface,
         trajectories,
@@ -648,8 +985,26 @@ def render_still(
         colors=colors,
     )
     try:
-        k = renderer.last if iteration is None else iteration
-        return save_png(path, renderer.frame(k))
+        schedule = renderer.schedule(animation) if frames else None
+        iterations = []
+        for _, which in shots:
+            if which is None:
+                iterations.append(renderer.last)
+            elif schedule is None:
+                iterations.append(which)
+            elif not 0 <= which < len(schedule):
+                raise RenderError(
+                    f"frame {which} does not exist: the animation's frames are "
+                    f"0 to {len(schedule) - 1}"
+                )
+            else:
+                iterations.append(int(schedule[which]))
+        # In increasing order: each frame then draws only the lines' new part.
+        order = sorted(range(len(shots)), key=iterations.__getitem__)
+        written: dict[int, Path] = {}
+        for i in order:
+            written[i] = save_png(shots[i][0], renderer.frame(iterations[i]))
+        return [written[i] for i in range(len(shots))]
     finally:
         renderer.close()
 

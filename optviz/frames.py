@@ -7,14 +7,22 @@ frames advance about one iteration each and later ones many,
 
     k(u) = last · (e^{s·u} − 1) / (e^s − 1),   u = 0 .. 1 over the frames,
 
-with ``s`` chosen so that the first step is one iteration.
+with ``s`` chosen so that the first step is one iteration. That is the
+default schedule, ``log``. ``linear`` spreads the frames evenly over the
+iterations; ``adaptive`` spreads them evenly over the *visible motion*: a
+frame whenever the fastest head has moved about the same number of pixels
+since the last one, so slow creeping is compressed and fast motion (a jump off
+a cliff, a late escape from a saddle) gets as many frames as it needs.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+
+SCHEDULES = ("log", "linear", "adaptive")
 
 # Bisection on s: the first step shrinks monotonically as s grows, and at
 # s = 700 it is below one for any iteration count a float can hold.
@@ -71,3 +79,120 @@ def _rate(last: int, steps: int) -> float:
         if hi - lo < 1e-12:
             break
     return 0.5 * (lo + hi)
+
+
+def linear_iterations(last: int, frames: int) -> np.ndarray:
+    """Iterations evenly spread from 0 to ``last`` (as :func:`frame_iterations`
+    when there are fewer iterations than frames)."""
+    if last < 0:
+        raise ValueError(f"last must be >= 0, got {last}")
+    if last < frames:
+        return np.arange(last + 1, dtype=np.int64)
+    if frames < 2:
+        raise ValueError(f"need at least 2 frames to show {last} iterations")
+    # Evenly spaced reals more than one apart round to distinct integers.
+    return np.rint(np.linspace(0, last, frames)).astype(np.int64)
+
+
+def adaptive_iterations(
+    paths: Sequence[np.ndarray],
+    last: int,
+    frames: int,
+    scale: tuple[float, float],
+) -> np.ndarray:
+    """Frames where the picture visibly changes, from 0 to ``last``.
+
+    ``paths`` are the trajectories' points, each (n_i, 2) in data units (a
+    path shorter than ``last + 1`` stands still after its end); ``scale`` is
+    pixels per data unit along x and y. A frame is due as soon as some head
+    is a threshold number of pixels away from where it was on the previous
+    frame; the threshold is the smallest that gives at most ``frames``
+    frames. Distance from the previous frame, not the path's length, is what
+    counts: an optimizer that jitters on the spot around a minimum does not
+    move the picture. When that leaves frames over (motion that stops, or a
+    jump that one frame covers), they split the longest gaps between frames
+    in half, so that there are exactly ``frames`` (every iteration gets one
+    when there are fewer iterations than frames).
+    """
+    if last < 0:
+        raise ValueError(f"last must be >= 0, got {last}")
+    if last < frames:
+        return np.arange(last + 1, dtype=np.int64)
+    if frames < 2:
+        raise ValueError(f"need at least 2 frames to show {last} iterations")
+    heads = _heads_in_pixels(paths, last, scale)
+    # The count only shrinks as the threshold grows: bisect on its logarithm
+    # for the smallest threshold whose frames fit.
+    lo, hi = -3.0, math.log2(1e6)  # 1/8 pixel .. a million
+    best = np.array([0, last], dtype=np.int64)
+    if len(k := _frames_at(heads, 2.0**lo, frames)) <= frames:
+        best = k
+    else:
+        for _ in range(_THRESHOLD_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            k = _frames_at(heads, 2.0**mid, frames)
+            if len(k) <= frames:
+                hi, best = mid, k
+            else:
+                lo = mid
+    return _fill(best, frames)
+
+
+_THRESHOLD_BISECTIONS = 14  # 23 octaves to within 0.002 of one
+_FIRST_CHUNK = 64
+
+
+def _heads_in_pixels(
+    paths: Sequence[np.ndarray], last: int, scale: tuple[float, float]
+) -> np.ndarray:
+    """Every head's position at every iteration in pixels, (last + 1, m, 2)."""
+    heads = np.zeros((last + 1, max(1, len(paths)), 2), dtype=np.float32)
+    for i, points in enumerate(paths):
+        points = np.asarray(points, dtype=float)[: last + 1]
+        if not len(points):
+            continue
+        with np.errstate(all="ignore"):
+            heads[: len(points), i] = points * scale
+            heads[len(points) :, i] = points[-1] * scale
+    return heads
+
+
+def _frames_at(heads: np.ndarray, threshold: float, most: int) -> np.ndarray:
+    """Greedy: from each frame, the first iteration some head is at least
+    ``threshold`` pixels away from where it was on that frame (stopping once
+    there are more than ``most``: all the caller needs to know)."""
+    last = len(heads) - 1
+    out = [0]
+    k0 = 0
+    while k0 < last and len(out) <= most:
+        a, chunk, found = k0 + 1, _FIRST_CHUNK, None
+        while a <= last:
+            b = min(last + 1, a + chunk)
+            with np.errstate(invalid="ignore"):
+                moved = np.abs(heads[a:b] - heads[k0]).max(axis=(1, 2))
+            # Non-finite (a diverged head) is a change worth a frame.
+            hits = np.flatnonzero(~(moved < threshold))
+            if hits.size:
+                found = a + int(hits[0])
+                break
+            a, chunk = b, chunk * 2
+        if found is None:
+            break
+        out.append(found)
+        k0 = found
+    if out[-1] != last:
+        out.append(last)
+    return np.array(out, dtype=np.int64)
+
+
+def _fill(k: np.ndarray, frames: int) -> np.ndarray:
+    """``k`` with frames added in the middle of its longest gaps until it has
+    ``frames`` entries (it must span more than ``frames`` iterations)."""
+    while len(k) < frames:
+        gaps = np.diff(k)
+        splittable = np.flatnonzero(gaps >= 2)
+        need = frames - len(k)
+        # The longest gaps first; stable, so that ties go to the earliest.
+        chosen = splittable[np.argsort(-gaps[splittable], kind="stable")[:need]]
+        k = np.sort(np.concatenate((k, k[chosen] + gaps[chosen] // 2)))
+    return k.astype(np.int64)

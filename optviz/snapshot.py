@@ -54,7 +54,6 @@ from optviz import api
 from optviz.config import Animation, Config
 from optviz.errors import RenderError
 from optviz.files import replace_when_done
-from optviz.frames import frame_iterations
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
@@ -200,7 +199,7 @@ def key_frames(
     renderer = Renderer(
         result.surface,
         result.trajectories,
-        result.labels,
+        api.legend_labels(result),
         title=c.title,
         xlim=c.xlim,
         ylim=c.ylim,
@@ -208,7 +207,7 @@ def key_frames(
         colors=[o.color for o in c.optimizers],
     )
     try:
-        schedule = frame_iterations(renderer.last, animation.frames)
+        schedule = renderer.schedule(animation)
         n = len(schedule)
         # With a single frame (nothing moved) all three are the same.
         iterations = tuple(int(schedule[i]) for i in (0, n // 2, n - 1))

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from optviz.frames import frame_iterations
+from optviz.frames import adaptive_iterations, frame_iterations, linear_iterations
 
 
 def check_schedule(k, last, frames):
@@ -65,3 +65,66 @@ def test_bad_arguments_are_refused():
         frame_iterations(10, 1)
     with pytest.raises(ValueError):
         frame_iterations(10, 0)
+
+
+# --- linear and adaptive schedules ---------------------------------------
+
+
+@pytest.mark.parametrize("frames", [2, 3, 60, 300])
+@pytest.mark.parametrize("last", [0, 5, 299, 300, 301, 10_000])
+def test_linear_schedule_is_strictly_increasing_from_zero_to_last(last, frames):
+    k = linear_iterations(last, frames)
+    check_schedule(k, last, frames)
+    if last >= frames:
+        assert np.diff(k).max() - np.diff(k).min() <= 1  # evenly spread
+
+
+def fast_then_creeping(last=10_000):
+    """A path that covers most of its way in its first 200 iterations, then
+    creeps, with a sudden jump at iteration 6000."""
+    t = np.arange(last + 1, dtype=float)
+    x = 1 - np.exp(-t / 50) + 0.001 * t / last
+    x[6000:] += 0.5
+    return np.stack((x, np.zeros_like(x)), axis=1)
+
+
+SCALE = (400.0, 400.0)  # pixels per unit
+
+
+@pytest.mark.parametrize("frames", [2, 3, 60, 300])
+@pytest.mark.parametrize("last", [0, 5, 299, 300, 301, 10_000])
+def test_adaptive_schedule_is_strictly_increasing_from_zero_to_last(last, frames):
+    k = adaptive_iterations([fast_then_creeping()[: last + 1]], last, frames, SCALE)
+    check_schedule(k, last, frames)
+
+
+def test_adaptive_schedule_puts_frames_where_the_motion_is():
+    k = adaptive_iterations([fast_then_creeping()], 10_000, 300, SCALE)
+    check_schedule(k, 10_000, 300)
+    early = np.count_nonzero(k < 300)
+    # log gives the first 300 iterations fewer frames than motion needs, and
+    # linear about 9; here most of the frames go where the path moves.
+    assert early > 150
+    assert early > 2 * np.count_nonzero(frame_iterations(10_000, 300) < 300)
+    # The jump at 6000 is not skipped: a frame lands on it.
+    assert 6000 in k
+    # The creep in between is compressed: few frames per 1,000 iterations.
+    assert np.count_nonzero((k > 2000) & (k < 5000)) < 30
+
+
+def test_adaptive_schedule_ignores_jitter_on_the_spot():
+    """A head that jitters by 2 pixels forever does not take the frames from
+    one that moves."""
+    mover = fast_then_creeping()
+    jitter = np.zeros_like(mover)
+    jitter[1::2, 0] = 2 / SCALE[0]
+    k = adaptive_iterations([mover, jitter], 10_000, 300, SCALE)
+    alone = adaptive_iterations([mover], 10_000, 300, SCALE)
+    check_schedule(k, 10_000, 300)
+    assert np.count_nonzero(k < 300) > 0.8 * np.count_nonzero(alone < 300)
+
+
+def test_adaptive_schedule_of_paths_that_stop_or_never_move():
+    short = fast_then_creeping()[:100]  # stops at 99: the rest is still
+    for paths in ([short], [np.zeros((1, 2))], [], [np.full((50, 2), np.inf)]):
+        check_schedule(adaptive_iterations(paths, 10_000, 300, SCALE), 10_000, 300)

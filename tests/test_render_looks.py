@@ -1,0 +1,171 @@
+"""Panels and looks: each option is drawn the same by the fast path as by a
+full draw (so the fast path cannot drop a layer), and changes the picture."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from optviz import api, core
+from optviz.config import Animation
+from optviz.drawing import Renderer
+from optviz.errors import ConfigError
+from optviz.optimizers import METHODS
+from optviz.surfaces import SURFACES
+
+BEALE = SURFACES["beale"]
+OPTIMIZERS = [
+    ("gd", {"lr": 1e-4}),
+    ("rmsprop", {"lr": 0.05, "momentum": 0.9}),
+    ("adam", {"lr": 0.22, "beta2": 0.99}),
+]
+LABELS = ["gd", "rmsprop+p", "adam"]
+LOOKS = {
+    "panels": dict(panels=("loss", "grad_norm")),
+    "loss-panel": dict(panels=("loss",)),
+    "dark": dict(theme="dark"),
+    "contour-labels": dict(contour_labels=True),
+    "3d": dict(view="3d"),
+    "3d-dark-panel": dict(view="3d", theme="dark", panels=("loss",)),
+    "everything": dict(panels=("grad_norm",), theme="dark", contour_labels=True),
+}
+
+
+@pytest.fixture(scope="module")
+def trajectories():
+    rules = [METHODS[m].build(p) for m, p in OPTIMIZERS]
+    return core.trajectories(
+        BEALE.f, BEALE.grad, rules, LABELS, np.array([(-3.0, 3.0)]), 1200, 0.0,
+        core.divergence_box(BEALE.xlim, BEALE.ylim),
+    )  # fmt: skip
+
+
+def renderer(trajectories, **looks):
+    return Renderer(
+        BEALE, trajectories, LABELS, title="Beale", xlim=BEALE.xlim,
+        ylim=BEALE.ylim,
+        animation=Animation(size=(480, 360), dpi=60, **looks),
+        colors=["#0072B2", "#56B4E9", "#000000"],
+    )  # fmt: skip
+
+
+def rms(a, b):
+    return float(np.sqrt(np.mean((a.astype(float) - b.astype(float)) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def plain(trajectories):
+    r = renderer(trajectories)
+    yield r.frame(700)
+    r.close()
+
+
+@pytest.mark.parametrize("look", LOOKS.values(), ids=LOOKS.keys())
+def test_fast_path_matches_a_full_draw_and_the_look_shows(trajectories, plain, look):
+    r = renderer(trajectories, **look)
+    try:
+        assert rms(r.frame(700), r.full_draw_frame(700)) < 0.5
+        # In sequence (lines drawn piecewise from checkpoints), as in a video.
+        for k in (0, 40, 300, 900):
+            r.frame(k)
+        assert rms(r.frame(1200), r.full_draw_frame(1200)) < 6.0
+        assert rms(r.frame(700), plain) > 5, "the option changed nothing"
+    finally:
+        r.close()
+
+
+def test_the_comparison_would_see_a_missing_panel_curve(trajectories):
+    r = renderer(trajectories, panels=("loss",))
+    try:
+        full = r.full_draw_frame(700)
+        r._tracks = r._tracks[: len(r.trajectories)]  # the panel's curves dropped
+        assert rms(r.frame(700), full) > 0.5
+    finally:
+        r.close()
+
+
+def test_panel_curves_grow_with_the_frames(trajectories):
+    r = renderer(trajectories, panels=("loss",))
+    try:
+        (panel,) = r.panels
+        box = panel.get_window_extent()
+        h = r.size[1]
+        rows = slice(int(h - box.y1), int(h - box.y0))
+        cols = slice(int(box.x0), int(box.x1))
+        early, late = (r.frame(k)[rows, cols, :3].astype(int) for k in (5, 1200))
+        # More of the panel is coloured by the curves at the end.
+        assert rms(early, late) > 5
+    finally:
+        r.close()
+
+
+def test_dark_theme_draws_black_optimizers_white(trajectories):
+    r = renderer(trajectories, theme="dark")
+    try:
+        assert r.colours[2] == "#FFFFFF"
+        corner = r.frame(0)[2, 2, :3]
+        assert corner.max() < 60  # a dark figure
+    finally:
+        r.close()
+
+
+def test_hyperparameters_in_the_legend(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "surface: beale\niterations: 5\noptimizers:\n"
+        "  - {method: adam, lr: 0.22, beta2: 0.99}\n"
+        "  - {label: plain, method: gd, lr: 1.0e-4}\n"
+        "animation: {hyperparameters_in_legend: true}\n"
+    )
+    result = api.run(api.load_config(config))
+    assert api.legend_labels(result) == ["adam (ε=0.22, β2=0.99)", "plain (ε=0.0001)"]
+    off = dataclasses.replace(
+        result,
+        config=dataclasses.replace(result.config, animation=Animation()),
+    )
+    assert api.legend_labels(off) == ["adam", "plain"]
+
+
+@pytest.mark.parametrize(
+    ("animation", "key_path", "fragment"),
+    [
+        (
+            "{panels: [loss, gradnorm]}",
+            "animation.panels[1]",
+            "did you mean 'grad_norm'?",
+        ),
+        ("{panels: loss}", "animation.panels", "must be a list of panels"),
+        ("{theme: drak}", "animation.theme", "did you mean 'dark'?"),
+        ("{view: 3D}", "animation.view", "did you mean '3d'?"),
+        (
+            "{view: 3d, contour_labels: true}",
+            "animation.contour_labels",
+            "contour labels are drawn on the 2-D view only",
+        ),
+        ("{contour_labels: 1}", "animation.contour_labels", "must be true or false"),
+        (
+            "{hyperparameters_in_legend: yes please}",
+            "animation.hyperparameters_in_legend",
+            "must be true or false",
+        ),
+    ],
+    ids=[
+        "panel-typo",
+        "panels-not-a-list",
+        "theme-typo",
+        "view-capital",
+        "3d-contour-labels",
+        "labels-number",
+        "hyp-text",
+    ],
+)
+def test_bad_look_keys_name_the_key(tmp_path, animation, key_path, fragment):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "surface: beale\noptimizers: [{method: gd, lr: 1.0e-4}]\n"
+        f"animation: {animation}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        api.load_config(config)
+    assert info.value.path == key_path
+    assert fragment in info.value.message, info.value.message
