@@ -194,3 +194,21 @@ def test_gradient_noise_is_seeded():
     quiet = api.run(noisy(1, 0.0)).trajectories[0].points
     plain = run("beale", [("gd", {"lr": 1e-3})], [(2, -2)], 50)[0].points
     np.testing.assert_array_equal(quiet, plain)
+
+
+def test_the_legend_says_why_a_second_order_run_stopped():
+    from optviz.config import Animation
+    from optviz.drawing import Renderer
+
+    flat = parse({"surface": {"formula": "x^2 + y", "domain": {
+        "x": [-3, 3], "y": [-3, 3]}}, "starts": [[1, 1]],
+        "optimizers": [{"method": "gd", "lr": 0.1}]}).surface  # fmt: skip
+    ts = run(flat, [("newton", {}), ("gd", {"lr": 0.1})], [(1, 1)], 10)
+    r = Renderer(flat, ts, ["newton", "gd"], xlim=(-3, 3), ylim=(-3, 3),
+                 animation=Animation(size=(300, 200), dpi=40))  # fmt: skip
+    try:
+        names = [t.get_text() for t in r.legend.get_texts()]
+    finally:
+        r.close()
+    assert names[0] == "newton ✗ singular Hessian"
+    assert names[1].startswith("gd")
