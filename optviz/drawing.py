@@ -273,18 +273,21 @@ def _ellipsis(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-# How the legend names a status that ended a run early (shown from frame 0).
-_FAILURES = {
-    Status.DIVERGED: "diverged",
-    Status.SINGULAR: "singular Hessian",
-    Status.LINE_SEARCH: "line search failed",
+# How the legend names a status that ended a run before the iteration cap
+# (shown from the first frame, as a promise of what the video will show).
+_BADGES = {
+    Status.CONVERGED: ("✓", "converged"),
+    Status.DIVERGED: ("✗", "diverged"),
+    Status.SINGULAR: ("✗", "singular Hessian"),
+    Status.LINE_SEARCH: ("✗", "line search failed"),
 }
 
 
-def _statuses(trajectories: Sequence[Trajectory]) -> dict[int, list[Status]]:
-    out: dict[int, list[Status]] = {}
+def _statuses(trajectories: Sequence[Trajectory]) -> dict[int, list[tuple]]:
+    """Per optimizer, each start's (status, iteration it was decided at)."""
+    out: dict[int, list[tuple]] = {}
     for t in trajectories:
-        out.setdefault(t.optimizer, []).append(t.status)
+        out.setdefault(t.optimizer, []).append((t.status, t.stopped_at))
     return out
 
 
@@ -555,17 +558,23 @@ class Renderer:
         return handles, [labels[i] + self._badge(i) for i in shown]
 
     def _badge(self, optimizer: int) -> str:
-        """After the label of an optimizer that could not go on: ' ✗ diverged',
-        ' ✗ singular Hessian' or ' ✗ line search failed' (with how many of its
-        starts, when not all)."""
-        statuses = self._statuses.get(optimizer, [])
+        """After an optimizer's label, how its runs ended when not at the
+        iteration cap: ' ✓ converged at 812', ' ✗ diverged at 3',
+        ' ✗ singular Hessian at 1', ' ✗ line search failed at 70'; with
+        several starts ' ✗ diverged' (all of them) or ' ✗ diverged from 1 of
+        2 starts'."""
+        runs = self._statuses.get(optimizer, [])
         badges = []
-        for status, words in _FAILURES.items():
-            bad = sum(s is status for s in statuses)
-            if bad == len(statuses):
-                badges.append(f" ✗ {words}")
-            elif bad:
-                badges.append(f" ✗ {words} from {bad} of {len(statuses)} starts")
+        for status, (mark, words) in _BADGES.items():
+            ended = [k for s, k in runs if s is status]
+            if len(runs) == 1 and ended:
+                badges.append(f" {mark} {words} at {ended[0]:,}")
+            elif ended and len(ended) == len(runs):
+                badges.append(f" {mark} {words}")
+            elif ended:
+                badges.append(
+                    f" {mark} {words} from {len(ended)} of {len(runs)} starts"
+                )
         return "".join(badges)
 
     def _place_legend(self, handles: list, names: list[str], loc):

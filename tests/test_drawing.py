@@ -375,6 +375,23 @@ def test_render_video_writes_both_formats_and_reports_progress(tmp_path, traject
     ]
 
 
+def test_a_converged_run_says_when():
+    rules = [METHODS["adam"].build({"lr": 0.1})]
+    ts = core.trajectories(
+        BEALE.f, BEALE.grad, rules, ["adam"], np.array([[2.0, -2.0]]), 3000, 1e-3,
+        core.divergence_box(BEALE.xlim, BEALE.ylim),
+    )  # fmt: skip
+    (t,) = ts
+    assert t.status is core.Status.CONVERGED
+    r = Renderer(BEALE, ts, ["adam"], xlim=BEALE.xlim, ylim=BEALE.ylim,
+                 animation=Animation(size=(300, 200), dpi=40))  # fmt: skip
+    try:
+        (name,) = [x.get_text() for x in r.legend.get_texts()]
+    finally:
+        r.close()
+    assert name == f"adam ✓ converged at {t.stopped_at:,}"
+
+
 def test_a_diverged_path_is_marked_and_stops_at_the_edge_of_the_view():
     rules = [METHODS["gd"].build({"lr": 0.01}), METHODS["adam"].build({"lr": 0.1})]
     ts = core.trajectories(
