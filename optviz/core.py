@@ -245,25 +245,30 @@ class _FirstOrder:
         c, state, out = self.c, self.state, np.empty((count, len(self.state.theta), 2))
         update, query = optimizers.update, optimizers.query
         lrs, scales = optimizers.schedule(c, first, count)
-        if self.clip is not None or self.noise is not None:
+        if self.sampler is not None:  # minibatch gradients first, then
+            grad = self._sampled(grad, count)
+        if self.clip is not None or self.noise is not None:  # noise and clipping
             grad = self._perturbed(grad, count)
-        if self.sampler is None:
-            for i in range(count):
-                state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
-                out[i] = state.theta
-        else:
-            rows = self.rows
-            index, weight = self.sampler.take(count)
-            for i in range(count):
-                q = query(state, c)
-                g = grad(q)
-                g[rows] = minibatch.gradient(
-                    self.batches.examples, q[rows], index[i], weight[i]
-                )
-                state = update(g, state, c, lrs[i], scales[i])
-                out[i] = state.theta
+        for i in range(count):
+            state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
+            out[i] = state.theta
         self.state = state
         return out
+
+    def _sampled(self, grad, count):
+        """``grad`` with the minibatch rows' gradients taken on this chunk's
+        batches, one batch per call."""
+        index, weight = self.sampler.take(count)
+        batches = iter(zip(index, weight))
+        rows, examples = self.rows, self.batches.examples
+
+        def sampled(q):
+            g = grad(q)
+            i, w = next(batches)
+            g[rows] = minibatch.gradient(examples, q[rows], i, w)
+            return g
+
+        return sampled
 
     def _perturbed(self, grad, count):
         """``grad`` with this chunk's noise added, then clipped by norm."""

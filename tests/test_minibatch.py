@@ -117,3 +117,13 @@ def test_bad_minibatch_settings(changes, key_path, fragment):
         config(**changes)
     assert str(e.value).startswith(f"cfg.yaml: {key_path}: ")
     assert fragment in str(e.value)
+
+
+def test_noise_and_clipping_apply_to_minibatch_gradients_too():
+    base = {"label": "mini", "method": "gd", "lr": 0.1, "batch_size": 10}
+    plain = api.run(config(optimizers=[base])).trajectories[0].points
+    clipped = api.run(config(optimizers=[{**base, "clip_norm": 0.01}]))
+    steps = np.linalg.norm(np.diff(clipped.trajectories[0].points, axis=0), axis=1)
+    assert steps.max() <= 0.1 * 0.01 + 1e-12
+    noisy = api.run(config(optimizers=[{**base, "noise": 1.0}]))
+    assert not np.allclose(noisy.trajectories[0].points[1], plain[1])
