@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,19 +94,29 @@ def render(
 
     c = result.config
     return render_video(
-        result.surface,
-        result.trajectories,
-        legend_labels(result),
-        title=c.title,
-        xlim=c.xlim,
-        ylim=c.ylim,
-        animation=c.animation,
+        **figure(result),
         out_dir=output_dir(result, output),
         stem=c.stem,
         progress=progress,
-        colors=[o.color for o in c.optimizers],
         card=title_card(result),
     )
+
+
+def figure(result: Result, animation: Any = None) -> dict[str, Any]:
+    """What the drawing functions need to draw ``result``: the surface, the
+    trajectories, the legend's labels and colours, the title, the view and the
+    animation settings (``animation`` overrides the config's)."""
+    c = result.config
+    return {
+        "surface": result.surface,
+        "trajectories": result.trajectories,
+        "labels": legend_labels(result),
+        "title": c.title,
+        "xlim": c.xlim,
+        "ylim": c.ylim,
+        "animation": c.animation if animation is None else animation,
+        "colors": [o.color for o in c.optimizers],
+    }
 
 
 def legend_labels(result: Result) -> list[str]:
@@ -169,36 +180,17 @@ def stills(
     shots += [(folder / f"{c.stem}-frame-{k}.png", k) for k in dict.fromkeys(frames)]
     if not shots:
         return []
-    return render_stills(
-        result.surface,
-        result.trajectories,
-        legend_labels(result),
-        title=c.title,
-        xlim=c.xlim,
-        ylim=c.ylim,
-        animation=c.animation,
-        shots=shots,
-        frames=True,
-        colors=[o.color for o in c.optimizers],
-    )
+    return render_stills(**figure(result), shots=shots, frames=True)
 
 
 def still(result: Result, path: str | Path, iteration: int | None = None) -> Path:
     """The frame at ``iteration`` (default: the last) as a PNG at ``path``."""
     from optviz.drawing import render_still
 
-    c = result.config
     return render_still(
-        result.surface,
-        result.trajectories,
-        legend_labels(result),
-        title=c.title,
-        xlim=c.xlim,
-        ylim=c.ylim,
-        animation=c.animation,
+        **figure(result),
         path=Path(path),
         iteration=iteration,
-        colors=[o.color for o in c.optimizers],
     )
 
 

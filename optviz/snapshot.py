@@ -195,17 +195,7 @@ def key_frames(
     """
     from optviz.drawing import Renderer  # matplotlib only when drawing
 
-    c = result.config
-    renderer = Renderer(
-        result.surface,
-        result.trajectories,
-        api.legend_labels(result),
-        title=c.title,
-        xlim=c.xlim,
-        ylim=c.ylim,
-        animation=animation,
-        colors=[o.color for o in c.optimizers],
-    )
+    renderer = Renderer(**api.figure(result, animation))
     try:
         schedule = renderer.schedule(animation)
         n = len(schedule)
