@@ -505,6 +505,12 @@ def _main(argv: list[str] | None) -> int:
         if _signals and _signals[-1] == signal.SIGTERM:
             return _stopped("terminated", 143)
         return _stopped("interrupted", 130)
+    except click.UsageError as e:  # a bad option or argument: one line too
+        where = e.ctx.command_path if e.ctx is not None else "optviz"
+        click.echo(
+            f"optviz: error: {e.format_message()} (see '{where} --help')", err=True
+        )
+        return e.exit_code
     except click.ClickException as e:
         e.show()
         return e.exit_code

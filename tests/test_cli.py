@@ -536,3 +536,20 @@ def test_list_surfaces_shows_every_surface_with_its_minima(capsys):
     assert "global minima: (3, 0.5) f=0" in out  # beale
     assert "parameters: condition=10, angle=30" in out  # quadratic
     assert "not differentiable at the origin" in out  # ackley
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run"], "Missing argument 'CONFIGS...'. (see 'optviz run --help')"),
+        (["frobnicate"], "No such command 'frobnicate'. (see 'optviz --help')"),
+        (["run", "x.yaml", "--jobs", "0"], "0 is not in the range x>=1."),
+        (["list", "nothing"], "'nothing' is not one of 'surfaces', 'methods'."),
+    ],
+    ids=["missing", "command", "jobs", "choice"],
+)
+def test_usage_errors_are_one_line_too(capsys, args, fragment):
+    code, out, err = call(capsys, *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("optviz: error: ")
+    assert fragment in err
