@@ -1,11 +1,14 @@
 """Run optimizers on a surface: one Python loop over iterations, nothing else.
 
-Every optimizer from every start is one row of a single ``(M·N, 2)`` batch
+Every first-order optimizer from every start is one row of a single batch
 (see :mod:`optviz.optimizers`), so each iteration is one gradient call and one
-update.
-Rows never interact, so a row that has stopped (converged or diverged) keeps
-being stepped harmlessly; where it stopped is read off the stored trajectory
-afterwards, vectorized. That keeps the loop free of per-row bookkeeping.
+update for all of them; each second-order optimizer steps its own block of
+rows (:mod:`optviz.second_order`). Rows never interact, so a row that has
+stopped (converged or diverged) keeps being stepped harmlessly; where it
+stopped is read off the stored trajectory afterwards, vectorized, and a
+second-order row that could not go on (singular Hessian, failed line search)
+reports the update at which it stopped. That keeps the loop free of per-row
+bookkeeping.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The lecture's first-order optimizers as pure, batched update rules.
+"""The registry of methods, and the lecture's first-order family as one rule.
+
+Second-order methods (newton, bfgs, lbfgs, cg) register here too, at the end
+of the module; their steps live in :mod:`optviz.second_order`.
 
 Every method is a factory registered under the name users write in YAML: it
 turns validated hyperparameters into the coefficients of one rule that covers
