@@ -30,6 +30,19 @@ _S_MAX = 700.0
 _BISECTIONS = 200
 
 
+def _one_per_iteration(last: int, frames: int) -> np.ndarray | None:
+    """Every iteration, when there are fewer iterations than frames (each gets
+    its own frame); None when a schedule must choose. Checks the arguments
+    every schedule shares."""
+    if last < 0:
+        raise ValueError(f"last must be >= 0, got {last}")
+    if last < frames:
+        return np.arange(last + 1, dtype=np.int64)
+    if frames < 2:
+        raise ValueError(f"need at least 2 frames to show {last} iterations")
+    return None
+
+
 def frame_iterations(last: int, frames: int) -> np.ndarray:
     """Strictly increasing iterations, one per frame, from 0 to ``last``.
 
@@ -37,12 +50,9 @@ def frame_iterations(last: int, frames: int) -> np.ndarray:
     frame (and the result is shorter than ``frames``); otherwise the result
     has exactly ``frames`` entries.
     """
-    if last < 0:
-        raise ValueError(f"last must be >= 0, got {last}")
-    if last < frames:
-        return np.arange(last + 1, dtype=np.int64)
-    if frames < 2:
-        raise ValueError(f"need at least 2 frames to show {last} iterations")
+    every = _one_per_iteration(last, frames)
+    if every is not None:
+        return every
     steps = frames - 1
     s = _rate(last, steps)
     u = np.arange(frames, dtype=float) / steps
@@ -84,12 +94,9 @@ def _rate(last: int, steps: int) -> float:
 def linear_iterations(last: int, frames: int) -> np.ndarray:
     """Iterations evenly spread from 0 to ``last`` (as :func:`frame_iterations`
     when there are fewer iterations than frames)."""
-    if last < 0:
-        raise ValueError(f"last must be >= 0, got {last}")
-    if last < frames:
-        return np.arange(last + 1, dtype=np.int64)
-    if frames < 2:
-        raise ValueError(f"need at least 2 frames to show {last} iterations")
+    every = _one_per_iteration(last, frames)
+    if every is not None:
+        return every
     # Evenly spaced reals more than one apart round to distinct integers.
     return np.rint(np.linspace(0, last, frames)).astype(np.int64)
 
@@ -114,12 +121,9 @@ def adaptive_iterations(
     in half, so that there are exactly ``frames`` (every iteration gets one
     when there are fewer iterations than frames).
     """
-    if last < 0:
-        raise ValueError(f"last must be >= 0, got {last}")
-    if last < frames:
-        return np.arange(last + 1, dtype=np.int64)
-    if frames < 2:
-        raise ValueError(f"need at least 2 frames to show {last} iterations")
+    every = _one_per_iteration(last, frames)
+    if every is not None:
+        return every
     heads = _heads_in_pixels(paths, last, scale)
     # The count only shrinks as the threshold grows: bisect on its logarithm
     # for the smallest threshold whose frames fit.
