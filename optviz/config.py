@@ -42,6 +42,7 @@ from optviz.validate import (
     quoted,
     read_yaml,
     show,
+    sized_list,
 )
 
 # iterations × optimizers × starts beyond this is refused before anything runs:
@@ -247,13 +248,9 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
 def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
     from optviz.optimizers import METHODS
 
-    items = list_of(value, "optimizers", "a list of optimizers")
-    if not items:
-        raise ConfigError("needs at least one optimizer", path="optimizers")
-    if len(items) > MAX_OPTIMIZERS:
-        raise ConfigError(
-            f"at most {MAX_OPTIMIZERS} optimizers; got {len(items)}", path="optimizers"
-        )
+    items = sized_list(
+        value, "optimizers", "a list of optimizers", "optimizer", MAX_OPTIMIZERS
+    )
     specs: list[OptimizerSpec] = []
     for i, item in enumerate(items):
         path = f"optimizers[{i}]"
@@ -520,13 +517,9 @@ def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, f
 
 
 def _starts(value: Any) -> tuple[tuple[float, float], ...]:
-    items = list_of(value, "starts", "a list of [x, y] points")
-    if not items:
-        raise ConfigError("needs at least one [x, y] point", path="starts")
-    if len(items) > MAX_STARTS:
-        raise ConfigError(
-            f"at most {MAX_STARTS} starts; got {len(items)}", path="starts"
-        )
+    items = sized_list(
+        value, "starts", "a list of [x, y] points", "[x, y] point", MAX_STARTS
+    )
     starts = []
     for i, item in enumerate(items):
         path = f"starts[{i}]"

@@ -124,6 +124,16 @@ def list_of(value: Any, path: str, what: str) -> list[Any]:
     return value
 
 
+def sized_list(value: Any, path: str, what: str, one: str, most: int) -> list[Any]:
+    """A list of 1 to ``most`` items: ``what`` names the list, ``one`` an item."""
+    items = list_of(value, path, what)
+    if not items:
+        raise ConfigError(f"needs at least one {one}", path=path)
+    if len(items) > most:
+        raise ConfigError(f"at most {most} {path}; got {len(items)}", path=path)
+    return items
+
+
 def pair(value: Any, path: str, what: str) -> tuple[Any, Any]:
     if not isinstance(value, list) or len(value) != 2:
         raise ConfigError(f"must be {what}; got {show(value)}", path=path)
