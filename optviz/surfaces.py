@@ -375,13 +375,14 @@ def build(
 
     values = {**dict(definition.parameters), **dict(parameters)}
     text, listed, examples = definition.formula, definition.minima, None
+    symbols = values  # the parameters the formula names
     if definition.data:
         examples = minibatch.generate(**values)
         text = minibatch.formula(examples)
         w, b, loss = minibatch.minimum(examples)
         listed = (Minimum(w, b, loss),)
-        values = {}  # already in the formula's numbers
-    expr = formulas.parse(text, values)
+        symbols = {}  # the settings are already in the formula's numbers
+    expr = formulas.parse(text, symbols)
     compiled = formulas.compile_expression(
         expr, guard_nan=bool(definition.nondifferentiable)
     )
@@ -400,9 +401,7 @@ def build(
         starts=definition.starts,
         levels=definition.levels,
         reference=definition.reference,
-        parameters=tuple(
-            sorted({**dict(definition.parameters), **dict(parameters)}.items())
-        ),
+        parameters=tuple(sorted(values.items())),
         saddles=saddles,
         nondifferentiable=definition.nondifferentiable,
         examples=examples,
