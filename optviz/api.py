@@ -88,8 +88,10 @@ def render(
     result: Result,
     output: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
 ) -> list[Path]:
-    """Draw the animation in every format the config asks for."""
+    """Draw the animation in every format the config asks for; ``jobs`` > 1
+    draws and encodes parts of it in that many processes at once."""
     from optviz.drawing import render_video  # matplotlib only when drawing
 
     c = result.config
@@ -99,6 +101,7 @@ def render(
         stem=c.stem,
         progress=progress,
         card=title_card(result),
+        jobs=jobs,
     )
 
 
@@ -201,12 +204,14 @@ def write_outputs(
     progress: Callable[[int, int], None] | None = None,
     still: bool = False,
     frames: Sequence[int] = (),
+    jobs: int = 1,
 ) -> list[Path]:
-    """The CSV and, unless ``video`` is false, the animation; ``still`` and
-    ``frames`` add PNGs as :func:`stills` draws them."""
+    """The CSV and, unless ``video`` is false, the animation (``jobs``: see
+    :func:`render`); ``still`` and ``frames`` add PNGs as :func:`stills`
+    draws them."""
     paths = [write_csv(result, output)]
     if video:
-        paths += render(result, output, progress)
+        paths += render(result, output, progress, jobs=jobs)
     if still or frames:
         paths += stills(result, output, last=still, frames=frames)
     return paths
@@ -218,6 +223,7 @@ def render_config(
     video: bool = True,
     still: bool = False,
     frames: Sequence[int] = (),
+    jobs: int = 1,
 ) -> tuple[str, list[Path]]:
     """Load, run and write one config file: its summary table and the paths.
 
@@ -225,7 +231,9 @@ def render_config(
     a config: a compiled surface does not cross process boundaries).
     """
     result = run(load_config(path))
-    paths = write_outputs(result, output, video=video, still=still, frames=frames)
+    paths = write_outputs(
+        result, output, video=video, still=still, frames=frames, jobs=jobs
+    )
     return summary_table(result), paths
 
 

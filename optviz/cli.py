@@ -65,8 +65,9 @@ def cli() -> None:
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
-    help="With several configs, render this many at once in worker processes "
-    "(default: the number of CPUs).",
+    help="Worker processes (default: the number of CPUs): several configs are "
+    "rendered side by side, and one video is cut into this many runs of "
+    "frames, drawn at once and joined losslessly.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
 def run(
@@ -117,10 +118,13 @@ def run(
                 f"{config.animation.frames - 1}); got {max(frames)}",
                 param_hint="'--frame'",
             )
-    jobs = min(jobs or os.cpu_count() or 1, len(loaded))
+    jobs = jobs or os.cpu_count() or 1
+    workers = min(jobs, len(loaded))
+    # Processes left over after one per config cut each video into pieces.
     outputs = dict(video=not no_video, still=still, frames=frames)
-    if jobs > 1:
-        done = _run_in_parallel(configs, folders, jobs, outputs, quiet or no_video)
+    outputs["jobs"] = max(1, jobs // workers)
+    if workers > 1:
+        done = _run_in_parallel(configs, folders, workers, outputs, quiet or no_video)
         for config, (table, paths) in zip(loaded, done):
             if not quiet:
                 _report(config, table, paths)

@@ -30,6 +30,7 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from optviz import segments
 from optviz.core import Status
 from optviz.encode import FORMATS, Encoder
 from optviz.errors import RenderError
@@ -85,6 +86,7 @@ _MAX_DECADES = 9.0
 # Lines drawn so far are kept as pixels every this many iterations, which
 # bounds the path each frame draws (see Renderer.buffer).
 _CHECKPOINT = 500
+_NOTHING = object()  # no frame drawn yet (None stands for the title card)
 
 Progress = Callable[[int, int], None]
 
@@ -710,6 +712,23 @@ class Renderer:
         self._paste_legend(np.asarray(buffer))
         return buffer
 
+    def seek(self, before: Sequence[int | None]) -> None:
+        """Leave the figure as drawing the frames ``before`` in order would
+        have left it (None, the title card, draws iteration 0), without
+        drawing them all: only those that move or drop the lines' checkpoint.
+
+        A frame's pixels depend on where the checkpoint is (a line drawn as
+        one path or as two joined ones differs in its anti-aliased edge), so
+        a process that starts in the middle of a video seeks to draw the same
+        pixels as one that drew the video from the start.
+        """
+        at = self._trails_at
+        for k in before:
+            k = 0 if k is None else int(k)
+            if k < at or k - at >= _CHECKPOINT:
+                self.buffer(k)
+                at = self._trails_at
+
     @_styled
     def frame(self, k: int) -> np.ndarray:
         """The (height, width, 4) RGBA picture at iteration ``k``."""
@@ -875,6 +894,7 @@ def render_video(
     progress: Progress | None = None,
     colors: Sequence[str | None] = (),
     card: Sequence[str] = (),
+    jobs: int = 1,
 ) -> list[Path]:
     """Animate the trajectories into ``out_dir/<stem>.<format>``; the paths.
 
@@ -883,7 +903,11 @@ def render_video(
     seconds. With ``animation.title_card`` seconds, the first frame is shown
     that long first under a box with the lines of ``card`` (default: the
     title). ``png`` among the formats writes the last frame as
-    ``<stem>.png``. ``progress(done, total)`` is called after each drawn frame.
+    ``<stem>.png``. ``progress(done, total)`` is called after each frame.
+
+    ``jobs`` > 1 cuts a long enough video into that many contiguous ranges of
+    frames, drawn and encoded in forked processes and joined losslessly
+    (:mod:`optviz.segments`); the frames are the same either way.
     """
     renderer = Renderer(
         surface,
@@ -903,40 +927,71 @@ def render_video(
         videos = [f for f in animation.formats if f in FORMATS]
         if not videos:
             return paths
-        schedule = renderer.schedule(animation)
-        hold = max(0, round(animation.hold * animation.fps))
-        intro = max(0, round(animation.title_card * animation.fps))
-        total = len(schedule)
+        frames = sequence(renderer.schedule(animation), animation)
+        lines = list(card) or ([title] if title else [])
+
+        def write_range(start, stop, write, tick=lambda: None) -> None:
+            """Frames ``start`` to ``stop - 1`` of ``frames`` into ``write``."""
+            renderer.seek(frames[:start])
+            shown = _NOTHING
+            for f in frames[start:stop]:
+                if f != shown:  # a held frame is written again, not redrawn
+                    image = renderer.card(lines) if f is None else renderer.buffer(f)
+                    shown = f
+                write(image)
+                tick()
+
         # The GIF's palette comes from the last frame: it holds every line.
         palette = renderer.frame(renderer.last) if "gif" in videos else None
+        cuts = [(0, len(frames))]
+        if jobs > 1 and segments.available():
+            # A held frame costs its encoding only, not its drawing.
+            previous = [_NOTHING, *frames]
+            costs = [1.0 if f != g else 0.3 for f, g in zip(frames, previous)]
+            multiple = segments.joint_multiple(animation.fps, videos)
+            cuts = segments.ranges(costs, jobs, multiple)
+        if len(cuts) > 1:
+            written = segments.encode(
+                write_range,
+                cuts,
+                out_dir=Path(out_dir),
+                stem=stem,
+                size=renderer.size,
+                fps=animation.fps,
+                formats=videos,
+                palette=palette,
+                progress=progress,
+            )
+            return [*written, *paths]
         encoder = Encoder(
-            Path(out_dir),
-            stem,
-            renderer.size,
-            animation.fps,
-            videos,
-            palette=palette,
+            Path(out_dir), stem, renderer.size, animation.fps, videos, palette=palette
         )
+        done = 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, len(frames))
+
         with encoder:
-            if intro:
-                lines = list(card) or ([title] if title else [])
-                image = renderer.card(lines)
-                for _ in range(intro):
-                    encoder.write(image)
-            for done, k in enumerate(schedule, start=1):
-                image = renderer.buffer(int(k))
-                encoder.write(image)
-                if progress is not None:
-                    progress(done, total)
-            # The buffer still holds the last frame; a still costs no drawing.
-            for _ in range(hold):
-                encoder.write(image)
+            write_range(0, len(frames), encoder.write, tick)
         # The still last, as a video's files are listed in their format order.
         return [*encoder.paths, *paths]
     except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
         raise RenderError(f"matplotlib could not draw a frame: {e}") from e
     finally:
         renderer.close()
+
+
+def sequence(schedule: Sequence[int], animation: Animation) -> list[int | None]:
+    """What each frame of the video shows: None for the title card's frames,
+    then the iteration of each frame of ``schedule``, then the last of them
+    again for the ``hold``."""
+    intro = max(0, round(animation.title_card * animation.fps))
+    hold = max(0, round(animation.hold * animation.fps))
+    motion = [int(k) for k in schedule]
+    return [None] * intro + motion + motion[-1:] * hold
 
 
 def render_still(

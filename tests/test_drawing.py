@@ -368,7 +368,8 @@ def test_render_video_writes_both_formats_and_reports_progress(tmp_path, traject
     )
     assert paths == [tmp_path / "out" / "beale.mp4", tmp_path / "out" / "beale.gif"]
     assert all(p.stat().st_size > 1000 for p in paths)
-    assert calls == [(i, 12) for i in range(1, 13)]
+    # 12 frames of motion and 5 of the held last frame (0.5 s at 10 fps)
+    assert calls == [(i, 17) for i in range(1, 18)]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "beale.gif",
         "beale.mp4",

@@ -2,8 +2,9 @@
 
 optviz runs in a subprocess, exactly as a user would start it, on a video long
 enough to be interrupted while frames are being encoded; it is then stopped
-with SIGINT (Ctrl-C) or SIGTERM. Afterwards no video exists under its final
-name, no temporary file is left, and no ffmpeg is still running.
+with SIGINT (Ctrl-C) or SIGTERM, rendering in one process or in two (each
+encoding its piece of the video). Afterwards no video exists under its final
+name, no temporary file is left, and no ffmpeg or worker is still running.
 """
 
 import os
@@ -27,6 +28,11 @@ animation: {frames: 20000, fps: 30, formats: [mp4, gif]}
 
 def ffmpeg_processes_writing_to(folder: Path) -> list[int]:
     """PIDs of processes whose command line names ``folder`` (ffmpeg does)."""
+    return processes_naming(folder, b"ffmpeg")
+
+
+def processes_naming(path: Path, program: bytes = b"") -> list[int]:
+    """PIDs of processes (of ``program``) whose command line names ``path``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -35,7 +41,7 @@ def ffmpeg_processes_writing_to(folder: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"ffmpeg" in cmdline and str(folder).encode() in cmdline:
+        if program in cmdline and str(path).encode() in cmdline:
             found.append(int(entry.name))
     return found
 
@@ -55,23 +61,30 @@ def wait_for(condition, seconds=60.0):
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
     ids=["ctrl-c", "sigterm"],
 )
+@pytest.mark.parametrize("jobs", [1, 2], ids=["one-process", "two-workers"])
 def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
-    tmp_path, sig, code, word
+    tmp_path, sig, code, word, jobs
 ):
     config = tmp_path / "long.yaml"
     config.write_text(CONFIG)
     out = tmp_path / "out"
+    command = [sys.executable, "-m", "optviz.cli", "run", str(config), "-o", str(out)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "optviz.cli", "run", str(config), "-o", str(out)],
+        [*command, "--jobs", str(jobs)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         # frames are flowing once ffmpeg has begun the MP4 (the CSV, written
-        # first, has a .part of its own: not that one)
-        mp4 = out / ".long.mp4.part"
-        started = wait_for(lambda: mp4.is_file() and mp4.stat().st_size > 0)
+        # first, has a .part of its own: not that one); with two workers,
+        # once the second worker's piece has begun
+        mp4 = ".long.mp4.part"
+        if jobs == 2:
+            mp4 = ".long.*.segments/.segment-001.mp4.part"
+        started = wait_for(
+            lambda: any(p.stat().st_size > 0 for p in out.glob(mp4) if p.is_file())
+        )
         assert started, "the render never got going"
         assert ffmpeg_processes_writing_to(out), "ffmpeg should be running now"
         proc.send_signal(sig)
@@ -84,6 +97,7 @@ def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
     leftovers = sorted(p.name for p in out.iterdir())
     assert leftovers == ["trajectories.csv"]  # complete, written before the video
     assert wait_for(lambda: not ffmpeg_processes_writing_to(out), seconds=10)
+    assert wait_for(lambda: not processes_naming(config), seconds=10)  # workers
 
 
 def test_an_existing_video_survives_a_failed_new_render(tmp_path, monkeypatch):

@@ -1,0 +1,221 @@
+"""Encode one video in several processes, and join the pieces losslessly.
+
+The video's frames are cut into contiguous ranges, one per worker process.
+Each worker draws its range and encodes it with an ffmpeg of its own into
+segment files — H.264 with the same settings, and a GIF with the same
+palette — and the segments are then joined without re-encoding: the MP4s by
+ffmpeg's concat demuxer with ``-c copy``, the GIFs by splicing their frame
+blocks (:func:`optviz.encode.join_gifs`).
+
+Workers are forked, so each starts with the figure the parent has already
+drawn (a compiled surface cannot be pickled, and building the figure again
+would cost each worker what it is meant to save). Where ``fork`` does not
+exist (Windows), or the video is too short to share, one process renders.
+
+Why the joints are invisible:
+
+- a worker first puts its figure in the state drawing every earlier frame
+  would have left it in (``seek``), so each frame is drawn pixel for pixel
+  as a single process draws it;
+- the GIF has fewer frames per second than the video (whole centiseconds),
+  so each range starts where a GIF frame and a video frame begin together:
+  every piece then picks the same frames a single pass picks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from multiprocessing.connection import wait
+from pathlib import Path
+
+import numpy as np
+
+from optviz.encode import Encoder, _die_with_parent, gif_fps, join_gifs, join_mp4
+from optviz.errors import RenderError
+from optviz.files import partial_name
+
+# Fewer frames than this a worker are not worth its start (fork, ffmpeg, and
+# the joining afterwards take about a tenth of a second).
+LEAST_FRAMES = 60
+
+WriteRange = Callable[[int, int, Callable, Callable[[], None]], None]
+"""``write_range(start, stop, write, tick)``: draw frames ``start`` to
+``stop - 1`` of the video, hand each to ``write`` and call ``tick`` after it."""
+
+
+def available() -> bool:
+    """Whether worker processes can be forked on this platform."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def joint_multiple(fps: float, formats: Sequence[str]) -> int:
+    """The frame indices where a range may start: multiples of this.
+
+    With a GIF among the formats, a range must start where a GIF frame does
+    (at 30 fps and a GIF at 25, every 6th video frame); otherwise anywhere.
+    """
+    if "gif" not in formats:
+        return 1
+    per_frame = Fraction(gif_fps(fps)).limit_denominator(1000) / Fraction(
+        fps
+    ).limit_denominator(1000)
+    return per_frame.denominator
+
+
+def ranges(
+    costs: Sequence[float], parts: int, multiple: int = 1, least: int = LEAST_FRAMES
+) -> list[tuple[int, int]]:
+    """Cut frames of the given ``costs`` into at most ``parts`` contiguous
+    ``(start, stop)`` ranges of about equal cost; each range starts at a
+    multiple of ``multiple`` and has at least ``least`` frames (so there may
+    be fewer ranges, down to one)."""
+    count = len(costs)
+    parts = max(1, min(parts, count // max(least, 1)))
+    if parts == 1 or count == 0:
+        return [(0, count)]
+    cumulative = np.cumsum(costs, dtype=float)
+    total = cumulative[-1]
+    cuts = [0]
+    for i in range(1, parts):
+        # Where the frames before the cut cost the i-th share: on the grid.
+        at = int(np.searchsorted(cumulative, total * i / parts)) + 1
+        at = int(at / multiple + 0.5) * multiple
+        if at - cuts[-1] >= least and count - at >= least:
+            cuts.append(at)
+    cuts.append(count)
+    return list(itertools.pairwise(cuts))
+
+
+def encode(
+    write_range: WriteRange,
+    cuts: Sequence[tuple[int, int]],
+    *,
+    out_dir: Path,
+    stem: str,
+    size: tuple[int, int],
+    fps: float,
+    formats: Sequence[str],
+    palette: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """Encode the video ``out_dir/<stem>.<format>`` from the frame ranges
+    ``cuts``, one forked worker each; the paths, in ``formats`` order.
+
+    Nothing appears under a final name unless every worker and both joins
+    succeeded; on any failure or interrupt the workers are killed (their
+    ffmpegs die with them) and every temporary file is removed. A worker's
+    error is raised here, as the :class:`RenderError` it would have been in
+    one process.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = cuts[-1][1] if cuts else 0
+    folder = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".segments", dir=out_dir))
+    context = multiprocessing.get_context("fork")
+    workers = []
+    finals = {f: out_dir / f"{stem}.{f}" for f in formats}
+    parts = {f: partial_name(p) for f, p in finals.items()}
+    try:
+        for index, (start, stop) in enumerate(cuts):
+            receive, send = context.Pipe(duplex=False)
+            encoder = Encoder(
+                folder, f"segment-{index:03d}", size, fps, formats, palette=palette
+            )
+            process = context.Process(
+                target=_worker,
+                args=(write_range, start, stop, encoder, send),
+                name=f"optviz-segment-{index}",
+                daemon=True,
+            )
+            process.start()
+            send.close()  # the parent's copy: EOF reaches us when the worker ends
+            workers.append((process, receive))
+        _collect(workers, total, progress)
+        segments = [
+            [folder / f"segment-{i:03d}.{fmt}" for i in range(len(cuts))]
+            for fmt in formats
+        ]
+        for fmt, files in zip(formats, segments):
+            if fmt == "mp4":
+                join_mp4(files, parts[fmt])
+            else:
+                join_gifs(files, parts[fmt])
+        for fmt in formats:
+            os.replace(parts[fmt], finals[fmt])
+    finally:
+        for process, receive in workers:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            receive.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        for part in parts.values():
+            part.unlink(missing_ok=True)
+    return [finals[f] for f in formats]
+
+
+def _collect(workers, total: int, progress) -> None:
+    """Wait for every worker, passing their frame counts on to ``progress``;
+    the first failure is raised."""
+    done = 0
+    waiting = {receive: process for process, receive in workers}
+    finished = set()
+    while waiting:
+        for receive in wait(list(waiting)):
+            try:
+                message = receive.recv()
+            except EOFError:  # the worker has ended
+                process = waiting.pop(receive)
+                if receive not in finished:
+                    process.join()
+                    code = process.exitcode
+                    how = f"signal {-code}" if code and code < 0 else f"code {code}"
+                    raise RenderError(
+                        f"a rendering process ended without finishing its frames "
+                        f"({how})"
+                    ) from None
+                continue
+            kind = message[0]
+            if kind == "frames":
+                done += message[1]
+                if progress is not None:
+                    progress(done, total)
+            elif kind == "done":
+                finished.add(receive)
+            else:  # "error"
+                _, text, details = message
+                error = RenderError(text)  # already one line, with the cause
+                error.details = details
+                raise error
+
+
+def _worker(write_range: WriteRange, start: int, stop: int, encoder, send) -> None:
+    """In a forked worker: frames ``start`` to ``stop - 1`` into ``encoder``;
+    reports ``("frames", n)`` as it goes, then ``("done",)`` or
+    ``("error", message, details)`` — never a traceback on the terminal."""
+    # Ctrl-C reaches the whole process group: the parent, which kills us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    try:
+        with encoder:
+            write_range(start, stop, encoder.write, lambda: send.send(("frames", 1)))
+        send.send(("done",))
+    except RenderError as e:
+        send.send(("error", str(e), e.details))
+    except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
+        send.send(("error", f"matplotlib could not draw a frame: {e}", ""))
+    except Exception as e:  # a bug: reported by the parent as one line
+        text = f"a rendering process failed: {type(e).__name__}: {e}"
+        send.send(("error", text, ""))
+    finally:
+        with contextlib.suppress(OSError):
+            send.close()
