@@ -8,7 +8,13 @@ line shows what the imports alone cost.
   10,000,000 points: iterations × optimizers × starts), with and without
   writing its CSV and a 300-frame video;
 - a 300-frame and a 3,000-frame video of the same lecture config: frames are
-  streamed to ffmpeg, never all held, so the two should be about equal.
+  streamed to ffmpeg, never all held, so the two should be about equal; and
+  the same with ``jobs=2`` (two forked workers each encoding half).
+
+"largest child" is the peak of the largest process the probe waited for: a
+worker, or an ffmpeg. Both are forks, whose resident memory starts as the
+parent's at the fork (shared pages count in both), so it is an upper bound:
+an ffmpeg started after a 1,000,000-iteration run shows that run's size.
 """
 
 from __future__ import annotations
@@ -33,16 +39,17 @@ from pathlib import Path
 t = time.perf_counter()
 {body}
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"{{peak:.0f}} {{time.perf_counter() - t:.1f}}")
+child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{{peak:.0f}} {{child:.0f}} {{time.perf_counter() - t:.1f}}")
 """
 
 
-def measure(body: str) -> tuple[float, float]:
+def measure(body: str) -> tuple[float, float, float]:
     code = PROBE.format(body=textwrap.dedent(body))
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    return float(out[-2]), float(out[-1])
+    return float(out[-3]), float(out[-2]), float(out[-1])
 
 
 def main() -> None:
@@ -66,24 +73,26 @@ def main() -> None:
                 """,
             ),
         ]
-        for frames in (300, 3000):
+        for frames, jobs in ((300, 1), (3000, 1), (300, 2), (3000, 2)):
             cases.append(
                 (
-                    f"lecture video, {frames:,} frames (MP4 + GIF)",
+                    f"lecture video, {frames:,} frames (MP4 + GIF), jobs={jobs}",
                     f"""
                     import dataclasses, optviz
                     c = optviz.load_config({lecture!r})
                     c = dataclasses.replace(
                         c, animation=dataclasses.replace(c.animation, frames={frames})
                     )
-                    optviz.render(optviz.run(c), {tmp + f"/v{frames}"!r})
+                    optviz.render(
+                        optviz.run(c), {tmp + f"/v{frames}-{jobs}"!r}, jobs={jobs}
+                    )
                     """,
                 )
             )
-        print(f"{'':<48} {'peak MiB':>9} {'seconds':>8}")
+        print(f"{'':<58} {'peak MiB':>9} {'largest child':>14} {'seconds':>8}")
         for name, body in cases:
-            peak, seconds = measure(body)
-            print(f"{name:<48} {peak:9.0f} {seconds:8.1f}")
+            peak, child, seconds = measure(body)
+            print(f"{name:<58} {peak:9.0f} {child:14.0f} {seconds:8.1f}")
 
 
 if __name__ == "__main__":
