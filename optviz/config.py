@@ -70,6 +70,7 @@ class Animation:
     hyperparameters_in_legend: bool = False  # "adam (ε=0.22, β2=0.99)"
     contour_labels: bool = False  # the value on some of the contour lines
     view: str = "2d"  # or "3d": the trajectories on the surface in 3-D
+    gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ _ANIMATION_KEYS = (
     "hyperparameters_in_legend",
     "contour_labels",
     "view",
+    "gradient_field",
 )
 PANELS = ("loss", "grad_norm")
 THEMES = ("light", "dark")
@@ -374,11 +376,14 @@ def _animation(value: Any) -> Animation:
     else:
         frames = integer(entry.get("frames", default.frames), at("frames"), 2, 20_000)
     view = choice(entry.get("view", default.view), at("view"), VIEWS)
-    if view == "3d" and entry.get("contour_labels") is True:
-        raise ConfigError(
-            "contour labels are drawn on the 2-D view only (view: 2d)",
-            path=at("contour_labels"),
-        )
+    for key, what in (
+        ("contour_labels", "contour labels are"),
+        ("gradient_field", "the gradient field is"),
+    ):
+        if view == "3d" and entry.get(key) is True:
+            raise ConfigError(
+                f"{what} drawn on the 2-D view only (view: 2d)", path=at(key)
+            )
     return Animation(
         frames=frames,
         fps=fps,
@@ -400,6 +405,7 @@ def _animation(value: Any) -> Animation:
         ),
         contour_labels=_flag(entry.get("contour_labels", False), at("contour_labels")),
         view=view,
+        gradient_field=_flag(entry.get("gradient_field", False), at("gradient_field")),
     )
 
 

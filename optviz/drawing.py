@@ -82,6 +82,12 @@ _GRID = 400  # contour samples along the longer side of the view
 # only stack rings around the star.
 _LOW_QUANTILE = 0.002
 _MAX_DECADES = 9.0
+# The gradient field: an arrow about every this many pixels, each this
+# fraction of the spacing long, in a grey between the fill's light and dark
+# ends on either theme (so it reads on both without competing with the paths).
+_FIELD_SPACING = 40
+_FIELD_LENGTH = 0.55
+_FIELD_COLOURS = {"light": "#7d8896", "dark": "#76828f"}
 # Lines drawn so far are kept as pixels every this many iterations, which
 # bounds the path each frame draws (see Renderer.buffer).
 _CHECKPOINT = 500
@@ -215,6 +221,53 @@ def draw_contours(
             colors="#c8ced6" if dark else "#3a4350",
             fmt=lambda v: f"{v + shift:.3g}",
         )
+
+
+def gradient_field(
+    surface: Surface, xlim, ylim, columns: int, rows: int
+) -> tuple[np.ndarray, ...]:
+    """−∇f, normalised to unit length, at the centres of a ``columns`` × ``rows``
+    grid over the view: x, y, u, v, each (n,).
+
+    Where ∇f is zero or not finite there is no direction to show, and no
+    arrow: those points are left out.
+    """
+    x = xlim[0] + (np.arange(columns) + 0.5) * (xlim[1] - xlim[0]) / columns
+    y = ylim[0] + (np.arange(rows) + 0.5) * (ylim[1] - ylim[0]) / rows
+    points = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
+    with np.errstate(all="ignore"):
+        g = np.asarray(surface.grad(points), dtype=float).reshape(-1, 2)
+        # Scaled by its largest component first: the norm of a huge but
+        # finite gradient would overflow.
+        big = np.abs(g).max(axis=1)
+        keep = np.isfinite(big) & (big > 0)
+        g = g[keep] / big[keep, None]
+        g /= np.hypot(g[:, 0], g[:, 1])[:, None]
+    return points[keep, 0], points[keep, 1], -g[:, 0], -g[:, 1]
+
+
+def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"):
+    """Arrows of −∇f, all the same length, about every :data:`_FIELD_SPACING`
+    pixels of ``axes`` (which must be laid out already), under the contour
+    lines; the quiver, or None where no point has a gradient to show.
+
+    An arrow points where a gradient step goes in the picture: along −∇f in
+    data coordinates (``angles="xy"``), so across contour lines at right
+    angles only where the axes' scales are equal.
+    """
+    box = axes.get_window_extent()
+    columns = max(2, round(box.width / _FIELD_SPACING))
+    rows = max(2, round(box.height / _FIELD_SPACING))
+    x, y, u, v = gradient_field(surface, xlim, ylim, columns, rows)
+    if not x.size:
+        return None
+    spacing = min(box.width / columns, box.height / rows)
+    return axes.quiver(
+        x, y, u, v, angles="xy", pivot="middle",
+        scale_units="dots", scale=1 / (_FIELD_LENGTH * spacing),
+        units="dots", width=1.4, headwidth=4.0, headlength=4.5, headaxislength=4.0,
+        color=_FIELD_COLOURS[theme], linewidth=0, zorder=0.5,
+    )  # fmt: skip
 
 
 def _grid_shift(surface: Surface, xlim, ylim) -> float:
@@ -405,6 +458,9 @@ class Renderer:
         if self.legend is not None:
             box = self.legend.get_window_extent().transformed(ax.transAxes.inverted())
             self.legend = self._place_legend(handles, names, (box.x0, box.y0))
+        # Only now, laid out, do the axes know how many arrows fit; and the
+        # legend did not try to dodge them.
+        self._draw_field(surface, xlim, ylim, animation)
         fig.set_layout_engine("none")
         self._moving = [
             *(line for line, _, _ in self._tracks),
@@ -473,6 +529,10 @@ class Renderer:
         draw_contours(
             self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
         )
+
+    def _draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+        if animation.gradient_field:
+            draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
 
     def _path(self, t: Trajectory) -> np.ndarray:
         """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
@@ -770,6 +830,9 @@ class Renderer3D(Renderer):
         low, high = np.nanmin(zz), np.nanmax(zz)
         if np.isfinite(low) and np.isfinite(high) and high > low:
             self.axes.set_zlim(low, high)
+
+    def _draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+        pass  # the gradient field lies in the plane: the config allows it in 2-D
 
     def _height(self, f) -> np.ndarray:
         """The height at which a value ``f`` of the surface is drawn."""

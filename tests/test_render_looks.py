@@ -2,13 +2,16 @@
 full draw (so the fast path cannot drop a layer), and changes the picture."""
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
+from matplotlib.contour import ContourSet
+from matplotlib.quiver import Quiver
 
 from optviz import api, core
 from optviz.config import Animation
-from optviz.drawing import Renderer
+from optviz.drawing import Renderer, gradient_field
 from optviz.errors import ConfigError
 from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES
@@ -28,6 +31,10 @@ LOOKS = {
     "3d": dict(view="3d"),
     "3d-dark-panel": dict(view="3d", theme="dark", panels=("loss",)),
     "everything": dict(panels=("grad_norm",), theme="dark", contour_labels=True),
+    "gradient-field": dict(gradient_field=True),
+    "gradient-field-dark-panel": dict(
+        gradient_field=True, theme="dark", panels=("loss",)
+    ),
 }
 
 
@@ -109,6 +116,66 @@ def test_dark_theme_draws_black_optimizers_white(trajectories):
         r.close()
 
 
+def quiver_of(r):
+    (quiver,) = (c for c in r.axes.collections if isinstance(c, Quiver))
+    return quiver
+
+
+def test_gradient_field_points_down_the_slope(trajectories):
+    r = renderer(trajectories, gradient_field=True)
+    try:
+        quiver = quiver_of(r)
+        xy = np.column_stack((quiver.X, quiver.Y))
+        # About one arrow every 40 pixels across the axes.
+        box = r.axes.get_window_extent()
+        assert len(np.unique(quiver.X)) == round(box.width / 40)
+        assert len(np.unique(quiver.Y)) == round(box.height / 40)
+        # −∇f by central differences of f, normalised, at a few grid points.
+        dx, dy = np.eye(2) * 1e-6
+        for i in (0, 7, len(xy) // 2, len(xy) - 1):
+            p = xy[i]
+            slope = [BEALE.f(p + d) - BEALE.f(p - d) for d in (dx, dy)]
+            down = -np.array(slope) / np.hypot(*slope)
+            np.testing.assert_allclose((quiver.U[i], quiver.V[i]), down, atol=1e-5)
+        assert np.allclose(np.hypot(quiver.U, quiver.V), 1.0)
+    finally:
+        r.close()
+
+
+def test_gradient_field_lies_under_the_contour_lines_and_the_paths(trajectories):
+    r = renderer(trajectories, gradient_field=True)
+    try:
+        fill, lines = (c for c in r.axes.collections if isinstance(c, ContourSet))
+        arrows = quiver_of(r)
+        assert fill.get_zorder() < arrows.get_zorder() < lines.get_zorder()
+        assert arrows.get_zorder() < min(line.get_zorder() for line in r._lines)
+        assert not arrows.get_animated(), "drawn once, in the static layer"
+    finally:
+        r.close()
+
+
+def test_gradient_field_leaves_out_zero_and_non_finite_gradients():
+    def grad(p):
+        g = np.array(BEALE.grad(p), dtype=float)
+        x = p[..., 0]
+        g[x < -2.5] = 0.0  # a flat strip
+        g[(x > 2.5) & (x < 3.5)] = np.nan
+        g[x > 3.5] = [np.inf, 1.0]
+        return g
+
+    surface = dataclasses.replace(BEALE, grad=grad)
+    # Grid columns at x = -4, -3, ..., 4: only -2 to 2 have a direction.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, _, u, v = gradient_field(surface, BEALE.xlim, BEALE.ylim, 9, 6)
+    assert sorted(set(x)) == [-2, -1, 0, 1, 2] and x.size == 5 * 6
+    assert np.all(np.isfinite(u) & np.isfinite(v))
+    # A huge but finite gradient still has a direction.
+    huge = dataclasses.replace(BEALE, grad=lambda p: np.full(p.shape, 1e300))
+    _, _, u, v = gradient_field(huge, BEALE.xlim, BEALE.ylim, 2, 2)
+    np.testing.assert_allclose(np.column_stack((u, v)), -np.sqrt(0.5))
+
+
 def test_hyperparameters_in_the_legend(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(
@@ -144,6 +211,17 @@ def test_hyperparameters_in_the_legend(tmp_path):
         ),
         ("{contour_labels: 1}", "animation.contour_labels", "must be true or false"),
         (
+            "{view: 3d, gradient_field: true}",
+            "animation.gradient_field",
+            "the gradient field is drawn on the 2-D view only",
+        ),
+        (
+            "{gradient_fild: true}",
+            "animation.gradient_fild",
+            "did you mean 'gradient_field'?",
+        ),
+        ("{gradient_field: 2}", "animation.gradient_field", "must be true or false"),
+        (
             "{hyperparameters_in_legend: yes please}",
             "animation.hyperparameters_in_legend",
             "must be true or false",
@@ -156,6 +234,9 @@ def test_hyperparameters_in_the_legend(tmp_path):
         "view-capital",
         "3d-contour-labels",
         "labels-number",
+        "3d-gradient-field",
+        "gradient-field-typo",
+        "gradient-field-text",
         "hyp-text",
     ],
 )
