@@ -369,13 +369,21 @@ class Renderer:
     come from ``colors[i]`` where given and from :data:`PALETTE` otherwise.
 
     ``animation`` gives the size, dpi and looks (``panels``, ``theme``,
-    ``contour_labels``); ``animation.schedule`` is used by :meth:`schedule`.
+    ``contour_labels``, ``gradient_field``, ``view``);
+    ``animation.schedule`` is used by :meth:`schedule`.
+
+    The surface and the trajectories on it are drawn by one view per axes
+    (:class:`_View`: the contours, or :class:`_View3D`: the surface in 3-D);
+    ``animation.view`` picks the subclass that has the right ones. Every
+    view's lines, landmarks and heads are animated alike.
 
     Frames are cheapest in increasing order of iteration: lines only grow, so
     the pixels of the lines up to a recent checkpoint are kept and each frame
     draws only the lines' paths since then. Asking for an iteration before
     the checkpoint redraws the lines from the start.
     """
+
+    _VIEWS: tuple[type[_View], ...]  # set below the view classes
 
     def __new__(cls, *args, animation: Animation, **kwargs):
         if cls is Renderer and animation.view == "3d":
@@ -425,29 +433,35 @@ class Renderer:
         panels = tuple(animation.panels)
         if panels:
             grid = fig.add_gridspec(len(panels), 2, width_ratios=(2.2, 1))
-            ax = self._new_axes(fig, grid[:, 0])
+            specs = [grid[:, 0]]
         else:
-            ax = self._new_axes(fig, None)
-        self.axes = ax
-        ax.set_xlim(xlim)
-        ax.set_ylim(ylim)
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+            specs = [None]
+        self.views = [
+            view(self, fig, spec, xlim, ylim) for view, spec in zip(self._VIEWS, specs)
+        ]
+        ax = self.axes = self.views[0].axes
         if title:
             ax.set_title(title, loc="left", fontsize="large")
-        self._draw_background(surface, xlim, ylim, animation)
-        self._lines = self._add_lines()
+        for view in self.views:
+            view.draw_background(surface, xlim, ylim, animation)
+        for view in self.views:
+            view.lines = view.add_lines()
+        self._lines = self.views[0].lines
         # Each track is a line that grows with the frames and the points it
-        # runs through: the paths on the contours, then the panels' curves.
+        # runs through: the paths on each view, then the panels' curves.
         self._tracks = [
-            (line, self._path(t), t) for line, t in zip(self._lines, self.trajectories)
+            (line, view.path(t), t)
+            for view in self.views
+            for line, t in zip(view.lines, self.trajectories)
         ]
         self.panels = [
             self._add_panel(fig.add_subplot(grid[i, 1]), name, surface)
             for i, name in enumerate(panels)
         ]
-        self._landmarks = self._add_landmarks(surface)
-        self._heads = self._add_heads()
+        self._landmarks = [
+            mark for view in self.views for mark in view.add_landmarks(surface)
+        ]
+        self._heads = [view.add_heads() for view in self.views]
         self.counter = ax.set_title(_count(self.last), loc="right")
         handles, names = self._legend_entries(labels)
         self.legend = self._place_legend(handles, names, "best")
@@ -460,12 +474,13 @@ class Renderer:
             self.legend = self._place_legend(handles, names, (box.x0, box.y0))
         # Only now, laid out, do the axes know how many arrows fit; and the
         # legend did not try to dodge them.
-        self._draw_field(surface, xlim, ylim, animation)
+        for view in self.views:
+            view.draw_field(surface, xlim, ylim, animation)
         fig.set_layout_engine("none")
         self._moving = [
             *(line for line, _, _ in self._tracks),
             *self._landmarks,
-            self._heads,
+            *self._heads,
             self.counter,
         ]
         if self.legend is not None:
@@ -519,87 +534,6 @@ class Renderer:
             line.set_data(curve[:, 0], curve[:, 1])
             self._tracks.append((line, curve, t))
         return axes
-
-    # -- what the 3-D view (Renderer3D) does differently ---------------------
-
-    def _new_axes(self, fig, spec):
-        return fig.add_subplot() if spec is None else fig.add_subplot(spec)
-
-    def _draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
-        draw_contours(
-            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
-        )
-
-    def _draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
-        if animation.gradient_field:
-            draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
-
-    def _path(self, t: Trajectory) -> np.ndarray:
-        """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
-        return t.points
-
-    def _add_lines(self) -> list[Line2D]:
-        lines = []
-        for t in self.trajectories:
-            (line,) = self.axes.plot(
-                t.points[:, 0],
-                t.points[:, 1],
-                color=self.colours[t.optimizer],
-                linewidth=2.0,
-                solid_joinstyle="round",
-                solid_capstyle="round",
-                zorder=5,
-            )
-            lines.append(line)
-        return lines
-
-    def _add_landmarks(self, surface: Surface) -> list[Line2D]:
-        """A star on each minimum (hollow if local), a ring on each start.
-
-        They sit above the lines, which start and end on them.
-        """
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                m.x,
-                m.y,
-                linestyle="none",
-                marker="*",
-                markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black",
-                markeredgewidth=1.0,
-                zorder=6,
-            )
-        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
-        if starts:
-            sx, sy = np.array(starts).T
-            marks += self.axes.plot(
-                sx,
-                sy,
-                linestyle="none",
-                marker="o",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="black",
-                markeredgewidth=1.8,
-                zorder=6,
-            )
-        return marks
-
-    def _add_heads(self):
-        """One dot per trajectory where it is now: one artist for all."""
-        ends = np.array([t.points[-1] for t in self.trajectories]).reshape(-1, 2)
-        return self.axes.scatter(
-            ends[:, 0],
-            ends[:, 1],
-            s=49,
-            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
-            edgecolors="white",
-            linewidths=1.2,
-            zorder=7,
-        )
 
     def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
         shown = sorted({t.optimizer for t in self.trajectories})
@@ -736,7 +670,9 @@ class Renderer:
             text.remove()
 
     def _show_heads(self, k: int) -> None:
-        self._heads.set_offsets(self.positions(k))
+        ends = self._ends(k)
+        for view in self.views:
+            view.show_heads(ends)
         self.counter.set_text(_count(k))
 
     def buffer(self, k: int) -> memoryview:
@@ -764,7 +700,7 @@ class Renderer:
             self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
             self._trails_at = k
         self._show_heads(k)
-        for artist in (*self._landmarks, self._heads, self.counter):
+        for artist in (*self._landmarks, *self._heads, self.counter):
             draw(artist)
         buffer = self.canvas.buffer_rgba()
         self._paste_legend(np.asarray(buffer))
@@ -797,19 +733,126 @@ class Renderer:
         self._static = self._trails = self._legend_layer = None
 
 
-class Renderer3D(Renderer):
-    """The same animation over the surface in 3-D (``animation.view: 3d``):
-    the trajectories run on the surface, at the height of their loss (on a
-    log scale for surfaces with log contour levels). The camera does not
-    move, so the surface is drawn once like the contours, and every layer
-    keeps its 2-D stacking order: lines and heads stay visible in front of
-    the surface."""
+class _View:
+    """The surface and the trajectories on one axes: here the contours (2-D).
 
-    def _new_axes(self, fig, spec):
+    A view draws what never moves (its background) and makes the artists that
+    do (a line per trajectory, the landmarks, one collection of heads); the
+    renderer animates those. :class:`_View3D` draws the same in 3-D.
+    """
+
+    def __init__(self, renderer: Renderer, fig, spec, xlim, ylim):
+        self.trajectories = renderer.trajectories
+        self.colours = renderer.colours
+        self.theme = renderer.theme
+        self.axes = self.new_axes(fig, spec)
+        self.axes.set_xlim(xlim)
+        self.axes.set_ylim(ylim)
+        self.axes.set_xlabel("x")
+        self.axes.set_ylabel("y")
+        self.lines: list[Line2D] = []
+
+    @staticmethod
+    def new_axes(fig, spec):
+        return fig.add_subplot() if spec is None else fig.add_subplot(spec)
+
+    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        draw_contours(
+            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
+        )
+
+    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+        """What needs the laid-out axes: the gradient field, if asked for."""
+        if animation.gradient_field:
+            draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
+
+    def path(self, t: Trajectory) -> np.ndarray:
+        """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
+        return t.points
+
+    def add_lines(self) -> list[Line2D]:
+        lines = []
+        for t in self.trajectories:
+            (line,) = self.axes.plot(
+                t.points[:, 0],
+                t.points[:, 1],
+                color=self.colours[t.optimizer],
+                linewidth=2.0,
+                solid_joinstyle="round",
+                solid_capstyle="round",
+                zorder=5,
+            )
+            lines.append(line)
+        return lines
+
+    def add_landmarks(self, surface: Surface) -> list[Line2D]:
+        """A star on each minimum (hollow if local), a ring on each start.
+
+        They sit above the lines, which start and end on them.
+        """
+        marks = []
+        for m in surface.minima:
+            glob = m.kind == "global"
+            marks += self.axes.plot(
+                m.x,
+                m.y,
+                linestyle="none",
+                marker="*",
+                markersize=22 if glob else 15,
+                markerfacecolor="#FFD23F" if glob else "white",
+                markeredgecolor="black",
+                markeredgewidth=1.0,
+                zorder=6,
+            )
+        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
+        if starts:
+            sx, sy = np.array(starts).T
+            marks += self.axes.plot(
+                sx,
+                sy,
+                linestyle="none",
+                marker="o",
+                markersize=10,
+                markerfacecolor="white",
+                markeredgecolor="black",
+                markeredgewidth=1.8,
+                zorder=6,
+            )
+        return marks
+
+    def add_heads(self):
+        """One dot per trajectory where it is now: one artist for all."""
+        ends = np.array([t.points[-1] for t in self.trajectories]).reshape(-1, 2)
+        self.heads = self.axes.scatter(
+            ends[:, 0],
+            ends[:, 1],
+            s=49,
+            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
+            edgecolors="white",
+            linewidths=1.2,
+            zorder=7,
+        )
+        return self.heads
+
+    def show_heads(self, ends: Sequence[int]) -> None:
+        """Move the heads to index ``ends[i]`` of trajectory ``i``."""
+        points = [t.points[n] for t, n in zip(self.trajectories, ends)]
+        self.heads.set_offsets(np.array(points, dtype=float).reshape(-1, 2))
+
+
+class _View3D(_View):
+    """The surface in 3-D with the trajectories running on it, at the height
+    of their loss (on a log scale for surfaces with log contour levels). The
+    camera does not move, so the surface is drawn once like the contours, and
+    every layer keeps its 2-D stacking order: lines and heads stay visible in
+    front of the surface."""
+
+    @staticmethod
+    def new_axes(fig, spec):
         kw = dict(projection="3d", computed_zorder=False)
         return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
 
-    def _draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
         x, y, z = surface_grid(surface, xlim, ylim)
         self._log = surface.levels == "log"
         self._shift = _grid_shift(surface, xlim, ylim) if self._log else 0.0
@@ -831,7 +874,7 @@ class Renderer3D(Renderer):
         if np.isfinite(low) and np.isfinite(high) and high > low:
             self.axes.set_zlim(low, high)
 
-    def _draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
         pass  # the gradient field lies in the plane: the config allows it in 2-D
 
     def _height(self, f) -> np.ndarray:
@@ -842,13 +885,13 @@ class Renderer3D(Renderer):
         with np.errstate(all="ignore"):
             return np.log10(np.maximum(f - self._shift, self._floor))
 
-    def _path(self, t: Trajectory) -> np.ndarray:
+    def path(self, t: Trajectory) -> np.ndarray:
         return np.column_stack((t.points, self._height(t.loss)))
 
-    def _add_lines(self) -> list:
+    def add_lines(self) -> list:
         lines = []
         for t in self.trajectories:
-            path = self._path(t)
+            path = self.path(t)
             (line,) = self.axes.plot(
                 path[:, 0], path[:, 1], path[:, 2], color=self.colours[t.optimizer],
                 linewidth=2.0, solid_joinstyle="round", solid_capstyle="round",
@@ -857,7 +900,7 @@ class Renderer3D(Renderer):
             lines.append(line)
         return lines
 
-    def _add_landmarks(self, surface: Surface) -> list:
+    def add_landmarks(self, surface: Surface) -> list:
         marks = []
         for m in surface.minima:
             glob = m.kind == "global"
@@ -867,7 +910,7 @@ class Renderer3D(Renderer):
                 markerfacecolor="#FFD23F" if glob else "white",
                 markeredgecolor="black", markeredgewidth=1.0, zorder=6,
             )  # fmt: skip
-        starts = [self._path(t)[0] for t in self.trajectories]
+        starts = [self.path(t)[0] for t in self.trajectories]
         if starts:
             sx, sy, sz = np.unique(np.array(starts), axis=0).T
             marks += self.axes.plot(
@@ -877,22 +920,31 @@ class Renderer3D(Renderer):
             )  # fmt: skip
         return marks
 
-    def _add_heads(self):
-        ends = np.array([self._path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
-        return self.axes.scatter(
+    def add_heads(self):
+        ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
+        self.heads = self.axes.scatter(
             ends[:, 0], ends[:, 1], ends[:, 2], s=49,
             c=[self.colours[t.optimizer] for t in self.trajectories] or None,
             edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
         )  # fmt: skip
+        return self.heads
 
-    def _show_heads(self, k: int) -> None:
-        ends = [self._path(t)[self._end(t, k)] for t in self.trajectories]
-        x, y, z = np.array(ends, dtype=float).reshape(-1, 3).T
-        self._heads._offsets3d = (x, y, z)
+    def show_heads(self, ends: Sequence[int]) -> None:
+        points = [self.path(t)[n] for t, n in zip(self.trajectories, ends)]
+        x, y, z = np.array(points, dtype=float).reshape(-1, 3).T
+        self.heads._offsets3d = (x, y, z)
         # A full draw projects 3-D collections before drawing them; a lone
         # draw_artist does not, and would draw the heads where they were.
-        self._heads.do_3d_projection()
-        self.counter.set_text(_count(k))
+        self.heads.do_3d_projection()
+
+
+Renderer._VIEWS = (_View,)
+
+
+class Renderer3D(Renderer):
+    """The same animation over the surface in 3-D (``animation.view: 3d``)."""
+
+    _VIEWS = (_View3D,)
 
 
 _LEGEND = dict(
