@@ -9,7 +9,9 @@ legend, pre-rendered once and composited on top. That is what makes hundreds
 of frames of a 10,000-iteration run cheap (a few milliseconds each). Optional
 panels beside the contours (loss and gradient norm against the iteration)
 are drawn the same way: their axes are static, their curves grow like the
-lines.
+lines. The surface can be shown in 3-D instead of as contours, or both ways
+side by side: each is a view of one axes, and every view's layers are
+animated alike.
 
 matplotlib is imported by this module alone; the CLI imports it lazily so
 that ``optviz --help`` stays fast.
@@ -386,8 +388,8 @@ class Renderer:
     _VIEWS: tuple[type[_View], ...]  # set below the view classes
 
     def __new__(cls, *args, animation: Animation, **kwargs):
-        if cls is Renderer and animation.view == "3d":
-            cls = Renderer3D
+        if cls is Renderer:
+            cls = {"3d": Renderer3D, "both": RendererBoth}.get(animation.view, cls)
         return super().__new__(cls)
 
     @_styled
@@ -431,9 +433,18 @@ class Renderer:
         self.canvas = FigureCanvasAgg(fig)
         fig.set_layout_engine("constrained")
         panels = tuple(animation.panels)
-        if panels:
-            grid = fig.add_gridspec(len(panels), 2, width_ratios=(2.2, 1))
-            specs = [grid[:, 0]]
+        # The views side by side, then a column of panels.
+        columns = len(self._VIEWS)
+        if panels or columns > 1:
+            widths = (2.2,) * columns + (1,) * bool(panels)
+            grid = fig.add_gridspec(
+                max(1, len(panels)), len(widths), width_ratios=widths
+            )
+            specs = [grid[:, i] for i in range(columns)]
+            if panels and columns > 1:
+                # The 3-D view's z ticks stick out to its right: keep them
+                # clear of the panels' labels.
+                fig.get_layout_engine().set(wspace=0.05)
         else:
             specs = [None]
         self.views = [
@@ -455,14 +466,16 @@ class Renderer:
             for line, t in zip(view.lines, self.trajectories)
         ]
         self.panels = [
-            self._add_panel(fig.add_subplot(grid[i, 1]), name, surface)
+            self._add_panel(fig.add_subplot(grid[i, columns]), name, surface)
             for i, name in enumerate(panels)
         ]
         self._landmarks = [
             mark for view in self.views for mark in view.add_landmarks(surface)
         ]
         self._heads = [view.add_heads() for view in self.views]
-        self.counter = ax.set_title(_count(self.last), loc="right")
+        # Above the top right corner of the views, whether one or two.
+        counter_axes = self.views[-1].axes
+        self.counter = counter_axes.set_title(_count(self.last), loc="right")
         handles, names = self._legend_entries(labels)
         self.legend = self._place_legend(handles, names, "best")
         # One full draw of the final state lays the figure out and lets the
@@ -945,6 +958,14 @@ class Renderer3D(Renderer):
     """The same animation over the surface in 3-D (``animation.view: 3d``)."""
 
     _VIEWS = (_View3D,)
+
+
+class RendererBoth(Renderer):
+    """The contours and the surface in 3-D side by side (``animation.view:
+    both``): the same lines, landmarks and heads on both, one legend (on the
+    contours) and one iteration counter."""
+
+    _VIEWS = (_View, _View3D)
 
 
 _LEGEND = dict(

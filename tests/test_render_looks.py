@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from matplotlib.contour import ContourSet
 from matplotlib.quiver import Quiver
+from matplotlib.text import Text
 
 from optviz import api, core
 from optviz.config import Animation
-from optviz.drawing import Renderer, gradient_field
+from optviz.drawing import Renderer, RendererBoth, gradient_field
 from optviz.errors import ConfigError
 from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES
@@ -32,6 +33,11 @@ LOOKS = {
     "3d-dark-panel": dict(view="3d", theme="dark", panels=("loss",)),
     "everything": dict(panels=("grad_norm",), theme="dark", contour_labels=True),
     "gradient-field": dict(gradient_field=True),
+    "both": dict(view="both"),
+    "both-panels": dict(view="both", panels=("loss", "grad_norm")),
+    "both-dark-field-labels": dict(
+        view="both", theme="dark", gradient_field=True, contour_labels=True
+    ),
     "gradient-field-dark-panel": dict(
         gradient_field=True, theme="dark", panels=("loss",)
     ),
@@ -87,6 +93,57 @@ def test_the_comparison_would_see_a_missing_panel_curve(trajectories):
         full = r.full_draw_frame(700)
         r._tracks = r._tracks[: len(r.trajectories)]  # the panel's curves dropped
         assert rms(r.frame(700), full) > 0.5
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize(
+    "drop",
+    ["3-D lines", "3-D heads", "3-D landmarks"],
+)
+def test_the_comparison_would_see_a_missing_layer_of_the_3d_side(trajectories, drop):
+    r = renderer(trajectories, view="both")
+    try:
+        full = r.full_draw_frame(700)
+        n = len(r.trajectories)
+        if drop == "3-D lines":
+            r._tracks = r._tracks[:n]
+        elif drop == "3-D heads":
+            r._heads = r._heads[:1]
+        else:
+            r._landmarks = [m for m in r._landmarks if m.axes is r.axes]
+        assert rms(r.frame(700), full) > 0.5
+    finally:
+        r.close()
+
+
+def test_both_views_show_the_same_paths_and_heads_one_legend_one_counter(
+    trajectories,
+):
+    r = renderer(trajectories, view="both")
+    try:
+        assert isinstance(r, RendererBoth)
+        flat, solid = r.views
+        assert flat.axes.name == "rectilinear" and solid.axes.name == "3d"
+        # Side by side, the contours on the left.
+        assert flat.axes.get_position().x1 <= solid.axes.get_position().x0
+        r.frame(300)
+        for line2, line3 in zip(flat.lines, solid.lines):
+            x, y, _ = line3.get_data_3d()
+            np.testing.assert_array_equal(line2.get_xdata(), x)
+            np.testing.assert_array_equal(line2.get_ydata(), y)
+        x, y, _ = solid.heads._offsets3d
+        np.testing.assert_array_equal(flat.heads.get_offsets(), r.positions(300))
+        np.testing.assert_array_equal(np.column_stack((x, y)), r.positions(300))
+        # Stars on the minimum in both views.
+        assert {m.axes for m in r._landmarks} == {flat.axes, solid.axes}
+        legends = [ax.get_legend() for ax in r.figure.axes if ax.get_legend()]
+        assert legends == [r.legend] and not r.figure.legends
+        counters = r.figure.findobj(
+            lambda a: isinstance(a, Text) and a.get_text().startswith("iteration ")
+        )
+        assert counters == [r.counter]
+        assert r.counter.get_text() == "iteration 300"
     finally:
         r.close()
 
@@ -176,6 +233,35 @@ def test_gradient_field_leaves_out_zero_and_non_finite_gradients():
     np.testing.assert_allclose(np.column_stack((u, v)), -np.sqrt(0.5))
 
 
+def load_animation(tmp_path, animation: str) -> Animation:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "surface: beale\noptimizers: [{method: gd, lr: 1.0e-4}]\n"
+        f"animation: {animation}\n"
+    )
+    return api.load_config(config).animation
+
+
+def test_both_views_default_to_a_wider_frame_unless_sized(tmp_path):
+    assert load_animation(tmp_path, "{view: both}").size == (1280, 600)
+    assert load_animation(tmp_path, "{view: 2d}").size == (800, 600)
+    sized = load_animation(tmp_path, "{view: both, size: [960, 540]}")
+    assert sized.size == (960, 540)
+
+
+def test_both_views_take_the_2d_looks(tmp_path):
+    both = load_animation(
+        tmp_path,
+        "{view: both, gradient_field: true, contour_labels: true, panels: [loss]}",
+    )
+    assert (both.view, both.gradient_field, both.contour_labels, both.panels) == (
+        "both",
+        True,
+        True,
+        ("loss",),
+    )
+
+
 def test_hyperparameters_in_the_legend(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(
@@ -205,6 +291,11 @@ def test_hyperparameters_in_the_legend(tmp_path):
         ("{theme: drak}", "animation.theme", "did you mean 'dark'?"),
         ("{view: 3D}", "animation.view", "did you mean '3d'?"),
         (
+            "{view: bothh}",
+            "animation.view",
+            "supported values are '2d', '3d', 'both'; did you mean 'both'?",
+        ),
+        (
             "{view: 3d, contour_labels: true}",
             "animation.contour_labels",
             "contour labels are drawn on the 2-D view only",
@@ -232,6 +323,7 @@ def test_hyperparameters_in_the_legend(tmp_path):
         "panels-not-a-list",
         "theme-typo",
         "view-capital",
+        "view-typo",
         "3d-contour-labels",
         "labels-number",
         "3d-gradient-field",
