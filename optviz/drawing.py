@@ -456,7 +456,7 @@ class Renderer:
         for view in self.views:
             view.draw_background(surface, xlim, ylim, animation)
         for view in self.views:
-            view.lines = view.add_lines()
+            view.add_lines()
         self._lines = self.views[0].lines
         # Each track is a line that grows with the frames and the points it
         # runs through: the paths on each view, then the panels' curves.
@@ -763,7 +763,8 @@ class _View:
         self.axes.set_ylim(ylim)
         self.axes.set_xlabel("x")
         self.axes.set_ylabel("y")
-        self.lines: list[Line2D] = []
+        self.lines: list[Line2D] = []  # one per trajectory, by add_lines()
+        self.heads = None  # one collection for all, by add_heads()
 
     @staticmethod
     def new_axes(fig, spec):
@@ -796,6 +797,7 @@ class _View:
                 zorder=5,
             )
             lines.append(line)
+        self.lines = lines
         return lines
 
     def add_landmarks(self, surface: Surface) -> list[Line2D]:
@@ -911,6 +913,7 @@ class _View3D(_View):
                 zorder=5,
             )  # fmt: skip
             lines.append(line)
+        self.lines = lines
         return lines
 
     def add_landmarks(self, surface: Surface) -> list:
