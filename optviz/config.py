@@ -60,7 +60,8 @@ class Animation:
     frames: int = 300  # frames that show motion (the held last frame is extra)
     fps: int = 30
     hold: float = 1.0  # seconds the last frame stays on screen
-    size: tuple[int, int] = (800, 600)  # pixels, width × height
+    # Pixels, width × height; a config with view: both and no size gets BOTH_SIZE.
+    size: tuple[int, int] = (800, 600)
     dpi: int = 100
     formats: tuple[str, ...] = FORMATS  # and "png": the last frame as a still
     schedule: str = "log"  # which iteration each frame shows: see optviz.frames
@@ -69,7 +70,8 @@ class Animation:
     theme: str = "light"  # or "dark"
     hyperparameters_in_legend: bool = False  # "adam (ε=0.22, β2=0.99)"
     contour_labels: bool = False  # the value on some of the contour lines
-    view: str = "2d"  # or "3d": the trajectories on the surface in 3-D
+    view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
+    gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,13 @@ _ANIMATION_KEYS = (
     "hyperparameters_in_legend",
     "contour_labels",
     "view",
+    "gradient_field",
 )
 PANELS = ("loss", "grad_norm")
 THEMES = ("light", "dark")
-VIEWS = ("2d", "3d")
+VIEWS = ("2d", "3d", "both")
+# Side by side, the two views need a wider frame than one (unless given).
+BOTH_SIZE = (1280, 600)
 # Video formats (the encoder's) and stills.
 _ANIMATION_FORMATS = (*FORMATS, "png")
 
@@ -374,11 +379,17 @@ def _animation(value: Any) -> Animation:
     else:
         frames = integer(entry.get("frames", default.frames), at("frames"), 2, 20_000)
     view = choice(entry.get("view", default.view), at("view"), VIEWS)
-    if view == "3d" and entry.get("contour_labels") is True:
-        raise ConfigError(
-            "contour labels are drawn on the 2-D view only (view: 2d)",
-            path=at("contour_labels"),
-        )
+    if view == "both" and "size" not in entry:
+        size = BOTH_SIZE
+    for key, what in (
+        ("contour_labels", "contour labels are"),
+        ("gradient_field", "the gradient field is"),
+    ):
+        if view == "3d" and entry.get(key) is True:
+            raise ConfigError(
+                f"{what} drawn on the 2-D view only (view: 2d or both)",
+                path=at(key),
+            )
     return Animation(
         frames=frames,
         fps=fps,
@@ -400,6 +411,7 @@ def _animation(value: Any) -> Animation:
         ),
         contour_labels=_flag(entry.get("contour_labels", False), at("contour_labels")),
         view=view,
+        gradient_field=_flag(entry.get("gradient_field", False), at("gradient_field")),
     )
 
 

@@ -9,7 +9,9 @@ legend, pre-rendered once and composited on top. That is what makes hundreds
 of frames of a 10,000-iteration run cheap (a few milliseconds each). Optional
 panels beside the contours (loss and gradient norm against the iteration)
 are drawn the same way: their axes are static, their curves grow like the
-lines.
+lines. The surface can be shown in 3-D instead of as contours, or both ways
+side by side: each is a view of one axes, and every view's layers are
+animated alike.
 
 matplotlib is imported by this module alone; the CLI imports it lazily so
 that ``optviz --help`` stays fast.
@@ -83,6 +85,12 @@ _GRID = 400  # contour samples along the longer side of the view
 # only stack rings around the star.
 _LOW_QUANTILE = 0.002
 _MAX_DECADES = 9.0
+# The gradient field: an arrow about every this many pixels, each this
+# fraction of the spacing long, in a grey between the fill's light and dark
+# ends on either theme (so it reads on both without competing with the paths).
+_FIELD_SPACING = 40
+_FIELD_LENGTH = 0.55
+_FIELD_COLOURS = {"light": "#7d8896", "dark": "#76828f"}
 # Lines drawn so far are kept as pixels every this many iterations, which
 # bounds the path each frame draws (see Renderer.buffer).
 _CHECKPOINT = 500
@@ -219,6 +227,53 @@ def draw_contours(
         )
 
 
+def gradient_field(
+    surface: Surface, xlim, ylim, columns: int, rows: int
+) -> tuple[np.ndarray, ...]:
+    """−∇f, normalised to unit length, at the centres of a ``columns`` × ``rows``
+    grid over the view: x, y, u, v, each (n,).
+
+    Where ∇f is zero or not finite there is no direction to show, and no
+    arrow: those points are left out.
+    """
+    x = xlim[0] + (np.arange(columns) + 0.5) * (xlim[1] - xlim[0]) / columns
+    y = ylim[0] + (np.arange(rows) + 0.5) * (ylim[1] - ylim[0]) / rows
+    points = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
+    with np.errstate(all="ignore"):
+        g = np.asarray(surface.grad(points), dtype=float).reshape(-1, 2)
+        # Scaled by its largest component first: the norm of a huge but
+        # finite gradient would overflow.
+        big = np.abs(g).max(axis=1)
+        keep = np.isfinite(big) & (big > 0)
+        g = g[keep] / big[keep, None]
+        g /= np.hypot(g[:, 0], g[:, 1])[:, None]
+    return points[keep, 0], points[keep, 1], -g[:, 0], -g[:, 1]
+
+
+def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"):
+    """Arrows of −∇f, all the same length, about every :data:`_FIELD_SPACING`
+    pixels of ``axes`` (which must be laid out already), under the contour
+    lines; the quiver, or None where no point has a gradient to show.
+
+    An arrow points where a gradient step goes in the picture: along −∇f in
+    data coordinates (``angles="xy"``), so across contour lines at right
+    angles only where the axes' scales are equal.
+    """
+    box = axes.get_window_extent()
+    columns = max(2, round(box.width / _FIELD_SPACING))
+    rows = max(2, round(box.height / _FIELD_SPACING))
+    x, y, u, v = gradient_field(surface, xlim, ylim, columns, rows)
+    if not x.size:
+        return None
+    spacing = min(box.width / columns, box.height / rows)
+    return axes.quiver(
+        x, y, u, v, angles="xy", pivot="middle",
+        scale_units="dots", scale=1 / (_FIELD_LENGTH * spacing),
+        units="dots", width=1.4, headwidth=4.0, headlength=4.5, headaxislength=4.0,
+        color=_FIELD_COLOURS[theme], linewidth=0, zorder=0.5,
+    )  # fmt: skip
+
+
 def _grid_shift(surface: Surface, xlim, ylim) -> float:
     """What :func:`surface_grid` subtracted from f on log levels."""
     x, y, z = surface_grid(surface, xlim, ylim)
@@ -318,7 +373,13 @@ class Renderer:
     come from ``colors[i]`` where given and from :data:`PALETTE` otherwise.
 
     ``animation`` gives the size, dpi and looks (``panels``, ``theme``,
-    ``contour_labels``); ``animation.schedule`` is used by :meth:`schedule`.
+    ``contour_labels``, ``gradient_field``, ``view``);
+    ``animation.schedule`` is used by :meth:`schedule`.
+
+    The surface and the trajectories on it are drawn by one view per axes
+    (:class:`_View`: the contours, or :class:`_View3D`: the surface in 3-D);
+    ``animation.view`` picks the subclass that has the right ones. Every
+    view's lines, landmarks and heads are animated alike.
 
     Frames are cheapest in increasing order of iteration: lines only grow, so
     the pixels of the lines up to a recent checkpoint are kept and each frame
@@ -326,9 +387,11 @@ class Renderer:
     the checkpoint redraws the lines from the start.
     """
 
+    _VIEWS: tuple[type[_View], ...]  # set below the view classes
+
     def __new__(cls, *args, animation: Animation, **kwargs):
-        if cls is Renderer and animation.view == "3d":
-            cls = Renderer3D
+        if cls is Renderer:
+            cls = {"3d": Renderer3D, "both": RendererBoth}.get(animation.view, cls)
         return super().__new__(cls)
 
     @_styled
@@ -372,32 +435,49 @@ class Renderer:
         self.canvas = FigureCanvasAgg(fig)
         fig.set_layout_engine("constrained")
         panels = tuple(animation.panels)
-        if panels:
-            grid = fig.add_gridspec(len(panels), 2, width_ratios=(2.2, 1))
-            ax = self._new_axes(fig, grid[:, 0])
+        # The views side by side, then a column of panels.
+        columns = len(self._VIEWS)
+        if panels or columns > 1:
+            widths = (2.2,) * columns + (1,) * bool(panels)
+            grid = fig.add_gridspec(
+                max(1, len(panels)), len(widths), width_ratios=widths
+            )
+            specs = [grid[:, i] for i in range(columns)]
+            if panels and columns > 1:
+                # The 3-D view's z ticks stick out to its right: keep them
+                # clear of the panels' labels.
+                fig.get_layout_engine().set(wspace=0.05)
         else:
-            ax = self._new_axes(fig, None)
-        self.axes = ax
-        ax.set_xlim(xlim)
-        ax.set_ylim(ylim)
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+            specs = [None]
+        self.views = [
+            view(self, fig, spec, xlim, ylim) for view, spec in zip(self._VIEWS, specs)
+        ]
+        ax = self.axes = self.views[0].axes
         if title:
             ax.set_title(title, loc="left", fontsize="large")
-        self._draw_background(surface, xlim, ylim, animation)
-        self._lines = self._add_lines()
+        for view in self.views:
+            view.draw_background(surface, xlim, ylim, animation)
+        for view in self.views:
+            view.add_lines()
+        self._lines = self.views[0].lines
         # Each track is a line that grows with the frames and the points it
-        # runs through: the paths on the contours, then the panels' curves.
+        # runs through: the paths on each view, then the panels' curves.
         self._tracks = [
-            (line, self._path(t), t) for line, t in zip(self._lines, self.trajectories)
+            (line, view.path(t), t)
+            for view in self.views
+            for line, t in zip(view.lines, self.trajectories)
         ]
         self.panels = [
-            self._add_panel(fig.add_subplot(grid[i, 1]), name, surface)
+            self._add_panel(fig.add_subplot(grid[i, columns]), name, surface)
             for i, name in enumerate(panels)
         ]
-        self._landmarks = self._add_landmarks(surface)
-        self._heads = self._add_heads()
-        self.counter = ax.set_title(_count(self.last), loc="right")
+        self._landmarks = [
+            mark for view in self.views for mark in view.add_landmarks(surface)
+        ]
+        self._heads = [view.add_heads() for view in self.views]
+        # Above the top right corner of the views, whether one or two.
+        counter_axes = self.views[-1].axes
+        self.counter = counter_axes.set_title(_count(self.last), loc="right")
         handles, names = self._legend_entries(labels)
         self.legend = self._place_legend(handles, names, "best")
         # One full draw of the final state lays the figure out and lets the
@@ -407,11 +487,15 @@ class Renderer:
         if self.legend is not None:
             box = self.legend.get_window_extent().transformed(ax.transAxes.inverted())
             self.legend = self._place_legend(handles, names, (box.x0, box.y0))
+        # Only now, laid out, do the axes know how many arrows fit; and the
+        # legend did not try to dodge them.
+        for view in self.views:
+            view.draw_field(surface, xlim, ylim, animation)
         fig.set_layout_engine("none")
         self._moving = [
             *(line for line, _, _ in self._tracks),
             *self._landmarks,
-            self._heads,
+            *self._heads,
             self.counter,
         ]
         if self.legend is not None:
@@ -465,83 +549,6 @@ class Renderer:
             line.set_data(curve[:, 0], curve[:, 1])
             self._tracks.append((line, curve, t))
         return axes
-
-    # -- what the 3-D view (Renderer3D) does differently ---------------------
-
-    def _new_axes(self, fig, spec):
-        return fig.add_subplot() if spec is None else fig.add_subplot(spec)
-
-    def _draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
-        draw_contours(
-            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
-        )
-
-    def _path(self, t: Trajectory) -> np.ndarray:
-        """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
-        return t.points
-
-    def _add_lines(self) -> list[Line2D]:
-        lines = []
-        for t in self.trajectories:
-            (line,) = self.axes.plot(
-                t.points[:, 0],
-                t.points[:, 1],
-                color=self.colours[t.optimizer],
-                linewidth=2.0,
-                solid_joinstyle="round",
-                solid_capstyle="round",
-                zorder=5,
-            )
-            lines.append(line)
-        return lines
-
-    def _add_landmarks(self, surface: Surface) -> list[Line2D]:
-        """A star on each minimum (hollow if local), a ring on each start.
-
-        They sit above the lines, which start and end on them.
-        """
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                m.x,
-                m.y,
-                linestyle="none",
-                marker="*",
-                markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black",
-                markeredgewidth=1.0,
-                zorder=6,
-            )
-        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
-        if starts:
-            sx, sy = np.array(starts).T
-            marks += self.axes.plot(
-                sx,
-                sy,
-                linestyle="none",
-                marker="o",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="black",
-                markeredgewidth=1.8,
-                zorder=6,
-            )
-        return marks
-
-    def _add_heads(self):
-        """One dot per trajectory where it is now: one artist for all."""
-        ends = np.array([t.points[-1] for t in self.trajectories]).reshape(-1, 2)
-        return self.axes.scatter(
-            ends[:, 0],
-            ends[:, 1],
-            s=49,
-            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
-            edgecolors="white",
-            linewidths=1.2,
-            zorder=7,
-        )
 
     def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
         shown = sorted({t.optimizer for t in self.trajectories})
@@ -678,7 +685,9 @@ class Renderer:
             text.remove()
 
     def _show_heads(self, k: int) -> None:
-        self._heads.set_offsets(self.positions(k))
+        ends = self._ends(k)
+        for view in self.views:
+            view.show_heads(ends)
         self.counter.set_text(_count(k))
 
     def buffer(self, k: int) -> memoryview:
@@ -706,7 +715,7 @@ class Renderer:
             self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
             self._trails_at = k
         self._show_heads(k)
-        for artist in (*self._landmarks, self._heads, self.counter):
+        for artist in (*self._landmarks, *self._heads, self.counter):
             draw(artist)
         buffer = self.canvas.buffer_rgba()
         self._paste_legend(np.asarray(buffer))
@@ -756,19 +765,128 @@ class Renderer:
         self._static = self._trails = self._legend_layer = None
 
 
-class Renderer3D(Renderer):
-    """The same animation over the surface in 3-D (``animation.view: 3d``):
-    the trajectories run on the surface, at the height of their loss (on a
-    log scale for surfaces with log contour levels). The camera does not
-    move, so the surface is drawn once like the contours, and every layer
-    keeps its 2-D stacking order: lines and heads stay visible in front of
-    the surface."""
+class _View:
+    """The surface and the trajectories on one axes: here the contours (2-D).
 
-    def _new_axes(self, fig, spec):
+    A view draws what never moves (its background) and makes the artists that
+    do (a line per trajectory, the landmarks, one collection of heads); the
+    renderer animates those. :class:`_View3D` draws the same in 3-D.
+    """
+
+    def __init__(self, renderer: Renderer, fig, spec, xlim, ylim):
+        self.trajectories = renderer.trajectories
+        self.colours = renderer.colours
+        self.theme = renderer.theme
+        self.axes = self.new_axes(fig, spec)
+        self.axes.set_xlim(xlim)
+        self.axes.set_ylim(ylim)
+        self.axes.set_xlabel("x")
+        self.axes.set_ylabel("y")
+        self.lines: list[Line2D] = []  # one per trajectory, by add_lines()
+        self.heads = None  # one collection for all, by add_heads()
+
+    @staticmethod
+    def new_axes(fig, spec):
+        return fig.add_subplot() if spec is None else fig.add_subplot(spec)
+
+    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        draw_contours(
+            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
+        )
+
+    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+        """What needs the laid-out axes: the gradient field, if asked for."""
+        if animation.gradient_field:
+            draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
+
+    def path(self, t: Trajectory) -> np.ndarray:
+        """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
+        return t.points
+
+    def add_lines(self) -> list[Line2D]:
+        lines = []
+        for t in self.trajectories:
+            (line,) = self.axes.plot(
+                t.points[:, 0],
+                t.points[:, 1],
+                color=self.colours[t.optimizer],
+                linewidth=2.0,
+                solid_joinstyle="round",
+                solid_capstyle="round",
+                zorder=5,
+            )
+            lines.append(line)
+        self.lines = lines
+        return lines
+
+    def add_landmarks(self, surface: Surface) -> list[Line2D]:
+        """A star on each minimum (hollow if local), a ring on each start.
+
+        They sit above the lines, which start and end on them.
+        """
+        marks = []
+        for m in surface.minima:
+            glob = m.kind == "global"
+            marks += self.axes.plot(
+                m.x,
+                m.y,
+                linestyle="none",
+                marker="*",
+                markersize=22 if glob else 15,
+                markerfacecolor="#FFD23F" if glob else "white",
+                markeredgecolor="black",
+                markeredgewidth=1.0,
+                zorder=6,
+            )
+        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
+        if starts:
+            sx, sy = np.array(starts).T
+            marks += self.axes.plot(
+                sx,
+                sy,
+                linestyle="none",
+                marker="o",
+                markersize=10,
+                markerfacecolor="white",
+                markeredgecolor="black",
+                markeredgewidth=1.8,
+                zorder=6,
+            )
+        return marks
+
+    def add_heads(self):
+        """One dot per trajectory where it is now: one artist for all."""
+        ends = np.array([t.points[-1] for t in self.trajectories]).reshape(-1, 2)
+        self.heads = self.axes.scatter(
+            ends[:, 0],
+            ends[:, 1],
+            s=49,
+            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
+            edgecolors="white",
+            linewidths=1.2,
+            zorder=7,
+        )
+        return self.heads
+
+    def show_heads(self, ends: Sequence[int]) -> None:
+        """Move the heads to index ``ends[i]`` of trajectory ``i``."""
+        points = [t.points[n] for t, n in zip(self.trajectories, ends)]
+        self.heads.set_offsets(np.array(points, dtype=float).reshape(-1, 2))
+
+
+class _View3D(_View):
+    """The surface in 3-D with the trajectories running on it, at the height
+    of their loss (on a log scale for surfaces with log contour levels). The
+    camera does not move, so the surface is drawn once like the contours, and
+    every layer keeps its 2-D stacking order: lines and heads stay visible in
+    front of the surface."""
+
+    @staticmethod
+    def new_axes(fig, spec):
         kw = dict(projection="3d", computed_zorder=False)
         return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
 
-    def _draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
         x, y, z = surface_grid(surface, xlim, ylim)
         self._log = surface.levels == "log"
         self._shift = _grid_shift(surface, xlim, ylim) if self._log else 0.0
@@ -790,6 +908,9 @@ class Renderer3D(Renderer):
         if np.isfinite(low) and np.isfinite(high) and high > low:
             self.axes.set_zlim(low, high)
 
+    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+        pass  # the gradient field lies in the plane: the config allows it in 2-D
+
     def _height(self, f) -> np.ndarray:
         """The height at which a value ``f`` of the surface is drawn."""
         f = np.asarray(f, dtype=float)
@@ -798,22 +919,23 @@ class Renderer3D(Renderer):
         with np.errstate(all="ignore"):
             return np.log10(np.maximum(f - self._shift, self._floor))
 
-    def _path(self, t: Trajectory) -> np.ndarray:
+    def path(self, t: Trajectory) -> np.ndarray:
         return np.column_stack((t.points, self._height(t.loss)))
 
-    def _add_lines(self) -> list:
+    def add_lines(self) -> list:
         lines = []
         for t in self.trajectories:
-            path = self._path(t)
+            path = self.path(t)
             (line,) = self.axes.plot(
                 path[:, 0], path[:, 1], path[:, 2], color=self.colours[t.optimizer],
                 linewidth=2.0, solid_joinstyle="round", solid_capstyle="round",
                 zorder=5,
             )  # fmt: skip
             lines.append(line)
+        self.lines = lines
         return lines
 
-    def _add_landmarks(self, surface: Surface) -> list:
+    def add_landmarks(self, surface: Surface) -> list:
         marks = []
         for m in surface.minima:
             glob = m.kind == "global"
@@ -823,7 +945,7 @@ class Renderer3D(Renderer):
                 markerfacecolor="#FFD23F" if glob else "white",
                 markeredgecolor="black", markeredgewidth=1.0, zorder=6,
             )  # fmt: skip
-        starts = [self._path(t)[0] for t in self.trajectories]
+        starts = [self.path(t)[0] for t in self.trajectories]
         if starts:
             sx, sy, sz = np.unique(np.array(starts), axis=0).T
             marks += self.axes.plot(
@@ -833,22 +955,39 @@ class Renderer3D(Renderer):
             )  # fmt: skip
         return marks
 
-    def _add_heads(self):
-        ends = np.array([self._path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
-        return self.axes.scatter(
+    def add_heads(self):
+        ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
+        self.heads = self.axes.scatter(
             ends[:, 0], ends[:, 1], ends[:, 2], s=49,
             c=[self.colours[t.optimizer] for t in self.trajectories] or None,
             edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
         )  # fmt: skip
+        return self.heads
 
-    def _show_heads(self, k: int) -> None:
-        ends = [self._path(t)[self._end(t, k)] for t in self.trajectories]
-        x, y, z = np.array(ends, dtype=float).reshape(-1, 3).T
-        self._heads._offsets3d = (x, y, z)
+    def show_heads(self, ends: Sequence[int]) -> None:
+        points = [self.path(t)[n] for t, n in zip(self.trajectories, ends)]
+        x, y, z = np.array(points, dtype=float).reshape(-1, 3).T
+        self.heads._offsets3d = (x, y, z)
         # A full draw projects 3-D collections before drawing them; a lone
         # draw_artist does not, and would draw the heads where they were.
-        self._heads.do_3d_projection()
-        self.counter.set_text(_count(k))
+        self.heads.do_3d_projection()
+
+
+Renderer._VIEWS = (_View,)
+
+
+class Renderer3D(Renderer):
+    """The same animation over the surface in 3-D (``animation.view: 3d``)."""
+
+    _VIEWS = (_View3D,)
+
+
+class RendererBoth(Renderer):
+    """The contours and the surface in 3-D side by side (``animation.view:
+    both``): the same lines, landmarks and heads on both, one legend (on the
+    contours) and one iteration counter."""
+
+    _VIEWS = (_View, _View3D)
 
 
 _LEGEND = dict(

@@ -2,13 +2,17 @@
 full draw (so the fast path cannot drop a layer), and changes the picture."""
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
+from matplotlib.contour import ContourSet
+from matplotlib.quiver import Quiver
+from matplotlib.text import Text
 
 from optviz import api, core
 from optviz.config import Animation
-from optviz.drawing import Renderer
+from optviz.drawing import Renderer, RendererBoth, gradient_field
 from optviz.errors import ConfigError
 from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES
@@ -28,6 +32,15 @@ LOOKS = {
     "3d": dict(view="3d"),
     "3d-dark-panel": dict(view="3d", theme="dark", panels=("loss",)),
     "everything": dict(panels=("grad_norm",), theme="dark", contour_labels=True),
+    "gradient-field": dict(gradient_field=True),
+    "both": dict(view="both"),
+    "both-panels": dict(view="both", panels=("loss", "grad_norm")),
+    "both-dark-field-labels": dict(
+        view="both", theme="dark", gradient_field=True, contour_labels=True
+    ),
+    "gradient-field-dark-panel": dict(
+        gradient_field=True, theme="dark", panels=("loss",)
+    ),
 }
 
 
@@ -84,6 +97,57 @@ def test_the_comparison_would_see_a_missing_panel_curve(trajectories):
         r.close()
 
 
+@pytest.mark.parametrize(
+    "drop",
+    ["3-D lines", "3-D heads", "3-D landmarks"],
+)
+def test_the_comparison_would_see_a_missing_layer_of_the_3d_side(trajectories, drop):
+    r = renderer(trajectories, view="both")
+    try:
+        full = r.full_draw_frame(700)
+        n = len(r.trajectories)
+        if drop == "3-D lines":
+            r._tracks = r._tracks[:n]
+        elif drop == "3-D heads":
+            r._heads = r._heads[:1]
+        else:
+            r._landmarks = [m for m in r._landmarks if m.axes is r.axes]
+        assert rms(r.frame(700), full) > 0.5
+    finally:
+        r.close()
+
+
+def test_both_views_show_the_same_paths_and_heads_one_legend_one_counter(
+    trajectories,
+):
+    r = renderer(trajectories, view="both")
+    try:
+        assert isinstance(r, RendererBoth)
+        flat, solid = r.views
+        assert flat.axes.name == "rectilinear" and solid.axes.name == "3d"
+        # Side by side, the contours on the left.
+        assert flat.axes.get_position().x1 <= solid.axes.get_position().x0
+        r.frame(300)
+        for line2, line3 in zip(flat.lines, solid.lines):
+            x, y, _ = line3.get_data_3d()
+            np.testing.assert_array_equal(line2.get_xdata(), x)
+            np.testing.assert_array_equal(line2.get_ydata(), y)
+        x, y, _ = solid.heads._offsets3d
+        np.testing.assert_array_equal(flat.heads.get_offsets(), r.positions(300))
+        np.testing.assert_array_equal(np.column_stack((x, y)), r.positions(300))
+        # Stars on the minimum in both views.
+        assert {m.axes for m in r._landmarks} == {flat.axes, solid.axes}
+        legends = [ax.get_legend() for ax in r.figure.axes if ax.get_legend()]
+        assert legends == [r.legend] and not r.figure.legends
+        counters = r.figure.findobj(
+            lambda a: isinstance(a, Text) and a.get_text().startswith("iteration ")
+        )
+        assert counters == [r.counter]
+        assert r.counter.get_text() == "iteration 300"
+    finally:
+        r.close()
+
+
 def test_panel_curves_grow_with_the_frames(trajectories):
     r = renderer(trajectories, panels=("loss",))
     try:
@@ -107,6 +171,95 @@ def test_dark_theme_draws_black_optimizers_white(trajectories):
         assert corner.max() < 60  # a dark figure
     finally:
         r.close()
+
+
+def quiver_of(r):
+    (quiver,) = (c for c in r.axes.collections if isinstance(c, Quiver))
+    return quiver
+
+
+def test_gradient_field_points_down_the_slope(trajectories):
+    r = renderer(trajectories, gradient_field=True)
+    try:
+        quiver = quiver_of(r)
+        xy = np.column_stack((quiver.X, quiver.Y))
+        # About one arrow every 40 pixels across the axes.
+        box = r.axes.get_window_extent()
+        assert len(np.unique(quiver.X)) == round(box.width / 40)
+        assert len(np.unique(quiver.Y)) == round(box.height / 40)
+        # −∇f by central differences of f, normalised, at a few grid points.
+        dx, dy = np.eye(2) * 1e-6
+        for i in (0, 7, len(xy) // 2, len(xy) - 1):
+            p = xy[i]
+            slope = [BEALE.f(p + d) - BEALE.f(p - d) for d in (dx, dy)]
+            down = -np.array(slope) / np.hypot(*slope)
+            np.testing.assert_allclose((quiver.U[i], quiver.V[i]), down, atol=1e-5)
+        assert np.allclose(np.hypot(quiver.U, quiver.V), 1.0)
+    finally:
+        r.close()
+
+
+def test_gradient_field_lies_under_the_contour_lines_and_the_paths(trajectories):
+    r = renderer(trajectories, gradient_field=True)
+    try:
+        fill, lines = (c for c in r.axes.collections if isinstance(c, ContourSet))
+        arrows = quiver_of(r)
+        assert fill.get_zorder() < arrows.get_zorder() < lines.get_zorder()
+        assert arrows.get_zorder() < min(line.get_zorder() for line in r._lines)
+        assert not arrows.get_animated(), "drawn once, in the static layer"
+    finally:
+        r.close()
+
+
+def test_gradient_field_leaves_out_zero_and_non_finite_gradients():
+    def grad(p):
+        g = np.array(BEALE.grad(p), dtype=float)
+        x = p[..., 0]
+        g[x < -2.5] = 0.0  # a flat strip
+        g[(x > 2.5) & (x < 3.5)] = np.nan
+        g[x > 3.5] = [np.inf, 1.0]
+        return g
+
+    surface = dataclasses.replace(BEALE, grad=grad)
+    # Grid columns at x = -4, -3, ..., 4: only -2 to 2 have a direction.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, _, u, v = gradient_field(surface, BEALE.xlim, BEALE.ylim, 9, 6)
+    assert sorted(set(x)) == [-2, -1, 0, 1, 2] and x.size == 5 * 6
+    assert np.all(np.isfinite(u) & np.isfinite(v))
+    # A huge but finite gradient still has a direction.
+    huge = dataclasses.replace(BEALE, grad=lambda p: np.full(p.shape, 1e300))
+    _, _, u, v = gradient_field(huge, BEALE.xlim, BEALE.ylim, 2, 2)
+    np.testing.assert_allclose(np.column_stack((u, v)), -np.sqrt(0.5))
+
+
+def load_animation(tmp_path, animation: str) -> Animation:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "surface: beale\noptimizers: [{method: gd, lr: 1.0e-4}]\n"
+        f"animation: {animation}\n"
+    )
+    return api.load_config(config).animation
+
+
+def test_both_views_default_to_a_wider_frame_unless_sized(tmp_path):
+    assert load_animation(tmp_path, "{view: both}").size == (1280, 600)
+    assert load_animation(tmp_path, "{view: 2d}").size == (800, 600)
+    sized = load_animation(tmp_path, "{view: both, size: [960, 540]}")
+    assert sized.size == (960, 540)
+
+
+def test_both_views_take_the_2d_looks(tmp_path):
+    both = load_animation(
+        tmp_path,
+        "{view: both, gradient_field: true, contour_labels: true, panels: [loss]}",
+    )
+    assert (both.view, both.gradient_field, both.contour_labels, both.panels) == (
+        "both",
+        True,
+        True,
+        ("loss",),
+    )
 
 
 def test_hyperparameters_in_the_legend(tmp_path):
@@ -138,11 +291,27 @@ def test_hyperparameters_in_the_legend(tmp_path):
         ("{theme: drak}", "animation.theme", "did you mean 'dark'?"),
         ("{view: 3D}", "animation.view", "did you mean '3d'?"),
         (
+            "{view: bothh}",
+            "animation.view",
+            "supported values are '2d', '3d', 'both'; did you mean 'both'?",
+        ),
+        (
             "{view: 3d, contour_labels: true}",
             "animation.contour_labels",
             "contour labels are drawn on the 2-D view only",
         ),
         ("{contour_labels: 1}", "animation.contour_labels", "must be true or false"),
+        (
+            "{view: 3d, gradient_field: true}",
+            "animation.gradient_field",
+            "the gradient field is drawn on the 2-D view only",
+        ),
+        (
+            "{gradient_fild: true}",
+            "animation.gradient_fild",
+            "did you mean 'gradient_field'?",
+        ),
+        ("{gradient_field: 2}", "animation.gradient_field", "must be true or false"),
         (
             "{hyperparameters_in_legend: yes please}",
             "animation.hyperparameters_in_legend",
@@ -154,8 +323,12 @@ def test_hyperparameters_in_the_legend(tmp_path):
         "panels-not-a-list",
         "theme-typo",
         "view-capital",
+        "view-typo",
         "3d-contour-labels",
         "labels-number",
+        "3d-gradient-field",
+        "gradient-field-typo",
+        "gradient-field-text",
         "hyp-text",
     ],
 )
