@@ -102,6 +102,7 @@ class Encoder:
         crf: int = CRF,
         preset: str = PRESET,
         ffmpeg: str | None = None,
+        threads: int | None = None,
     ) -> None:
         self.formats = tuple(dict.fromkeys(formats))
         unknown = [f for f in self.formats if f not in FORMATS]
@@ -126,6 +127,7 @@ class Encoder:
         self._crf = crf
         self._preset = preset
         self._ffmpeg = ffmpeg
+        self._threads = threads  # None: ffmpeg's choice (about 1.5 a core)
         self._proc: subprocess.Popen | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._reader: threading.Thread | None = None
@@ -182,12 +184,15 @@ class Encoder:
             "-filter_complex",
             self._graph(),
         ]
+        if self._threads:  # a global option: before the outputs
+            cmd += ["-filter_complex_threads", str(self._threads)]
         if "mp4" in self.formats:
             cmd += [
                 "-map",
                 "[mp4]",
                 "-c:v",
                 "libx264",
+                *(["-threads", str(self._threads)] if self._threads else []),
                 "-preset",
                 self._preset,
                 "-crf",

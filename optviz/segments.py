@@ -123,11 +123,21 @@ def encode(
     workers = []
     finals = {f: out_dir / f"{stem}.{f}" for f in formats}
     parts = {f: partial_name(p) for f, p in finals.items()}
+    # Each worker draws on a core of its own and its ffmpeg takes what is
+    # left: x264's own choice, threads for every core, would have each of N
+    # encoders fight the others and the drawing for the same cores.
+    threads = max(1, (os.cpu_count() or 1) // len(cuts) - 1)
     try:
         for index, (start, stop) in enumerate(cuts):
             receive, send = context.Pipe(duplex=False)
             encoder = Encoder(
-                folder, f"segment-{index:03d}", size, fps, formats, palette=palette
+                folder,
+                f"segment-{index:03d}",
+                size,
+                fps,
+                formats,
+                palette=palette,
+                threads=threads,
             )
             process = context.Process(
                 target=_worker,

@@ -172,3 +172,13 @@ def test_a_failed_encode_is_one_line_naming_the_cause(tmp_path):
     assert "\n" not in message
     assert "invalid preset 'no-such-preset'" in message
     assert "Nothing was written" in err.value.details  # the rest is kept
+
+
+def test_threads_limit_the_encoder_and_the_filters(tmp_path):
+    chosen = Encoder(tmp_path, "v", (64, 48), 25, ["mp4", "gif"]).command()
+    assert "-threads" not in chosen and "-filter_complex_threads" not in chosen
+    cmd = Encoder(tmp_path, "v", (64, 48), 25, ["mp4", "gif"], threads=1).command()
+    assert cmd[cmd.index("-filter_complex_threads") + 1] == "1"
+    assert cmd.index("-filter_complex_threads") < cmd.index("-map")  # global
+    x264 = cmd.index("libx264")
+    assert cmd[x264 + 1 : x264 + 3] == ["-threads", "1"]
