@@ -41,7 +41,8 @@ import numpy as np
 import yaml
 
 from optviz import api
-from optviz.drawing import _LEGEND, draw_contours, house_style, render_video
+from optviz.backdrop import draw_contours, house_style
+from optviz.drawing import _LEGEND, render_video
 from optviz.encode import CRF, PRESET, ffmpeg_exe
 from optviz.frames import frame_iterations
 

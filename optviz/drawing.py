@@ -10,17 +10,17 @@ of frames of a 10,000-iteration run cheap (a few milliseconds each). Optional
 panels beside the contours (loss and gradient norm against the iteration)
 are drawn the same way: their axes are static, their curves grow like the
 lines. The surface can be shown in 3-D instead of as contours, or both ways
-side by side: each is a view of one axes, and every view's layers are
-animated alike.
+side by side: each is a view of one axes (:mod:`optviz.views`), and every
+view's layers are animated alike. The layers under the trajectories and the
+house look are :mod:`optviz.backdrop`'s.
 
-matplotlib is imported by this module alone; the CLI imports it lazily so
-that ``optviz --help`` stays fast.
+matplotlib is imported by these three modules alone; the CLI imports them
+lazily so that ``optviz --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,93 +28,35 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from optviz import segments
+from optviz.backdrop import (
+    DARK_RC,
+    draw_contours,
+    on_dark,
+    optimizer_colours,
+    styled,
+)
 from optviz.core import Status
 from optviz.encode import FORMATS, Encoder
 from optviz.errors import RenderError
 from optviz.files import replace_when_done
 from optviz.frames import adaptive_iterations, frame_iterations, linear_iterations
+from optviz.views import View, View3D, set_line
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
     from optviz.config import Animation
     from optviz.core import Trajectory
     from optviz.surfaces import Surface
 
-# Okabe & Ito's colour-blind-safe palette, the most legible on pale contours
-# first; yellow is last because it nearly vanishes on them.
-PALETTE = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#D55E00",  # vermillion
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#000000",  # black
-    "#F0E442",  # yellow
-)
-
-# The contours carry no hue, so that only the trajectories are coloured.
-_CONTOUR_FILL = LinearSegmentedColormap.from_list(
-    "optviz_fill", ["#ffffff", "#e4e9ef", "#b3bcc8"]
-)
-_CONTOUR_LINE = "#5a6472"
-_DARK_FILL = LinearSegmentedColormap.from_list(
-    "optviz_dark_fill", ["#0e1116", "#1c232c", "#323d4b"]
-)
-_DARK = "#15191f"
-# The dark theme's colours for everything matplotlib colours from its settings.
-_DARK_RC = {
-    "figure.facecolor": _DARK,
-    "axes.facecolor": _DARK,
-    "axes.edgecolor": "#c8ced6",
-    "axes.labelcolor": "#e6e9ee",
-    "text.color": "#e6e9ee",
-    "xtick.color": "#c8ced6",
-    "ytick.color": "#c8ced6",
-    "legend.facecolor": "#222831",
-    "legend.edgecolor": "#8a96a6",
-}
-_LEVELS = 25
-_GRID = 400  # contour samples along the longer side of the view
-# Log levels start at this quantile of the values above the minimum: the
-# lowest values sit in a sliver around the minimum, and levels there would
-# only stack rings around the star.
-_LOW_QUANTILE = 0.002
-_MAX_DECADES = 9.0
-# The gradient field: an arrow about every this many pixels, each this
-# fraction of the spacing long, in a grey between the fill's light and dark
-# ends on either theme (so it reads on both without competing with the paths).
-_FIELD_SPACING = 40
-_FIELD_LENGTH = 0.55
-_FIELD_COLOURS = {"light": "#7d8896", "dark": "#76828f"}
 # Lines drawn so far are kept as pixels every this many iterations, which
 # bounds the path each frame draws (see Renderer.buffer).
 _CHECKPOINT = 500
 _NOTHING = object()  # no frame drawn yet (None stands for the title card)
 
 Progress = Callable[[int, int], None]
-
-
-def palette_colour(index: int) -> str:
-    """The palette's ``index``-th colour (it repeats past its end)."""
-    return PALETTE[index % len(PALETTE)]
-
-
-def optimizer_colours(count: int, colors: Sequence[str | None] = ()) -> list[str]:
-    """One colour per optimizer: ``colors[i]`` where given, else the palette's
-    next colour (so that a user's own colour does not use up a palette one)."""
-    chosen = list(colors)[:count] + [None] * max(0, count - len(colors))
-    out, next_free = [], 0
-    for colour in chosen:
-        if colour is None:
-            colour = palette_colour(next_free)
-            next_free += 1
-        out.append(colour)
-    return out
 
 
 def even_size(size: Sequence[int]) -> tuple[int, int]:
@@ -125,164 +67,7 @@ def even_size(size: Sequence[int]) -> tuple[int, int]:
     return w, h
 
 
-def contour_levels(z: np.ndarray, spacing: str, count: int = _LEVELS) -> np.ndarray:
-    """``count`` increasing contour levels for the values ``z`` on the grid.
-
-    ``"log"``: ``z`` must already be shifted so that its minimum is about
-    zero; levels are log-spaced from a low quantile of the positive values to
-    the largest, so that they show both the valley floor and the walls.
-    ``"linear"``: evenly spaced between the extremes.
-    """
-    z = np.asarray(z, dtype=float)
-    z = z[np.isfinite(z)]
-    if spacing == "log":
-        z = z[z > 0]
-    if z.size == 0:
-        raise RenderError("the surface has no finite values to contour in the view")
-    hi = float(z.max())
-    if spacing == "log":
-        lo = max(float(np.quantile(z, _LOW_QUANTILE)), hi * 10.0**-_MAX_DECADES)
-        return np.geomspace(lo, hi, count) if lo < hi else np.array([hi / 2, hi])
-    lo = float(z.min())
-    return np.linspace(lo, hi, count) if lo < hi else np.array([lo - 1, lo + 1])
-
-
-def surface_grid(surface: Surface, xlim, ylim) -> tuple[np.ndarray, ...]:
-    """The view sampled on a grid: x (n,), y (m,) and the values (m, n) to contour.
-
-    With log spacing the values are ``f − f*``: the grid can dip a hair below
-    a known f* by rounding, and it is the lowest of the two that is subtracted.
-    """
-    dx, dy = xlim[1] - xlim[0], ylim[1] - ylim[0]
-    x = np.linspace(*xlim, max(2, round(_GRID * min(1.0, dx / dy))))
-    y = np.linspace(*ylim, max(2, round(_GRID * min(1.0, dy / dx))))
-    xx, yy = np.meshgrid(x, y)
-    with np.errstate(all="ignore"):
-        z = np.asarray(surface.f(np.stack((xx, yy), axis=-1)), dtype=float)
-    if surface.levels == "log":
-        finite = z[np.isfinite(z)]
-        if finite.size:
-            z = z - min(surface.f_min, float(finite.min()))
-    return x, y, z
-
-
-def house_style():
-    """matplotlib's own defaults with its bundled DejaVu fonts, whatever the
-    user's matplotlibrc or style says: the same config draws the same pixels
-    on every machine (snapshot tests rely on it)."""
-    import matplotlib as mpl
-
-    rc = dict(mpl.rcParamsDefault)
-    rc.update({"font.family": ["DejaVu Sans"], "mathtext.fontset": "dejavusans"})
-    rc.pop("backend", None)
-    return mpl.rc_context(rc)
-
-
-def _styled(method):
-    """Run ``method`` in :func:`house_style` (costs ~2 ms: not per video frame)."""
-
-    @functools.wraps(method)
-    def styled(*args, **kwargs):
-        with house_style():
-            return method(*args, **kwargs)
-
-    return styled
-
-
-def draw_contours(
-    axes, surface: Surface, xlim, ylim, theme: str = "light", labels: bool = False
-) -> None:
-    """Filled contours with thin lines on the surface's level spacing;
-    ``labels`` writes the value of f on every third line."""
-    x, y, z = surface_grid(surface, xlim, ylim)
-    levels = contour_levels(z, surface.levels)
-    norm_type = LogNorm if surface.levels == "log" else Normalize
-    # On log levels the grid's lowest point (f − f* = 0) cannot be drawn:
-    # mask it here rather than have matplotlib warn about it on stderr.
-    z = np.ma.masked_invalid(np.where(z > 0, z, np.nan) if norm_type is LogNorm else z)
-    dark = theme == "dark"
-    axes.contourf(
-        x,
-        y,
-        z,
-        levels=levels,
-        norm=norm_type(levels[0], levels[-1]),
-        cmap=_DARK_FILL if dark else _CONTOUR_FILL,
-        extend="both",
-        zorder=0,
-    )
-    lines = axes.contour(
-        x, y, z, levels=levels, colors="#8a96a6" if dark else _CONTOUR_LINE,
-        linewidths=0.5, alpha=0.45, zorder=1,
-    )  # fmt: skip
-    if labels:
-        # The grid holds f − f* on log levels: label f itself.
-        shift = _grid_shift(surface, xlim, ylim) if surface.levels == "log" else 0.0
-        axes.clabel(
-            lines,
-            levels[::3],
-            fontsize="x-small",
-            colors="#c8ced6" if dark else "#3a4350",
-            fmt=lambda v: f"{v + shift:.3g}",
-        )
-
-
-def gradient_field(
-    surface: Surface, xlim, ylim, columns: int, rows: int
-) -> tuple[np.ndarray, ...]:
-    """−∇f, normalised to unit length, at the centres of a ``columns`` × ``rows``
-    grid over the view: x, y, u, v, each (n,).
-
-    Where ∇f is zero or not finite there is no direction to show, and no
-    arrow: those points are left out.
-    """
-    x = xlim[0] + (np.arange(columns) + 0.5) * (xlim[1] - xlim[0]) / columns
-    y = ylim[0] + (np.arange(rows) + 0.5) * (ylim[1] - ylim[0]) / rows
-    points = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
-    with np.errstate(all="ignore"):
-        g = np.asarray(surface.grad(points), dtype=float).reshape(-1, 2)
-        # Scaled by its largest component first: the norm of a huge but
-        # finite gradient would overflow.
-        big = np.abs(g).max(axis=1)
-        keep = np.isfinite(big) & (big > 0)
-        g = g[keep] / big[keep, None]
-        g /= np.hypot(g[:, 0], g[:, 1])[:, None]
-    return points[keep, 0], points[keep, 1], -g[:, 0], -g[:, 1]
-
-
-def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"):
-    """Arrows of −∇f, all the same length, about every :data:`_FIELD_SPACING`
-    pixels of ``axes`` (which must be laid out already), under the contour
-    lines; the quiver, or None where no point has a gradient to show.
-
-    An arrow points where a gradient step goes in the picture: along −∇f in
-    data coordinates (``angles="xy"``), so across contour lines at right
-    angles only where the axes' scales are equal.
-    """
-    box = axes.get_window_extent()
-    columns = max(2, round(box.width / _FIELD_SPACING))
-    rows = max(2, round(box.height / _FIELD_SPACING))
-    x, y, u, v = gradient_field(surface, xlim, ylim, columns, rows)
-    if not x.size:
-        return None
-    spacing = min(box.width / columns, box.height / rows)
-    return axes.quiver(
-        x, y, u, v, angles="xy", pivot="middle",
-        scale_units="dots", scale=1 / (_FIELD_LENGTH * spacing),
-        units="dots", width=1.4, headwidth=4.0, headlength=4.5, headaxislength=4.0,
-        color=_FIELD_COLOURS[theme], linewidth=0, zorder=0.5,
-    )  # fmt: skip
-
-
-def _grid_shift(surface: Surface, xlim, ylim) -> float:
-    """What :func:`surface_grid` subtracted from f on log levels."""
-    x, y, z = surface_grid(surface, xlim, ylim)
-    with np.errstate(all="ignore"):
-        raw = surface.f(np.array([[x[0], y[0]]]))
-    return float(np.asarray(raw).ravel()[0] - z[0, 0])
-
-
-@_styled
+@styled
 def surface_still(
     surface: Surface,
     path: Path,
@@ -377,7 +162,7 @@ class Renderer:
     ``animation.schedule`` is used by :meth:`schedule`.
 
     The surface and the trajectories on it are drawn by one view per axes
-    (:class:`_View`: the contours, or :class:`_View3D`: the surface in 3-D);
+    (:class:`View`: the contours, or :class:`View3D`: the surface in 3-D);
     ``animation.view`` picks the subclass that has the right ones. Every
     view's lines, landmarks and heads are animated alike.
 
@@ -387,19 +172,19 @@ class Renderer:
     the checkpoint redraws the lines from the start.
     """
 
-    _VIEWS: tuple[type[_View], ...]  # set below the view classes
+    _VIEWS: tuple[type[View], ...]  # set below the view classes
 
     def __new__(cls, *args, animation: Animation, **kwargs):
         if cls is Renderer:
             cls = {"3d": Renderer3D, "both": RendererBoth}.get(animation.view, cls)
         return super().__new__(cls)
 
-    @_styled
+    @styled
     def __init__(self, surface: Surface, *args, animation: Animation, **kwargs):
         import matplotlib as mpl
 
         self.theme = animation.theme
-        with mpl.rc_context(_DARK_RC if self.theme == "dark" else {}):
+        with mpl.rc_context(DARK_RC if self.theme == "dark" else {}):
             self._build(surface, *args, animation=animation, **kwargs)
 
     def _build(
@@ -423,7 +208,7 @@ class Renderer:
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
         self.colours = optimizer_colours(max(count, len(labels)), colors)
         if self.theme == "dark":  # black lines would vanish: draw them white
-            self.colours = [_on_dark(c) for c in self.colours]
+            self.colours = [on_dark(c) for c in self.colours]
         self.size = even_size(animation.size)
         self.last = max((t.iterations for t in self.trajectories), default=0)
         w, h = self.size
@@ -709,7 +494,7 @@ class Renderer:
         for line, xy, t in self._tracks:
             a, b = self._end(t, self._trails_at), self._end(t, k)
             if b > a:
-                _set_line(line, xy[a : b + 1])
+                set_line(line, xy[a : b + 1])
                 draw(line)
         if k - self._trails_at >= _CHECKPOINT:
             self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
@@ -738,17 +523,17 @@ class Renderer:
                 self.buffer(k)
                 at = self._trails_at
 
-    @_styled
+    @styled
     def frame(self, k: int) -> np.ndarray:
         """The (height, width, 4) RGBA picture at iteration ``k``."""
         return np.array(self.buffer(k), dtype=np.uint8, copy=True)
 
-    @_styled
+    @styled
     def full_draw_frame(self, k: int) -> np.ndarray:
         """The same picture from one plain full draw (to check the fast path)."""
         for line, xy, t in self._tracks:
             n = self._end(t, k)
-            _set_line(line, xy[: n + 1])
+            set_line(line, xy[: n + 1])
         self._show_heads(k)
         for artist in self._moving:
             artist.set_animated(False)
@@ -765,221 +550,13 @@ class Renderer:
         self._static = self._trails = self._legend_layer = None
 
 
-class _View:
-    """The surface and the trajectories on one axes: here the contours (2-D).
-
-    A view draws what never moves (its background) and makes the artists that
-    do (a line per trajectory, the landmarks, one collection of heads); the
-    renderer animates those. :class:`_View3D` draws the same in 3-D.
-    """
-
-    def __init__(self, renderer: Renderer, fig, spec, xlim, ylim):
-        self.trajectories = renderer.trajectories
-        self.colours = renderer.colours
-        self.theme = renderer.theme
-        self.axes = self.new_axes(fig, spec)
-        self.axes.set_xlim(xlim)
-        self.axes.set_ylim(ylim)
-        self.axes.set_xlabel("x")
-        self.axes.set_ylabel("y")
-        self.lines: list[Line2D] = []  # one per trajectory, by add_lines()
-        self.heads = None  # one collection for all, by add_heads()
-
-    @staticmethod
-    def new_axes(fig, spec):
-        return fig.add_subplot() if spec is None else fig.add_subplot(spec)
-
-    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
-        draw_contours(
-            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
-        )
-
-    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
-        """What needs the laid-out axes: the gradient field, if asked for."""
-        if animation.gradient_field:
-            draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
-
-    def path(self, t: Trajectory) -> np.ndarray:
-        """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
-        return t.points
-
-    def add_lines(self) -> list[Line2D]:
-        lines = []
-        for t in self.trajectories:
-            (line,) = self.axes.plot(
-                t.points[:, 0],
-                t.points[:, 1],
-                color=self.colours[t.optimizer],
-                linewidth=2.0,
-                solid_joinstyle="round",
-                solid_capstyle="round",
-                zorder=5,
-            )
-            lines.append(line)
-        self.lines = lines
-        return lines
-
-    def add_landmarks(self, surface: Surface) -> list[Line2D]:
-        """A star on each minimum (hollow if local), a ring on each start.
-
-        They sit above the lines, which start and end on them.
-        """
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                m.x,
-                m.y,
-                linestyle="none",
-                marker="*",
-                markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black",
-                markeredgewidth=1.0,
-                zorder=6,
-            )
-        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
-        if starts:
-            sx, sy = np.array(starts).T
-            marks += self.axes.plot(
-                sx,
-                sy,
-                linestyle="none",
-                marker="o",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="black",
-                markeredgewidth=1.8,
-                zorder=6,
-            )
-        return marks
-
-    def add_heads(self):
-        """One dot per trajectory where it is now: one artist for all."""
-        ends = np.array([t.points[-1] for t in self.trajectories]).reshape(-1, 2)
-        self.heads = self.axes.scatter(
-            ends[:, 0],
-            ends[:, 1],
-            s=49,
-            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
-            edgecolors="white",
-            linewidths=1.2,
-            zorder=7,
-        )
-        return self.heads
-
-    def show_heads(self, ends: Sequence[int]) -> None:
-        """Move the heads to index ``ends[i]`` of trajectory ``i``."""
-        points = [t.points[n] for t, n in zip(self.trajectories, ends)]
-        self.heads.set_offsets(np.array(points, dtype=float).reshape(-1, 2))
-
-
-class _View3D(_View):
-    """The surface in 3-D with the trajectories running on it, at the height
-    of their loss (on a log scale for surfaces with log contour levels). The
-    camera does not move, so the surface is drawn once like the contours, and
-    every layer keeps its 2-D stacking order: lines and heads stay visible in
-    front of the surface."""
-
-    @staticmethod
-    def new_axes(fig, spec):
-        kw = dict(projection="3d", computed_zorder=False)
-        return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
-
-    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
-        x, y, z = surface_grid(surface, xlim, ylim)
-        self._log = surface.levels == "log"
-        self._shift = _grid_shift(surface, xlim, ylim) if self._log else 0.0
-        finite = z[np.isfinite(z) & (z > 0)] if self._log else z[np.isfinite(z)]
-        self._floor = float(finite.min()) if finite.size else 1e-12
-        zz = self._height(z + self._shift)
-        step = max(1, len(x) // 80)  # 80 facets a side draw in a blink
-        xx, yy = np.meshgrid(x, y)
-        dark = self.theme == "dark"
-        self.axes.plot_surface(
-            xx[::step, ::step], yy[::step, ::step], zz[::step, ::step],
-            cmap=_DARK_FILL if dark else _CONTOUR_FILL.reversed(),
-            linewidth=0.2, edgecolor="#8a96a6" if dark else _CONTOUR_LINE,
-            alpha=0.85, antialiased=True, zorder=0,
-        )  # fmt: skip
-        if not animation.panels:  # beside a panel, constrained layout overlaps it
-            self.axes.set_zlabel("log₁₀(f − f*)" if self._log else "f")
-        low, high = np.nanmin(zz), np.nanmax(zz)
-        if np.isfinite(low) and np.isfinite(high) and high > low:
-            self.axes.set_zlim(low, high)
-
-    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
-        pass  # the gradient field lies in the plane: the config allows it in 2-D
-
-    def _height(self, f) -> np.ndarray:
-        """The height at which a value ``f`` of the surface is drawn."""
-        f = np.asarray(f, dtype=float)
-        if not self._log:
-            return f
-        with np.errstate(all="ignore"):
-            return np.log10(np.maximum(f - self._shift, self._floor))
-
-    def path(self, t: Trajectory) -> np.ndarray:
-        return np.column_stack((t.points, self._height(t.loss)))
-
-    def add_lines(self) -> list:
-        lines = []
-        for t in self.trajectories:
-            path = self.path(t)
-            (line,) = self.axes.plot(
-                path[:, 0], path[:, 1], path[:, 2], color=self.colours[t.optimizer],
-                linewidth=2.0, solid_joinstyle="round", solid_capstyle="round",
-                zorder=5,
-            )  # fmt: skip
-            lines.append(line)
-        self.lines = lines
-        return lines
-
-    def add_landmarks(self, surface: Surface) -> list:
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                [m.x], [m.y], [float(self._height(m.value))], linestyle="none",
-                marker="*", markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black", markeredgewidth=1.0, zorder=6,
-            )  # fmt: skip
-        starts = [self.path(t)[0] for t in self.trajectories]
-        if starts:
-            sx, sy, sz = np.unique(np.array(starts), axis=0).T
-            marks += self.axes.plot(
-                sx, sy, sz, linestyle="none", marker="o", markersize=10,
-                markerfacecolor="white", markeredgecolor="black",
-                markeredgewidth=1.8, zorder=6,
-            )  # fmt: skip
-        return marks
-
-    def add_heads(self):
-        ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
-        self.heads = self.axes.scatter(
-            ends[:, 0], ends[:, 1], ends[:, 2], s=49,
-            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
-            edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
-        )  # fmt: skip
-        return self.heads
-
-    def show_heads(self, ends: Sequence[int]) -> None:
-        points = [self.path(t)[n] for t, n in zip(self.trajectories, ends)]
-        x, y, z = np.array(points, dtype=float).reshape(-1, 3).T
-        self.heads._offsets3d = (x, y, z)
-        # A full draw projects 3-D collections before drawing them; a lone
-        # draw_artist does not, and would draw the heads where they were.
-        self.heads.do_3d_projection()
-
-
-Renderer._VIEWS = (_View,)
+Renderer._VIEWS = (View,)
 
 
 class Renderer3D(Renderer):
     """The same animation over the surface in 3-D (``animation.view: 3d``)."""
 
-    _VIEWS = (_View3D,)
+    _VIEWS = (View3D,)
 
 
 class RendererBoth(Renderer):
@@ -987,7 +564,7 @@ class RendererBoth(Renderer):
     both``): the same lines, landmarks and heads on both, one legend (on the
     contours) and one iteration counter."""
 
-    _VIEWS = (_View, _View3D)
+    _VIEWS = (View, View3D)
 
 
 _LEGEND = dict(
@@ -1000,25 +577,11 @@ _LEGEND = dict(
 )
 
 
-def _set_line(line, points: np.ndarray) -> None:
-    if points.shape[1] == 3:
-        line.set_data_3d(points[:, 0], points[:, 1], points[:, 2])
-    else:
-        line.set_data(points[:, 0], points[:, 1])
-
-
-def _on_dark(colour: str) -> str:
-    """``colour``, or white where it is black (invisible on the dark theme)."""
-    from matplotlib.colors import to_rgb
-
-    return "#FFFFFF" if to_rgb(colour) == (0.0, 0.0, 0.0) else colour
-
-
 def _count(k: int) -> str:
     return f"iteration {k:,}"
 
 
-@_styled  # once around the whole loop: buffer() itself is not styled
+@styled  # once around the whole loop: buffer() itself is not styled
 def render_video(
     surface: Surface,
     trajectories: Sequence[Trajectory],

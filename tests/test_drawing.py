@@ -5,17 +5,14 @@ import pytest
 from PIL import Image
 
 from optviz import core
+from optviz.backdrop import PALETTE, contour_levels, optimizer_colours, surface_grid
 from optviz.config import Animation
 from optviz.drawing import (
-    PALETTE,
     Renderer,
-    contour_levels,
     even_size,
-    optimizer_colours,
     render_still,
     render_video,
     save_png,
-    surface_grid,
 )
 from optviz.errors import RenderError
 from optviz.frames import frame_iterations

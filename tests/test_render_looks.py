@@ -11,8 +11,9 @@ from matplotlib.quiver import Quiver
 from matplotlib.text import Text
 
 from optviz import api, core
+from optviz.backdrop import gradient_field
 from optviz.config import Animation
-from optviz.drawing import Renderer, RendererBoth, gradient_field
+from optviz.drawing import Renderer, RendererBoth
 from optviz.errors import ConfigError
 from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES

@@ -1,0 +1,252 @@
+"""What lies under the trajectories, and the house look.
+
+The palette the optimizers are coloured from, the contours of a surface on
+its level spacing (log or linear), the gradient field, the dark theme's
+colours, and :func:`house_style`: matplotlib's own defaults, so that a config
+draws the same pixels whatever the user's matplotlib settings. Each layer is
+drawn once per figure, never per frame.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
+
+from optviz.errors import RenderError
+
+if TYPE_CHECKING:  # only read from, so no import-time coupling
+    from optviz.surfaces import Surface
+
+# Okabe & Ito's colour-blind-safe palette, the most legible on pale contours
+# first; yellow is last because it nearly vanishes on them.
+PALETTE = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+
+# The contours carry no hue, so that only the trajectories are coloured.
+CONTOUR_FILL = LinearSegmentedColormap.from_list(
+    "optviz_fill", ["#ffffff", "#e4e9ef", "#b3bcc8"]
+)
+CONTOUR_LINE = "#5a6472"
+DARK_FILL = LinearSegmentedColormap.from_list(
+    "optviz_dark_fill", ["#0e1116", "#1c232c", "#323d4b"]
+)
+_DARK = "#15191f"
+# The dark theme's colours for everything matplotlib colours from its settings.
+DARK_RC = {
+    "figure.facecolor": _DARK,
+    "axes.facecolor": _DARK,
+    "axes.edgecolor": "#c8ced6",
+    "axes.labelcolor": "#e6e9ee",
+    "text.color": "#e6e9ee",
+    "xtick.color": "#c8ced6",
+    "ytick.color": "#c8ced6",
+    "legend.facecolor": "#222831",
+    "legend.edgecolor": "#8a96a6",
+}
+_LEVELS = 25
+_GRID = 400  # contour samples along the longer side of the view
+# Log levels start at this quantile of the values above the minimum: the
+# lowest values sit in a sliver around the minimum, and levels there would
+# only stack rings around the star.
+_LOW_QUANTILE = 0.002
+_MAX_DECADES = 9.0
+# The gradient field: an arrow about every this many pixels, each this
+# fraction of the spacing long, in a grey between the fill's light and dark
+# ends on either theme (so it reads on both without competing with the paths).
+_FIELD_SPACING = 40
+_FIELD_LENGTH = 0.55
+_FIELD_COLOURS = {"light": "#7d8896", "dark": "#76828f"}
+
+
+def palette_colour(index: int) -> str:
+    """The palette's ``index``-th colour (it repeats past its end)."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def optimizer_colours(count: int, colors: Sequence[str | None] = ()) -> list[str]:
+    """One colour per optimizer: ``colors[i]`` where given, else the palette's
+    next colour (so that a user's own colour does not use up a palette one)."""
+    chosen = list(colors)[:count] + [None] * max(0, count - len(colors))
+    out, next_free = [], 0
+    for colour in chosen:
+        if colour is None:
+            colour = palette_colour(next_free)
+            next_free += 1
+        out.append(colour)
+    return out
+
+
+def contour_levels(z: np.ndarray, spacing: str, count: int = _LEVELS) -> np.ndarray:
+    """``count`` increasing contour levels for the values ``z`` on the grid.
+
+    ``"log"``: ``z`` must already be shifted so that its minimum is about
+    zero; levels are log-spaced from a low quantile of the positive values to
+    the largest, so that they show both the valley floor and the walls.
+    ``"linear"``: evenly spaced between the extremes.
+    """
+    z = np.asarray(z, dtype=float)
+    z = z[np.isfinite(z)]
+    if spacing == "log":
+        z = z[z > 0]
+    if z.size == 0:
+        raise RenderError("the surface has no finite values to contour in the view")
+    hi = float(z.max())
+    if spacing == "log":
+        lo = max(float(np.quantile(z, _LOW_QUANTILE)), hi * 10.0**-_MAX_DECADES)
+        return np.geomspace(lo, hi, count) if lo < hi else np.array([hi / 2, hi])
+    lo = float(z.min())
+    return np.linspace(lo, hi, count) if lo < hi else np.array([lo - 1, lo + 1])
+
+
+def surface_grid(surface: Surface, xlim, ylim) -> tuple[np.ndarray, ...]:
+    """The view sampled on a grid: x (n,), y (m,) and the values (m, n) to contour.
+
+    With log spacing the values are ``f − f*``: the grid can dip a hair below
+    a known f* by rounding, and it is the lowest of the two that is subtracted.
+    """
+    dx, dy = xlim[1] - xlim[0], ylim[1] - ylim[0]
+    x = np.linspace(*xlim, max(2, round(_GRID * min(1.0, dx / dy))))
+    y = np.linspace(*ylim, max(2, round(_GRID * min(1.0, dy / dx))))
+    xx, yy = np.meshgrid(x, y)
+    with np.errstate(all="ignore"):
+        z = np.asarray(surface.f(np.stack((xx, yy), axis=-1)), dtype=float)
+    if surface.levels == "log":
+        finite = z[np.isfinite(z)]
+        if finite.size:
+            z = z - min(surface.f_min, float(finite.min()))
+    return x, y, z
+
+
+def house_style():
+    """matplotlib's own defaults with its bundled DejaVu fonts, whatever the
+    user's matplotlibrc or style says: the same config draws the same pixels
+    on every machine (snapshot tests rely on it)."""
+    import matplotlib as mpl
+
+    rc = dict(mpl.rcParamsDefault)
+    rc.update({"font.family": ["DejaVu Sans"], "mathtext.fontset": "dejavusans"})
+    rc.pop("backend", None)
+    return mpl.rc_context(rc)
+
+
+def styled(method):
+    """Run ``method`` in :func:`house_style` (costs ~2 ms: not per video frame)."""
+
+    @functools.wraps(method)
+    def in_style(*args, **kwargs):
+        with house_style():
+            return method(*args, **kwargs)
+
+    return in_style
+
+
+def draw_contours(
+    axes, surface: Surface, xlim, ylim, theme: str = "light", labels: bool = False
+) -> None:
+    """Filled contours with thin lines on the surface's level spacing;
+    ``labels`` writes the value of f on every third line."""
+    x, y, z = surface_grid(surface, xlim, ylim)
+    levels = contour_levels(z, surface.levels)
+    norm_type = LogNorm if surface.levels == "log" else Normalize
+    # On log levels the grid's lowest point (f − f* = 0) cannot be drawn:
+    # mask it here rather than have matplotlib warn about it on stderr.
+    z = np.ma.masked_invalid(np.where(z > 0, z, np.nan) if norm_type is LogNorm else z)
+    dark = theme == "dark"
+    axes.contourf(
+        x,
+        y,
+        z,
+        levels=levels,
+        norm=norm_type(levels[0], levels[-1]),
+        cmap=DARK_FILL if dark else CONTOUR_FILL,
+        extend="both",
+        zorder=0,
+    )
+    lines = axes.contour(
+        x, y, z, levels=levels, colors="#8a96a6" if dark else CONTOUR_LINE,
+        linewidths=0.5, alpha=0.45, zorder=1,
+    )  # fmt: skip
+    if labels:
+        # The grid holds f − f* on log levels: label f itself.
+        shift = grid_shift(surface, xlim, ylim) if surface.levels == "log" else 0.0
+        axes.clabel(
+            lines,
+            levels[::3],
+            fontsize="x-small",
+            colors="#c8ced6" if dark else "#3a4350",
+            fmt=lambda v: f"{v + shift:.3g}",
+        )
+
+
+def gradient_field(
+    surface: Surface, xlim, ylim, columns: int, rows: int
+) -> tuple[np.ndarray, ...]:
+    """−∇f, normalised to unit length, at the centres of a ``columns`` × ``rows``
+    grid over the view: x, y, u, v, each (n,).
+
+    Where ∇f is zero or not finite there is no direction to show, and no
+    arrow: those points are left out.
+    """
+    x = xlim[0] + (np.arange(columns) + 0.5) * (xlim[1] - xlim[0]) / columns
+    y = ylim[0] + (np.arange(rows) + 0.5) * (ylim[1] - ylim[0]) / rows
+    points = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
+    with np.errstate(all="ignore"):
+        g = np.asarray(surface.grad(points), dtype=float).reshape(-1, 2)
+        # Scaled by its largest component first: the norm of a huge but
+        # finite gradient would overflow.
+        big = np.abs(g).max(axis=1)
+        keep = np.isfinite(big) & (big > 0)
+        g = g[keep] / big[keep, None]
+        g /= np.hypot(g[:, 0], g[:, 1])[:, None]
+    return points[keep, 0], points[keep, 1], -g[:, 0], -g[:, 1]
+
+
+def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"):
+    """Arrows of −∇f, all the same length, about every :data:`_FIELD_SPACING`
+    pixels of ``axes`` (which must be laid out already), under the contour
+    lines; the quiver, or None where no point has a gradient to show.
+
+    An arrow points where a gradient step goes in the picture: along −∇f in
+    data coordinates (``angles="xy"``), so across contour lines at right
+    angles only where the axes' scales are equal.
+    """
+    box = axes.get_window_extent()
+    columns = max(2, round(box.width / _FIELD_SPACING))
+    rows = max(2, round(box.height / _FIELD_SPACING))
+    x, y, u, v = gradient_field(surface, xlim, ylim, columns, rows)
+    if not x.size:
+        return None
+    spacing = min(box.width / columns, box.height / rows)
+    return axes.quiver(
+        x, y, u, v, angles="xy", pivot="middle",
+        scale_units="dots", scale=1 / (_FIELD_LENGTH * spacing),
+        units="dots", width=1.4, headwidth=4.0, headlength=4.5, headaxislength=4.0,
+        color=_FIELD_COLOURS[theme], linewidth=0, zorder=0.5,
+    )  # fmt: skip
+
+
+def grid_shift(surface: Surface, xlim, ylim) -> float:
+    """What :func:`surface_grid` subtracted from f on log levels."""
+    x, y, z = surface_grid(surface, xlim, ylim)
+    with np.errstate(all="ignore"):
+        raw = surface.f(np.array([[x[0], y[0]]]))
+    return float(np.asarray(raw).ravel()[0] - z[0, 0])
+
+
+def on_dark(colour: str) -> str:
+    """``colour``, or white where it is black (invisible on the dark theme)."""
+    from matplotlib.colors import to_rgb
+
+    return "#FFFFFF" if to_rgb(colour) == (0.0, 0.0, 0.0) else colour

@@ -1,0 +1,246 @@
+"""The surface and the trajectories on one axes: a view.
+
+A view draws what never moves on its axes (the contours, or the surface in
+3-D) and makes the artists that do — a line per trajectory, the landmarks
+(starts and minima), one collection of heads — which the renderer
+(:mod:`optviz.drawing`) animates. :class:`View` is the 2-D contour plot,
+:class:`View3D` the surface in 3-D; a figure may hold one of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from optviz.backdrop import (
+    CONTOUR_FILL,
+    CONTOUR_LINE,
+    DARK_FILL,
+    draw_contours,
+    draw_gradient_field,
+    grid_shift,
+    surface_grid,
+)
+
+if TYPE_CHECKING:  # only read from, so no import-time coupling
+    from optviz.core import Trajectory
+    from optviz.drawing import Renderer
+    from optviz.surfaces import Surface
+
+
+class View:
+    """The surface and the trajectories on one axes: here the contours (2-D).
+
+    A view draws what never moves (its background) and makes the artists that
+    do (a line per trajectory, the landmarks, one collection of heads); the
+    renderer animates those. :class:`View3D` draws the same in 3-D.
+    """
+
+    def __init__(self, renderer: Renderer, fig, spec, xlim, ylim):
+        self.trajectories = renderer.trajectories
+        self.colours = renderer.colours
+        self.theme = renderer.theme
+        self.axes = self.new_axes(fig, spec)
+        self.axes.set_xlim(xlim)
+        self.axes.set_ylim(ylim)
+        self.axes.set_xlabel("x")
+        self.axes.set_ylabel("y")
+        self.lines: list[Line2D] = []  # one per trajectory, by add_lines()
+        self.heads = None  # one collection for all, by add_heads()
+
+    @staticmethod
+    def new_axes(fig, spec):
+        return fig.add_subplot() if spec is None else fig.add_subplot(spec)
+
+    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        draw_contours(
+            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
+        )
+
+    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+        """What needs the laid-out axes: the gradient field, if asked for."""
+        if animation.gradient_field:
+            draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
+
+    def path(self, t: Trajectory) -> np.ndarray:
+        """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
+        return t.points
+
+    def add_lines(self) -> list[Line2D]:
+        lines = []
+        for t in self.trajectories:
+            (line,) = self.axes.plot(
+                t.points[:, 0],
+                t.points[:, 1],
+                color=self.colours[t.optimizer],
+                linewidth=2.0,
+                solid_joinstyle="round",
+                solid_capstyle="round",
+                zorder=5,
+            )
+            lines.append(line)
+        self.lines = lines
+        return lines
+
+    def add_landmarks(self, surface: Surface) -> list[Line2D]:
+        """A star on each minimum (hollow if local), a ring on each start.
+
+        They sit above the lines, which start and end on them.
+        """
+        marks = []
+        for m in surface.minima:
+            glob = m.kind == "global"
+            marks += self.axes.plot(
+                m.x,
+                m.y,
+                linestyle="none",
+                marker="*",
+                markersize=22 if glob else 15,
+                markerfacecolor="#FFD23F" if glob else "white",
+                markeredgecolor="black",
+                markeredgewidth=1.0,
+                zorder=6,
+            )
+        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
+        if starts:
+            sx, sy = np.array(starts).T
+            marks += self.axes.plot(
+                sx,
+                sy,
+                linestyle="none",
+                marker="o",
+                markersize=10,
+                markerfacecolor="white",
+                markeredgecolor="black",
+                markeredgewidth=1.8,
+                zorder=6,
+            )
+        return marks
+
+    def add_heads(self):
+        """One dot per trajectory where it is now: one artist for all."""
+        ends = np.array([t.points[-1] for t in self.trajectories]).reshape(-1, 2)
+        self.heads = self.axes.scatter(
+            ends[:, 0],
+            ends[:, 1],
+            s=49,
+            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
+            edgecolors="white",
+            linewidths=1.2,
+            zorder=7,
+        )
+        return self.heads
+
+    def show_heads(self, ends: Sequence[int]) -> None:
+        """Move the heads to index ``ends[i]`` of trajectory ``i``."""
+        points = [t.points[n] for t, n in zip(self.trajectories, ends)]
+        self.heads.set_offsets(np.array(points, dtype=float).reshape(-1, 2))
+
+
+class View3D(View):
+    """The surface in 3-D with the trajectories running on it, at the height
+    of their loss (on a log scale for surfaces with log contour levels). The
+    camera does not move, so the surface is drawn once like the contours, and
+    every layer keeps its 2-D stacking order: lines and heads stay visible in
+    front of the surface."""
+
+    @staticmethod
+    def new_axes(fig, spec):
+        kw = dict(projection="3d", computed_zorder=False)
+        return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
+
+    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        x, y, z = surface_grid(surface, xlim, ylim)
+        self._log = surface.levels == "log"
+        self._shift = grid_shift(surface, xlim, ylim) if self._log else 0.0
+        finite = z[np.isfinite(z) & (z > 0)] if self._log else z[np.isfinite(z)]
+        self._floor = float(finite.min()) if finite.size else 1e-12
+        zz = self._height(z + self._shift)
+        step = max(1, len(x) // 80)  # 80 facets a side draw in a blink
+        xx, yy = np.meshgrid(x, y)
+        dark = self.theme == "dark"
+        self.axes.plot_surface(
+            xx[::step, ::step], yy[::step, ::step], zz[::step, ::step],
+            cmap=DARK_FILL if dark else CONTOUR_FILL.reversed(),
+            linewidth=0.2, edgecolor="#8a96a6" if dark else CONTOUR_LINE,
+            alpha=0.85, antialiased=True, zorder=0,
+        )  # fmt: skip
+        if not animation.panels:  # beside a panel, constrained layout overlaps it
+            self.axes.set_zlabel("log₁₀(f − f*)" if self._log else "f")
+        low, high = np.nanmin(zz), np.nanmax(zz)
+        if np.isfinite(low) and np.isfinite(high) and high > low:
+            self.axes.set_zlim(low, high)
+
+    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+        pass  # the gradient field lies in the plane: the config allows it in 2-D
+
+    def _height(self, f) -> np.ndarray:
+        """The height at which a value ``f`` of the surface is drawn."""
+        f = np.asarray(f, dtype=float)
+        if not self._log:
+            return f
+        with np.errstate(all="ignore"):
+            return np.log10(np.maximum(f - self._shift, self._floor))
+
+    def path(self, t: Trajectory) -> np.ndarray:
+        return np.column_stack((t.points, self._height(t.loss)))
+
+    def add_lines(self) -> list:
+        lines = []
+        for t in self.trajectories:
+            path = self.path(t)
+            (line,) = self.axes.plot(
+                path[:, 0], path[:, 1], path[:, 2], color=self.colours[t.optimizer],
+                linewidth=2.0, solid_joinstyle="round", solid_capstyle="round",
+                zorder=5,
+            )  # fmt: skip
+            lines.append(line)
+        self.lines = lines
+        return lines
+
+    def add_landmarks(self, surface: Surface) -> list:
+        marks = []
+        for m in surface.minima:
+            glob = m.kind == "global"
+            marks += self.axes.plot(
+                [m.x], [m.y], [float(self._height(m.value))], linestyle="none",
+                marker="*", markersize=22 if glob else 15,
+                markerfacecolor="#FFD23F" if glob else "white",
+                markeredgecolor="black", markeredgewidth=1.0, zorder=6,
+            )  # fmt: skip
+        starts = [self.path(t)[0] for t in self.trajectories]
+        if starts:
+            sx, sy, sz = np.unique(np.array(starts), axis=0).T
+            marks += self.axes.plot(
+                sx, sy, sz, linestyle="none", marker="o", markersize=10,
+                markerfacecolor="white", markeredgecolor="black",
+                markeredgewidth=1.8, zorder=6,
+            )  # fmt: skip
+        return marks
+
+    def add_heads(self):
+        ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
+        self.heads = self.axes.scatter(
+            ends[:, 0], ends[:, 1], ends[:, 2], s=49,
+            c=[self.colours[t.optimizer] for t in self.trajectories] or None,
+            edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
+        )  # fmt: skip
+        return self.heads
+
+    def show_heads(self, ends: Sequence[int]) -> None:
+        points = [self.path(t)[n] for t, n in zip(self.trajectories, ends)]
+        x, y, z = np.array(points, dtype=float).reshape(-1, 3).T
+        self.heads._offsets3d = (x, y, z)
+        # A full draw projects 3-D collections before drawing them; a lone
+        # draw_artist does not, and would draw the heads where they were.
+        self.heads.do_3d_projection()
+
+
+def set_line(line, points: np.ndarray) -> None:
+    if points.shape[1] == 3:
+        line.set_data_3d(points[:, 0], points[:, 1], points[:, 2])
+    else:
+        line.set_data(points[:, 0], points[:, 1])
