@@ -8,6 +8,7 @@ allowed, with a did-you-mean for near-miss names.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -33,11 +34,45 @@ def read_yaml(path: Path) -> Any:
             f"not UTF-8 text (byte {e.start}); save the file as UTF-8", source=source
         ) from e
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_keys_loader())
     except yaml.YAMLError as e:
         raise ConfigError(_yaml_message(e), source=source) from e
     except RecursionError:
         raise ConfigError(TOO_DEEP, source=source) from None
+
+
+@functools.cache
+def _unique_keys_loader():
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping.
+
+    PyYAML keeps the last of two equal keys without a word, so a config with
+    ``lr`` written twice would run with one of them silently dropped; YAML
+    itself says keys are unique. Keys merged in with ``<<`` may still be
+    overridden: that is what merging is for.
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                first: dict = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        earlier = first.setdefault(key, key_node.start_mark)
+                    except TypeError:  # unhashable: the base class says so
+                        continue
+                    if earlier is not key_node.start_mark:
+                        raise yaml.constructor.ConstructorError(
+                            problem=f"the key {key!r} is given twice in one "
+                            f"mapping (first on line {earlier.line + 1}); keep one",
+                            problem_mark=key_node.start_mark,
+                        )
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
 
 
 TOO_DEEP = "nested too deeply to be a config (lists or mappings inside each other)"

@@ -671,7 +671,36 @@ NOT_CONFIGS = [
     pytest.param(
         "a: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply", id="deeply-nested"
     ),
+    pytest.param(
+        "surface: beale\niterations: 10\noptimizers: [{method: adam}]\n"
+        "iterations: 20\n",
+        "line 4, column 1: the key 'iterations' is given twice in one mapping "
+        "(first on line 2); keep one",
+        id="duplicate-top-level-key",
+    ),
+    pytest.param(
+        "surface: beale\noptimizers:\n  - method: adam\n    lr: 0.1\n    lr: 0.2\n",
+        "line 5, column 5: the key 'lr' is given twice in one mapping "
+        "(first on line 4); keep one",
+        id="duplicate-hyperparameter",
+    ),
+    pytest.param(
+        "surface: beale\noptimizers: [{method: adam, lr: 0.1, lr: 0.1}]\n",
+        "the key 'lr' is given twice",  # even when both say the same
+        id="duplicate-in-flow-mapping",
+    ),
 ]
+
+
+def test_a_merged_key_may_be_overridden(tmp_path):
+    """``<<`` merges a mapping in: overriding one of its keys is not a repeat."""
+    text = (
+        "surface: beale\noptimizers:\n"
+        "  - &fast {method: adam, lr: 0.1}\n"
+        "  - {<<: *fast, lr: 0.2, label: slow}\n"
+    )
+    c = load_text(tmp_path, text)
+    assert [o.params["lr"] for o in c.optimizers] == [0.1, 0.2]
 
 
 @pytest.mark.parametrize(("content", "fragment"), NOT_CONFIGS)
