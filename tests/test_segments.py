@@ -148,17 +148,23 @@ def test_seek_leaves_the_figure_as_drawing_every_earlier_frame_would(result):
     assert differs_without_seek  # so this test can tell a missing seek
 
 
-def test_two_workers_write_the_gif_of_one_and_an_mp4_of_the_same_frames(
-    result, tmp_path, monkeypatch
-):
-    cuts_used = []
+@pytest.fixture
+def cuts_used(monkeypatch):
+    """The ranges each multi-process render was cut into."""
+    used = []
     encode = segments.encode
 
     def spy(write_range, cuts, **kw):
-        cuts_used.append(cuts)
+        used.append(cuts)
         return encode(write_range, cuts, **kw)
 
     monkeypatch.setattr(segments, "encode", spy)
+    return used
+
+
+def test_two_workers_write_the_gif_of_one_and_an_mp4_of_the_same_frames(
+    result, tmp_path, cuts_used
+):
     one = api.render(result, tmp_path / "one", jobs=1)
     calls = []
     two = api.render(
@@ -183,6 +189,52 @@ def test_two_workers_write_the_gif_of_one_and_an_mp4_of_the_same_frames(
     # its own, which sees other frames ahead): well under a grey level
     error = np.abs(mp4_one.astype(int) - mp4_two).mean(axis=(1, 2, 3))
     assert error.max() < 1.0
+
+
+LOOKS = [
+    pytest.param({"formats": ("gif",)}, id="gif-only"),
+    pytest.param({"formats": ("mp4",), "fps": 24}, id="mp4-only-24fps"),
+    pytest.param(
+        {
+            "formats": ("gif",),
+            "view": "both",
+            "panels": ("loss",),
+            "theme": "dark",
+            "size": (480, 240),
+            "fps": 24,
+        },
+        id="both-views-panel-dark-24fps",
+    ),
+]
+
+
+@pytest.mark.parametrize("looks", LOOKS)
+def test_any_look_and_format_is_cut_and_joined_alike(
+    result, tmp_path, looks, cuts_used
+):
+    """Every view keeps its lines' checkpoints, and a GIF at 24 fps (25 in
+    the GIF) is cut on its own grid: one process and three agree."""
+    import dataclasses
+
+    animation = dataclasses.replace(result.config.animation, **looks)
+    config = dataclasses.replace(result.config, animation=animation)
+    changed = dataclasses.replace(result, config=config)
+    one = api.render(changed, tmp_path / "one", jobs=1)
+    three = api.render(changed, tmp_path / "three", jobs=3)
+    assert len(cuts_used) == 1 and len(cuts_used[0]) >= 2
+    assert [p.name for p in one] == [p.name for p in three]
+    assert sorted(os.listdir(tmp_path / "three")) == sorted(p.name for p in three)
+    for a, b in zip(one, three):
+        if a.suffix == ".gif":
+            frames_a, frames_b = gif_frames(a), gif_frames(b)
+            assert len(frames_a) == len(frames_b)
+            assert all(np.array_equal(x, y) for x, y in zip(frames_a, frames_b))
+        else:
+            size = tuple(animation.size)
+            frames_a, frames_b = mp4_frames(a, size), mp4_frames(b, size)
+            assert len(frames_a) == len(frames_b)
+            error = np.abs(frames_a.astype(int) - frames_b).mean(axis=(1, 2, 3))
+            assert error.max() < 1.0
 
 
 # -- joining --------------------------------------------------------------
