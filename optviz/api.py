@@ -91,7 +91,9 @@ def render(
     jobs: int = 1,
 ) -> list[Path]:
     """Draw the animation in every format the config asks for; ``jobs`` > 1
-    draws and encodes parts of it in that many processes at once."""
+    draws and encodes parts of it in that many forked processes at once (not
+    in a program running threads of its own, such as a notebook kernel:
+    there one process draws, see :mod:`optviz.segments`)."""
     from optviz.drawing import render_video  # matplotlib only when drawing
 
     c = result.config

@@ -10,7 +10,8 @@ blocks (:func:`optviz.encode.join_gifs`).
 Workers are forked, so each starts with the figure the parent has already
 drawn (a compiled surface cannot be pickled, and building the figure again
 would cost each worker what it is meant to save). Where ``fork`` does not
-exist (Windows), or the video is too short to share, one process renders.
+exist (Windows), in a program that runs threads of its own (a notebook
+kernel), or when the video is too short to share, one process renders.
 
 Why the joints are invisible:
 
@@ -31,6 +32,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from multiprocessing.connection import wait
@@ -52,8 +54,14 @@ WriteRange = Callable[[int, int, Callable, Callable[[], None]], None]
 
 
 def available() -> bool:
-    """Whether worker processes can be forked on this platform."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether worker processes can be forked here: the platform has
+    ``fork``, and this process runs no other thread (a notebook kernel does).
+    A fork copies only the calling thread, so a lock another thread held at
+    that moment stays locked in the worker forever."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
 
 
 def joint_multiple(fps: float, formats: Sequence[str]) -> int:

@@ -3,6 +3,7 @@ losslessly: the same frames as one process, and nothing left behind when a
 piece fails or the run is stopped."""
 
 import itertools
+import multiprocessing
 import os
 import subprocess
 import time
@@ -19,7 +20,9 @@ from optviz.drawing import Renderer, sequence
 from optviz.encode import Encoder, ffmpeg_exe, gif_fps, join_gifs, join_mp4
 from optviz.errors import RenderError
 
-pytestmark = pytest.mark.skipif(not segments.available(), reason="needs fork")
+pytestmark = pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
+)
 
 CONFIG = """
 title: pieces
@@ -237,6 +240,27 @@ def test_any_look_and_format_is_cut_and_joined_alike(
             assert error.max() < 1.0
 
 
+def test_a_program_with_threads_of_its_own_renders_in_one_process(
+    result, tmp_path, cuts_used
+):
+    """Forking a threaded process can deadlock the child on a lock another
+    thread held: with a thread running, jobs=2 quietly stays in one process."""
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not segments.available()
+        paths = api.render(result, tmp_path, jobs=2)
+    finally:
+        stop.set()
+        thread.join()
+    assert cuts_used == []
+    assert [p.name for p in paths] == ["pieces.mp4", "pieces.gif"]
+    assert segments.available()
+
+
 # -- joining --------------------------------------------------------------
 
 
@@ -368,8 +392,6 @@ def test_a_worker_that_dies_fails_the_video_and_leaves_nothing(tmp_path):
 
 
 def test_an_interrupt_kills_the_workers_and_leaves_nothing(tmp_path):
-    import multiprocessing
-
     def stop(done, total):
         raise KeyboardInterrupt
 
