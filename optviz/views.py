@@ -140,6 +140,9 @@ class View:
         self.heads.set_offsets(np.array(points, dtype=float).reshape(-1, 2))
 
 
+_FACETS = 80  # the 3-D surface's mesh, a side
+
+
 class View3D(View):
     """The surface in 3-D with the trajectories running on it, at the height
     of their loss (on a log scale for surfaces with log contour levels). The
@@ -156,14 +159,21 @@ class View3D(View):
         x, y, z = surface_grid(surface, xlim, ylim)
         self._log = surface.levels == "log"
         self._shift = grid_shift(surface, xlim, ylim) if self._log else 0.0
+        # 80 facets a side draw in a blink; the view's edges stay in.
+        ix = np.unique(np.linspace(0, len(x) - 1, min(len(x), _FACETS + 1)).round())
+        iy = np.unique(np.linspace(0, len(y) - 1, min(len(y), _FACETS + 1)).round())
+        ix, iy = ix.astype(int), iy.astype(int)
+        x, y, z = x[ix], y[iy], z[np.ix_(iy, ix)]
         finite = z[np.isfinite(z) & (z > 0)] if self._log else z[np.isfinite(z)]
+        # On log heights f − f* → 0 would sink a path to −∞: the lowest point
+        # of the surface as drawn is the floor, so that a path ends on the
+        # mesh, with the minimum's star, not in a spike below it.
         self._floor = float(finite.min()) if finite.size else 1e-12
         zz = self._height(z + self._shift)
-        step = max(1, len(x) // 80)  # 80 facets a side draw in a blink
         xx, yy = np.meshgrid(x, y)
         dark = self.theme == "dark"
         self.axes.plot_surface(
-            xx[::step, ::step], yy[::step, ::step], zz[::step, ::step],
+            xx, yy, zz,
             cmap=DARK_FILL if dark else CONTOUR_FILL.reversed(),
             linewidth=0.2, edgecolor="#8a96a6" if dark else CONTOUR_LINE,
             alpha=0.85, antialiased=True, zorder=0,
@@ -173,6 +183,7 @@ class View3D(View):
         low, high = np.nanmin(zz), np.nanmax(zz)
         if np.isfinite(low) and np.isfinite(high) and high > low:
             self.axes.set_zlim(low, high)
+        self._box = (xlim, ylim, self.axes.get_zlim())
 
     def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
         pass  # the gradient field lies in the plane: the config allows it in 2-D
@@ -186,7 +197,18 @@ class View3D(View):
             return np.log10(np.maximum(f - self._shift, self._floor))
 
     def path(self, t: Trajectory) -> np.ndarray:
-        return np.column_stack((t.points, self._height(t.loss)))
+        """The trajectory in 3-D, with NaN where it is outside the box (which
+        breaks the line there): 3-D axes do not clip what they draw, and a
+        path running off a saddle would run on down the figure."""
+        path = np.column_stack((t.points, self._height(t.loss)))
+        (x0, x1), (y0, y1), (z0, z1) = self._box
+        slack = 0.01 * (z1 - z0)  # the drawn surface is a sample of f
+        with np.errstate(invalid="ignore"):
+            x, y, z = path.T
+            outside = (x < x0) | (x > x1) | (y < y0) | (y > y1)
+            outside |= (z < z0 - slack) | (z > z1 + slack)
+        path[outside] = np.nan
+        return path
 
     def add_lines(self) -> list:
         lines = []

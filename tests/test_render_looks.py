@@ -11,7 +11,7 @@ from matplotlib.quiver import Quiver
 from matplotlib.text import Text
 
 from optviz import api, core
-from optviz.backdrop import gradient_field
+from optviz.backdrop import gradient_field, surface_grid
 from optviz.config import Animation
 from optviz.drawing import Renderer, RendererBoth
 from optviz.errors import ConfigError
@@ -343,3 +343,57 @@ def test_bad_look_keys_name_the_key(tmp_path, animation, key_path, fragment):
         api.load_config(config)
     assert info.value.path == key_path
     assert fragment in info.value.message, info.value.message
+
+
+def test_3d_paths_end_where_they_leave_the_box():
+    """3-D axes do not clip: a path running off the saddle would run on down
+    the figure. It is cut where it leaves the box, and its head is hidden."""
+    saddle = SURFACES["saddle"]
+    rules = [METHODS["gd"].build({"lr": 0.02})]
+    runs = core.trajectories(
+        saddle.f, saddle.grad, rules, ["gd"], np.array([(-1.9, 0.001)]), 300, 0.0,
+        core.divergence_box(saddle.xlim, saddle.ylim),
+    )  # fmt: skip
+    r = Renderer(
+        saddle, runs, ["gd"], xlim=saddle.xlim, ylim=saddle.ylim,
+        animation=Animation(size=(480, 360), dpi=60, view="3d"),
+    )  # fmt: skip
+    try:
+        (view,) = r.views
+        (t,) = r.trajectories
+        path = view.path(t)
+        (x0, x1), (y0, y1), (z0, z1) = view._box
+        shown = path[np.isfinite(path).all(axis=1)]
+        assert np.isnan(path[-1]).all()  # gone off the saddle by the end ...
+        assert len(shown) > 150  # ... after a long stretch on it
+        assert shown[:, 0].min() >= x0 and shown[:, 0].max() <= x1
+        assert shown[:, 1].min() >= y0 and shown[:, 1].max() <= y1
+        assert shown[:, 2].min() >= z0 - 0.01 * (z1 - z0)
+        # t.points themselves run far past the view: the cut is the view's
+        assert np.abs(t.points[-1]).max() > 10 * max(x1, y1)
+        np.testing.assert_array_less(rms(r.frame(r.last), r.full_draw_frame(r.last)), 1)
+    finally:
+        r.close()
+
+
+def test_3d_log_heights_bottom_out_on_the_drawn_surface(trajectories):
+    """On log heights f − f* → 0 at the minimum: paths and the star stop at
+    the lowest point of the mesh as drawn, not in a spike below it."""
+    r = renderer(trajectories, view="3d")
+    try:
+        (view,) = r.views
+        low, _ = r.axes.get_zlim()  # the lowest point of the mesh
+        star = next(m for m in r._landmarks if m.get_marker() == "*")
+        assert star.get_data_3d()[2][0] == pytest.approx(low)
+        # The finest contour grid dips more than a decade deeper near the
+        # minimum than the 80-facet mesh does: a floor there would leave the
+        # star and the paths' ends hanging below the surface.
+        _, _, z = surface_grid(BEALE, BEALE.xlim, BEALE.ylim)
+        assert low > np.log10(z[z > 0].min()) + 1
+        for t in r.trajectories:
+            z = view.path(t)[:, 2]
+            assert np.nanmin(z) >= low - 1e-9
+        adam = r.trajectories[LABELS.index("adam")]
+        assert view.path(adam)[-1, 2] == pytest.approx(low)  # it reached the star
+    finally:
+        r.close()
