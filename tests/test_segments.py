@@ -406,3 +406,15 @@ def test_an_interrupt_kills_the_workers_and_leaves_nothing(tmp_path):
     assert time.monotonic() - began < 60  # the workers were killed, not awaited
     assert os.listdir(tmp_path / "out") == []
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize(("jobs", "pieces"), [("1", 0), ("2", 2)])
+def test_optviz_run_jobs_cuts_one_config_video(tmp_path, cuts_used, jobs, pieces):
+    from optviz.cli import main
+
+    config = tmp_path / "pieces.yaml"
+    config.write_text(CONFIG)
+    out = tmp_path / "out"
+    assert main(["run", str(config), "-o", str(out), "-q", "--jobs", jobs]) == 0
+    assert [len(cuts) for cuts in cuts_used] == ([pieces] if pieces else [])
+    assert sorted(os.listdir(out)) == ["pieces.gif", "pieces.mp4", "trajectories.csv"]
