@@ -159,35 +159,47 @@ def funcanimation(result, schedule, out: Path) -> None:
         anim.save(out, writer=writer, dpi=result.config.animation.dpi)
 
 
+def _bare_figure(result, out: Path):
+    """The figure with its moving artists animated and drawn out of the
+    static picture, and an ffmpeg encoding raw frames to ``out`` as optviz
+    does: (fig, lines, heads, counter, legend, ffmpeg)."""
+    fig, _, lines, heads, counter, legend = _figure(result)
+    canvas = fig.canvas
+    canvas.draw()
+    fig.set_layout_engine("none")
+    for artist in [*lines, heads, counter, legend]:
+        artist.set_animated(True)
+    canvas.draw()
+    w, h = canvas.get_width_height()
+    cmd = [
+        ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo",
+        "-pix_fmt", "rgba", "-video_size", f"{w}x{h}",
+        "-framerate", str(result.config.animation.fps), "-i", "pipe:0",
+        "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF),
+        "-pix_fmt", "yuv420p", str(out),
+    ]  # fmt: skip
+    ffmpeg = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    return fig, lines, heads, counter, legend, ffmpeg
+
+
+def _finish(ffmpeg) -> None:
+    ffmpeg.stdin.close()
+    if ffmpeg.wait():
+        raise RuntimeError("ffmpeg failed")
+
+
 def bare_loop(result, schedule, out: Path) -> None:
     with house_style():
-        fig, _, lines, heads, counter, legend = _figure(result)
+        fig, lines, heads, counter, legend, ffmpeg = _bare_figure(result, out)
         canvas = fig.canvas
-        canvas.draw()
-        fig.set_layout_engine("none")
-        moving = [*lines, heads, counter, legend]
-        for artist in moving:
-            artist.set_animated(True)
-        canvas.draw()
         background = canvas.copy_from_bbox(fig.bbox)
-        w, h = canvas.get_width_height()
-        cmd = [
-            ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo",
-            "-pix_fmt", "rgba", "-video_size", f"{w}x{h}",
-            "-framerate", str(result.config.animation.fps), "-i", "pipe:0",
-            "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF),
-            "-pix_fmt", "yuv420p", str(out),
-        ]  # fmt: skip
-        ffmpeg = subprocess.Popen(cmd, stdin=subprocess.PIPE)
         for k in schedule:
             canvas.restore_region(background)
             _show(result, lines, heads, counter, int(k))
-            for artist in moving:
+            for artist in [*lines, heads, counter, legend]:
                 fig.draw_artist(artist)
             ffmpeg.stdin.write(canvas.buffer_rgba())
-        ffmpeg.stdin.close()
-        if ffmpeg.wait():
-            raise RuntimeError("ffmpeg failed")
+        _finish(ffmpeg)
 
 
 def bare_incremental(result, schedule, out: Path) -> None:
@@ -198,23 +210,9 @@ def bare_incremental(result, schedule, out: Path) -> None:
     blend their anti-aliased ends into heavier, jagged lines, which is why
     optviz draws whole stretches, and a video needs its legend."""
     with house_style():
-        fig, _, lines, heads, counter, legend = _figure(result)
+        fig, lines, heads, counter, _, ffmpeg = _bare_figure(result, out)
         canvas = fig.canvas
-        canvas.draw()
-        fig.set_layout_engine("none")
-        for artist in [*lines, heads, counter, legend]:
-            artist.set_animated(True)
-        canvas.draw()
         trails = canvas.copy_from_bbox(fig.bbox)
-        w, h = canvas.get_width_height()
-        cmd = [
-            ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo",
-            "-pix_fmt", "rgba", "-video_size", f"{w}x{h}",
-            "-framerate", str(result.config.animation.fps), "-i", "pipe:0",
-            "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF),
-            "-pix_fmt", "yuv420p", str(out),
-        ]  # fmt: skip
-        ffmpeg = subprocess.Popen(cmd, stdin=subprocess.PIPE)
         drawn = [0] * len(lines)
         for k in schedule:
             canvas.restore_region(trails)
@@ -232,9 +230,7 @@ def bare_incremental(result, schedule, out: Path) -> None:
             for artist in (heads, counter):
                 fig.draw_artist(artist)
             ffmpeg.stdin.write(canvas.buffer_rgba())
-        ffmpeg.stdin.close()
-        if ffmpeg.wait():
-            raise RuntimeError("ffmpeg failed")
+        _finish(ffmpeg)
 
 
 def optviz_video(result, out: Path, formats, jobs: int = 1) -> None:
