@@ -26,12 +26,12 @@ Why the joints are invisible:
 from __future__ import annotations
 
 import contextlib
+import glob
 import itertools
 import multiprocessing
 import os
 import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -126,7 +126,10 @@ def encode(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     total = cuts[-1][1] if cuts else 0
-    folder = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".segments", dir=out_dir))
+    _sweep(out_dir, stem)
+    folder = out_dir / f".{stem}.{os.getpid()}.segments"
+    shutil.rmtree(folder, ignore_errors=True)  # a dead namesake's (pid reused)
+    folder.mkdir()
     context = multiprocessing.get_context("fork")
     workers = []
     finals = {f: out_dir / f"{stem}.{f}" for f in formats}
@@ -178,6 +181,30 @@ def encode(
         for part in parts.values():
             part.unlink(missing_ok=True)
     return [finals[f] for f in formats]
+
+
+def _sweep(out_dir: Path, stem: str) -> None:
+    """Remove the pieces folders of ``stem`` that a killed optviz left.
+
+    An interrupted render cleans up after itself; one killed outright
+    (SIGKILL, a power cut) cannot. Its folder names its process: a folder
+    whose process is gone is stale, one whose process runs is another
+    render's, and is left alone.
+    """
+    for folder in out_dir.glob(f".{glob.escape(stem)}.*.segments"):
+        pid = folder.name[len(stem) + 2 : -len(".segments")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or no way to tell: keep
+    return True
 
 
 def _collect(workers, total: int, progress) -> None:

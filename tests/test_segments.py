@@ -418,3 +418,17 @@ def test_optviz_run_jobs_cuts_one_config_video(tmp_path, cuts_used, jobs, pieces
     assert main(["run", str(config), "-o", str(out), "-q", "--jobs", jobs]) == 0
     assert [len(cuts) for cuts in cuts_used] == ([pieces] if pieces else [])
     assert sorted(os.listdir(out)) == ["pieces.gif", "pieces.mp4", "trajectories.csv"]
+
+
+def test_a_killed_renders_pieces_folder_is_swept_and_a_live_ones_kept(tmp_path):
+    """SIGKILL leaves a pieces folder behind; the next render of that video
+    removes it, unless its process still runs (another render at work)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    dead, live = out / ".v.99999999.segments", out / f".v.{os.getppid()}.segments"
+    other = out / ".w.99999999.segments"  # another video's: not this render's
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / ".segment-000.mp4.part").write_bytes(b"half a video")
+    encode_gray(tmp_path, writes_gray)
+    assert sorted(os.listdir(out)) == sorted(["v.mp4", "v.gif", live.name, other.name])
