@@ -479,7 +479,12 @@ class Terminated(KeyboardInterrupt):
     default would end the process on the spot, leaving temporary files)."""
 
 
-_signals: list[int] = []  # the signal that stopped us; click turns it into Abort
+# The signals that stopped us. The exception a handler raises can come out
+# as another: raised inside a C extension's callback, it may be replaced by
+# that extension's own error (matplotlib's transforms turn it into "ValueError:
+# Invalid affine transformation matrix"). Whatever the error, once one of
+# these arrived it is an interrupt, and reported as one.
+_signals: list[int] = []
 
 
 def _terminate(signum, frame) -> None:
@@ -487,20 +492,42 @@ def _terminate(signum, frame) -> None:
     raise Terminated
 
 
+def _interrupt(signum, frame) -> None:
+    _signals.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every failure into one line."""
     _signals.clear()
     try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        previous = {
+            signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate),
+            signal.SIGINT: signal.signal(signal.SIGINT, _interrupt),
+        }
     except ValueError:  # not the main thread: leave signals alone
         return _main(argv)
     try:
         return _main(argv)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _main(argv: list[str] | None) -> int:
+    try:
+        return _run(argv)
+    except BaseException:
+        if not _signals:
+            raise
+        if _signals[-1] == signal.SIGTERM:
+            return _stopped("terminated", 143)
+        return _stopped("interrupted", 130)
+
+
+def _run(argv: list[str] | None) -> int:
+    """The CLI with every failure as one line on stderr and an exit code (an
+    error that came of a signal is re-raised for :func:`_main` to report)."""
     try:
         # without standalone mode, click returns the code of a ctx.exit(code)
         # (--help, --version, help for a bare "optviz") instead of exiting
@@ -521,6 +548,8 @@ def _main(argv: list[str] | None) -> int:
     except click.exceptions.Exit as e:
         return e.exit_code
     except OptvizError as e:
+        if _signals:
+            raise
         click.echo(f"optviz: error: {e}", err=True)
         return e.exit_code
     except Terminated:
@@ -528,10 +557,14 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         return _stopped("interrupted", 130)
     except OSError as e:  # an output folder that cannot be written, a full disk
+        if _signals:
+            raise
         where = f"{e.filename}: " if e.filename else ""
         click.echo(f"optviz: error: {where}{e.strerror or e}", err=True)
         return 1
     except Exception as e:  # a bug: still one line, and a way to report it
+        if _signals:
+            raise
         click.echo(
             f"optviz: internal error: {type(e).__name__}: {e} "
             "(please report this with the config that caused it)",

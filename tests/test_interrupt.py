@@ -145,3 +145,43 @@ def test_a_full_disk_while_writing_the_csv_leaves_no_file(
         == f"optviz: error: cannot write {csv_path}: No space left on device"
     )
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_signal_that_a_c_extension_turned_into_another_error_is_still_a_stop(
+    tmp_path, monkeypatch, capsys, sig, code, word
+):
+    """A signal handler's exception raised inside a C extension's callback can
+    come out as that extension's own error (matplotlib's transforms make it
+    "ValueError: Invalid affine transformation matrix"): seen once in CI as
+    an "internal error" after SIGTERM. A stop is reported as a stop."""
+    from optviz import drawing
+    from optviz.cli import main
+
+    buffer = drawing.Renderer.buffer
+    calls = []
+
+    def mangled(self, k):
+        calls.append(k)
+        if len(calls) == 5:
+            try:
+                os.kill(os.getpid(), sig)  # the handler raises right here
+                time.sleep(5)
+            except BaseException as e:  # as matplotlib's C++ does
+                raise ValueError("Invalid affine transformation matrix") from e
+        return buffer(self, k)
+
+    monkeypatch.setattr(drawing.Renderer, "buffer", mangled)
+    config = tmp_path / "v.yaml"
+    config.write_text(CONFIG.replace("frames: 20000", "frames: 40"))
+    out = tmp_path / "out"
+    assert main(["run", "-q", str(config), "-o", str(out), "--jobs", "1"]) == code
+    err = capsys.readouterr().err
+    assert err.strip() == f"optviz: {word}; no output was left half-written"
+    assert sorted(p.name for p in out.iterdir()) == ["trajectories.csv"]
+    # and the handlers are put back
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
