@@ -210,6 +210,8 @@ class View3D(View):
         path[outside] = np.nan
         return path
 
+    _paths: list[np.ndarray] | None = None  # each trajectory's path, by show_heads
+
     def add_lines(self) -> list:
         lines = []
         for t in self.trajectories:
@@ -253,7 +255,9 @@ class View3D(View):
         return self.heads
 
     def show_heads(self, ends: Sequence[int]) -> None:
-        points = [self.path(t)[n] for t, n in zip(self.trajectories, ends)]
+        if self._paths is None:  # computed once: this runs every frame
+            self._paths = [self.path(t) for t in self.trajectories]
+        points = [path[n] for path, n in zip(self._paths, ends)]
         x, y, z = np.array(points, dtype=float).reshape(-1, 3).T
         self.heads._offsets3d = (x, y, z)
         # A full draw projects 3-D collections before drawing them; a lone
