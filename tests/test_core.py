@@ -2,6 +2,7 @@ import csv
 
 import numpy as np
 import pytest
+from runs import run
 
 from optviz import core
 from optviz.export import COLUMNS, write_csv
@@ -9,23 +10,8 @@ from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES
 
 
-def trajectories(surface, methods, starts, iterations, tolerance=0.0):
-    s = SURFACES[surface]
-    rules = [METHODS[m].build(p) for m, p in methods]
-    return core.trajectories(
-        s.f,
-        s.grad,
-        rules,
-        [m for m, _ in methods],
-        np.array(starts, dtype=float),
-        iterations,
-        tolerance,
-        core.divergence_box(s.xlim, s.ylim),
-    )
-
-
 def test_runs_to_the_cap_without_a_tolerance():
-    (t,) = trajectories("beale", [("gd", {"lr": 1e-4})], [(2, -2)], 500)
+    (t,) = run("beale", [("gd", {"lr": 1e-4})], [(2, -2)], 500)
     assert t.status is core.Status.MAX_ITER
     assert t.iterations == 500 and len(t.points) == 501
     assert t.stopped_at == 500
@@ -33,9 +19,7 @@ def test_runs_to_the_cap_without_a_tolerance():
 
 def test_stops_at_the_first_iteration_below_the_tolerance():
     tol = 1e-4
-    (t,) = trajectories(
-        "rosenbrock", [("adam", {"lr": 0.02})], [(-1.2, 1.0)], 20000, tol
-    )
+    (t,) = run("rosenbrock", [("adam", {"lr": 0.02})], [(-1.2, 1.0)], 20000, tol)
     assert t.status is core.Status.CONVERGED
     assert t.grad_norm[-1] < tol
     assert np.all(t.grad_norm[:-1] >= tol)
@@ -43,14 +27,12 @@ def test_stops_at_the_first_iteration_below_the_tolerance():
 
 
 def test_each_start_gets_its_own_status():
-    ts = trajectories(
-        "beale", [("gd", {"lr": 0.01})], [(3.1, 0.5), (-4.0, 4.0)], 5000, 1e-4
-    )
+    ts = run("beale", [("gd", {"lr": 0.01})], [(3.1, 0.5), (-4.0, 4.0)], 5000, 1e-4)
     assert [t.status for t in ts] == [core.Status.CONVERGED, core.Status.DIVERGED]
 
 
 def test_divergence_is_a_status_and_keeps_only_finite_points():
-    (t,) = trajectories("beale", [("gd", {"lr": 0.01})], [(-3, 3)], 1000)
+    (t,) = run("beale", [("gd", {"lr": 0.01})], [(-3, 3)], 1000)
     assert t.status is core.Status.DIVERGED
     assert t.stopped_at == t.iterations + 1  # the first bad point is dropped
     assert np.all(np.isfinite(t.points)) and np.all(np.isfinite(t.loss))
@@ -70,7 +52,7 @@ def test_loop_ends_early_when_every_row_has_stopped():
 
 
 def test_loss_and_grad_norm_are_of_the_stored_points():
-    (t,) = trajectories("beale", [("nesterov", {"lr": 1e-5})], [(2, -2)], 50)
+    (t,) = run("beale", [("nesterov", {"lr": 1e-5})], [(2, -2)], 50)
     beale = SURFACES["beale"]
     np.testing.assert_array_equal(t.loss, beale.f(t.points))
     np.testing.assert_array_equal(
@@ -79,7 +61,7 @@ def test_loss_and_grad_norm_are_of_the_stored_points():
 
 
 def test_csv_round_trips_at_full_precision(tmp_path):
-    ts = trajectories(
+    ts = run(
         "beale",
         [("adam", {"lr": 0.22}), ("gd", {"lr": 1e-4})],
         [(2, -2), (-3, 3)],
@@ -102,5 +84,5 @@ def test_csv_round_trips_at_full_precision(tmp_path):
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_start_diverges_at_once(bad):
-    (t,) = trajectories("beale", [("gd", {"lr": 1e-4})], [(bad, 0.0)], 10)
+    (t,) = run("beale", [("gd", {"lr": 1e-4})], [(bad, 0.0)], 10)
     assert t.status is core.Status.DIVERGED and t.stopped_at == 0

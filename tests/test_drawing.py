@@ -3,6 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 from PIL import Image
+from runs import run
 
 from optviz import core
 from optviz.backdrop import PALETTE, contour_levels, optimizer_colours, surface_grid
@@ -16,7 +17,6 @@ from optviz.drawing import (
 )
 from optviz.errors import RenderError
 from optviz.frames import frame_iterations
-from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES, Minimum
 
 BEALE = SURFACES["beale"]
@@ -36,17 +36,7 @@ STAR_FILL = (255, 210, 63)  # the global minimum's star
 
 
 def beale_trajectories(starts=STARTS, iterations=1500):
-    rules = [METHODS[m].build(p) for m, p in OPTIMIZERS]
-    return core.trajectories(
-        BEALE.f,
-        BEALE.grad,
-        rules,
-        LABELS,
-        np.array(starts),
-        iterations,
-        0.0,
-        core.divergence_box(BEALE.xlim, BEALE.ylim),
-    )
+    return run(BEALE, OPTIMIZERS, starts, iterations, labels=LABELS)
 
 
 def make_renderer(trajectories, size=(641, 481), dpi=80, **kw):
@@ -374,11 +364,7 @@ def test_render_video_writes_both_formats_and_reports_progress(tmp_path, traject
 
 
 def test_a_converged_run_says_when():
-    rules = [METHODS["adam"].build({"lr": 0.1})]
-    ts = core.trajectories(
-        BEALE.f, BEALE.grad, rules, ["adam"], np.array([[2.0, -2.0]]), 3000, 1e-3,
-        core.divergence_box(BEALE.xlim, BEALE.ylim),
-    )  # fmt: skip
+    ts = run(BEALE, [("adam", {"lr": 0.1})], [(2.0, -2.0)], 3000, 1e-3)
     (t,) = ts
     assert t.status is core.Status.CONVERGED
     r = Renderer(BEALE, ts, ["adam"], xlim=BEALE.xlim, ylim=BEALE.ylim,
@@ -391,17 +377,9 @@ def test_a_converged_run_says_when():
 
 
 def test_a_diverged_path_is_marked_and_stops_at_the_edge_of_the_view():
-    rules = [METHODS["gd"].build({"lr": 0.01}), METHODS["adam"].build({"lr": 0.1})]
-    ts = core.trajectories(
-        BEALE.f,
-        BEALE.grad,
-        rules,
-        ["too fast", "adam"],
-        np.array([[-3.0, 3.0], [2.0, -2.0]]),
-        300,
-        0.0,
-        core.divergence_box(BEALE.xlim, BEALE.ylim),
-    )
+    specs = [("gd", {"lr": 0.01}), ("adam", {"lr": 0.1})]
+    starts = [(-3.0, 3.0), (2.0, -2.0)]
+    ts = run(BEALE, specs, starts, 300, labels=["too fast", "adam"])
     assert {t.status for t in ts if t.label == "too fast"} == {core.Status.DIVERGED}
     r = Renderer(
         BEALE,

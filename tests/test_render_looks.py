@@ -9,13 +9,13 @@ import pytest
 from matplotlib.contour import ContourSet
 from matplotlib.quiver import Quiver
 from matplotlib.text import Text
+from runs import run
 
-from optviz import api, core
+from optviz import api
 from optviz.backdrop import gradient_field, surface_grid
 from optviz.config import Animation
 from optviz.drawing import Renderer, RendererBoth
 from optviz.errors import ConfigError
-from optviz.optimizers import METHODS
 from optviz.surfaces import SURFACES
 
 BEALE = SURFACES["beale"]
@@ -47,11 +47,7 @@ LOOKS = {
 
 @pytest.fixture(scope="module")
 def trajectories():
-    rules = [METHODS[m].build(p) for m, p in OPTIMIZERS]
-    return core.trajectories(
-        BEALE.f, BEALE.grad, rules, LABELS, np.array([(-3.0, 3.0)]), 1200, 0.0,
-        core.divergence_box(BEALE.xlim, BEALE.ylim),
-    )  # fmt: skip
+    return run(BEALE, OPTIMIZERS, [(-3.0, 3.0)], 1200, labels=LABELS)
 
 
 def renderer(trajectories, **looks):
@@ -349,11 +345,7 @@ def test_3d_paths_end_where_they_leave_the_box():
     """3-D axes do not clip: a path running off the saddle would run on down
     the figure. It is cut where it leaves the box, and its head is hidden."""
     saddle = SURFACES["saddle"]
-    rules = [METHODS["gd"].build({"lr": 0.02})]
-    runs = core.trajectories(
-        saddle.f, saddle.grad, rules, ["gd"], np.array([(-1.9, 0.001)]), 300, 0.0,
-        core.divergence_box(saddle.xlim, saddle.ylim),
-    )  # fmt: skip
+    runs = run(saddle, [("gd", {"lr": 0.02})], [(-1.9, 0.001)], 300)
     r = Renderer(
         saddle, runs, ["gd"], xlim=saddle.xlim, ylim=saddle.ylim,
         animation=Animation(size=(480, 360), dpi=60, view="3d"),

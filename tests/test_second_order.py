@@ -2,28 +2,12 @@
 
 import numpy as np
 import pytest
+from runs import run
 
 from optviz import api, core, second_order, surfaces
 from optviz.config import parse
-from optviz.optimizers import METHODS
 
 BOWL = {"formula": "x^2 + 3*y^2", "domain": {"x": [-3, 3], "y": [-3, 3]}}
-
-
-def run(surface, specs, starts, iterations, tolerance=0.0):
-    s = surface if not isinstance(surface, str) else surfaces.get(surface)
-    rules = [METHODS[m].build(p) for m, p in specs]
-    return core.trajectories(
-        s.f,
-        s.grad,
-        rules,
-        [m for m, _ in specs],
-        np.array(starts, dtype=float),
-        iterations,
-        tolerance,
-        core.divergence_box(s.xlim, s.ylim),
-        hessian=s.hessian,
-    )
 
 
 def bowl():
