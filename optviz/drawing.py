@@ -24,7 +24,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -587,18 +587,17 @@ def render_video(
     trajectories: Sequence[Trajectory],
     labels: Sequence[str],
     *,
-    title: str | None = None,
-    xlim: tuple[float, float],
-    ylim: tuple[float, float],
-    animation: Animation,
     out_dir: Path,
     stem: str,
     progress: Progress | None = None,
-    colors: Sequence[str | None] = (),
     card: Sequence[str] = (),
     jobs: int = 1,
+    **figure: Any,
 ) -> list[Path]:
     """Animate the trajectories into ``out_dir/<stem>.<format>``; the paths.
+
+    ``figure``: the rest of :class:`Renderer`'s arguments (``animation``,
+    ``xlim``, ``ylim``, and optionally ``title`` and ``colors``).
 
     ``animation.frames`` frames follow ``animation.schedule`` (see
     :mod:`optviz.frames`), then the last one stays for ``animation.hold``
@@ -611,16 +610,8 @@ def render_video(
     frames, drawn and encoded in forked processes and joined losslessly
     (:mod:`optviz.segments`); the frames are the same either way.
     """
-    renderer = Renderer(
-        surface,
-        trajectories,
-        labels,
-        title=title,
-        xlim=xlim,
-        ylim=ylim,
-        animation=animation,
-        colors=colors,
-    )
+    renderer = Renderer(surface, trajectories, labels, **figure)
+    animation, title = figure["animation"], figure.get("title")
     try:
         paths = []
         if "png" in animation.formats:
@@ -701,25 +692,14 @@ def render_still(
     trajectories: Sequence[Trajectory],
     labels: Sequence[str],
     *,
-    title: str | None = None,
-    xlim: tuple[float, float],
-    ylim: tuple[float, float],
-    animation: Animation,
     path: Path,
     iteration: int | None = None,
-    colors: Sequence[str | None] = (),
+    **figure: Any,
 ) -> Path:
-    """Draw one frame (by default the last) to a PNG at ``path``."""
+    """Draw one frame (by default the last) to a PNG at ``path``; ``figure``
+    as for :func:`render_video`."""
     (written,) = render_stills(
-        surface,
-        trajectories,
-        labels,
-        title=title,
-        xlim=xlim,
-        ylim=ylim,
-        animation=animation,
-        shots=[(Path(path), iteration)],
-        colors=colors,
+        surface, trajectories, labels, shots=[(Path(path), iteration)], **figure
     )
     return written
 
@@ -729,29 +709,17 @@ def render_stills(
     trajectories: Sequence[Trajectory],
     labels: Sequence[str],
     *,
-    title: str | None = None,
-    xlim: tuple[float, float],
-    ylim: tuple[float, float],
-    animation: Animation,
     shots: Sequence[tuple[Path, int | None]],
     frames: bool = False,
-    colors: Sequence[str | None] = (),
+    **figure: Any,
 ) -> list[Path]:
     """Draw several frames with one figure: each ``(path, which)`` of
     ``shots`` becomes a PNG; ``which`` is an iteration (None: the last), or,
-    with ``frames``, an index into the animation's frame schedule."""
-    renderer = Renderer(
-        surface,
-        trajectories,
-        labels,
-        title=title,
-        xlim=xlim,
-        ylim=ylim,
-        animation=animation,
-        colors=colors,
-    )
+    with ``frames``, an index into the animation's frame schedule.
+    ``figure`` as for :func:`render_video`."""
+    renderer = Renderer(surface, trajectories, labels, **figure)
     try:
-        schedule = renderer.schedule(animation) if frames else None
+        schedule = renderer.schedule(figure["animation"]) if frames else None
         iterations = []
         for _, which in shots:
             if which is None:
