@@ -614,10 +614,14 @@ def render_video(
     animation, title = figure["animation"], figure.get("title")
     try:
         paths = []
-        if "png" in animation.formats:
-            still = Path(out_dir) / f"{stem}.png"
-            paths.append(save_png(still, renderer.frame(renderer.last)))
         videos = [f for f in animation.formats if f in FORMATS]
+        # The still and the GIF's palette are both the last frame, which
+        # holds every line: drawn once for the two.
+        last = None
+        if "png" in animation.formats or "gif" in videos:
+            last = renderer.frame(renderer.last)
+        if "png" in animation.formats:
+            paths.append(save_png(Path(out_dir) / f"{stem}.png", last))
         if not videos:
             return paths
         frames = sequence(renderer.schedule(animation), animation)
@@ -634,8 +638,7 @@ def render_video(
                 write(image)
                 tick()
 
-        # The GIF's palette comes from the last frame: it holds every line.
-        palette = renderer.frame(renderer.last) if "gif" in videos else None
+        palette = last if "gif" in videos else None
         cuts = [(0, len(frames))]
         if jobs > 1 and segments.available():
             # A held frame costs its encoding only, not its drawing.
