@@ -517,25 +517,23 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     try:
         return _run(argv)
-    except BaseException:
-        if not _signals:
+    except BaseException as e:
+        if not (_signals or isinstance(e, KeyboardInterrupt)):
             raise
-        if _signals[-1] == signal.SIGTERM:
+        if _signals[-1:] == [signal.SIGTERM] or isinstance(e, Terminated):
             return _stopped("terminated", 143)
         return _stopped("interrupted", 130)
 
 
 def _run(argv: list[str] | None) -> int:
-    """The CLI with every failure as one line on stderr and an exit code (an
-    error that came of a signal is re-raised for :func:`_main` to report)."""
+    """The CLI with every failure as one line on stderr and an exit code;
+    interrupts, and any error that came of a signal, go on to :func:`_main`."""
     try:
         # without standalone mode, click returns the code of a ctx.exit(code)
         # (--help, --version, help for a bare "optviz") instead of exiting
         code = cli.main(args=argv, prog_name="optviz", standalone_mode=False)
-    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
-        if _signals and _signals[-1] == signal.SIGTERM:
-            return _stopped("terminated", 143)
-        return _stopped("interrupted", 130)
+    except click.exceptions.Abort as e:  # click's form of KeyboardInterrupt
+        raise KeyboardInterrupt from e
     except click.UsageError as e:  # a bad option or argument: one line too
         where = e.ctx.command_path if e.ctx is not None else "optviz"
         click.echo(
@@ -552,10 +550,6 @@ def _run(argv: list[str] | None) -> int:
             raise
         click.echo(f"optviz: error: {e}", err=True)
         return e.exit_code
-    except Terminated:
-        return _stopped("terminated", 143)
-    except KeyboardInterrupt:
-        return _stopped("interrupted", 130)
     except OSError as e:  # an output folder that cannot be written, a full disk
         if _signals:
             raise

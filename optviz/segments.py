@@ -202,8 +202,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError, OSError):
-        return True  # someone else's process, or no way to tell: keep
+    except (OverflowError, OSError):  # someone else's, or no way to tell: keep
+        return True
     return True
 
 
