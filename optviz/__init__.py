@@ -22,6 +22,7 @@ _API = (
     "write_outputs",
     "summary_rows",
     "summary_table",
+    "view_warnings",
 )
 
 __all__ = ["ConfigError", "OptvizError", "RenderError", "__version__", *_API]

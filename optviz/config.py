@@ -9,7 +9,8 @@ near-miss names. Nothing past this module sees unchecked input.
     starts: [[2, -2]]                   # optional: the surface's own starts
     iterations: 10000
     tolerance: 0                        # optional: stop when ‖∇f‖ < tolerance
-    view: {x: [-4.5, 4.5], y: [-4.5, 4.5]}   # optional: the surface's window
+    view: {x: [-4.5, 4.5], y: [-4.5, 4.5]}   # optional: the surface's window,
+                                        # or auto: that window fitted to the paths
     optimizers:
       - {label: gd, method: gd, lr: 1.0e-4}
       - {label: gd+p, method: momentum, lr: 5.0e-6, momentum: 0.9}
@@ -32,6 +33,7 @@ from optviz.surfaces import Surface
 from optviz.validate import (
     TOO_DEEP,
     choice,
+    did_you_mean,
     integer,
     kind,
     known_keys,
@@ -117,6 +119,9 @@ class Config:
     animation: Animation
     output: Path
     seed: int = 0  # minibatch sampling
+    # view: auto: xlim × ylim (the surface's window) is widened to the paths
+    # after the run (optviz.window.fit); the run itself is the same.
+    fit_view: bool = False
 
 
 def load(path: str | Path) -> Config:
@@ -191,13 +196,15 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
             "the config is empty; it needs at least 'surface' and 'optimizers'"
         )
     top = mapping(data, "", "the config")
+    _misplaced(top)
     known_keys(top, _TOP_KEYS, "")
     for key in ("surface", "optimizers"):
         if key not in top:
             raise ConfigError(f"missing required key {key!r}", path="")
 
     surface = _surface(top["surface"], base)
-    xlim, ylim = _view(top.get("view"), surface)
+    fit_view = top.get("view") == "auto"
+    xlim, ylim = _view(None if fit_view else top.get("view"), surface)
     if "starts" in top:
         starts = _starts(top["starts"])
     elif surface.starts:
@@ -247,7 +254,33 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         animation=_animation(top.get("animation") or {}),
         output=output_path,
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
+        fit_view=fit_view,
     )
+
+
+def _misplaced(top: Mapping[str, Any]) -> None:
+    """An animation setting written at the top level (``theme: dark``, or
+    ``view: 3d``, which is not a window): say where it belongs."""
+    for key in top:
+        if key not in _TOP_KEYS and key in _ANIMATION_KEYS:
+            raise ConfigError(
+                f"unknown key {key!r} at the top level; it is an animation "
+                f"setting: did you mean 'animation.{key}'?",
+                path=key,
+            )
+    view = top.get("view")
+    if isinstance(view, str) and view != "auto":
+        hint = (
+            f"; {view!r} is a way to draw the surface: did you mean 'animation.view'?"
+            if view in VIEWS
+            else did_you_mean(view, ("auto",))
+        )
+        raise ConfigError(
+            f"{show(view)} is not a view window; supported values are 'auto' (the "
+            "surface's window fitted to the paths) or {x: [min, max], y: [min, max]}"
+            + hint,
+            path="view",
+        )
 
 
 def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
@@ -510,7 +543,7 @@ def _named_surface(value: Any, base: Path, path: str) -> Any:
 def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, float]]:
     if value is None:
         return surface.xlim, surface.ylim
-    entry = mapping(value, "view", "{x: [min, max], y: [min, max]}")
+    entry = mapping(value, "view", "{x: [min, max], y: [min, max]}, or auto")
     known_keys(entry, ("x", "y"), "view")
     limits = []
     for axis, default in (("x", surface.xlim), ("y", surface.ylim)):
