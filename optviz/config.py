@@ -75,6 +75,22 @@ class Animation:
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
 
+    @property
+    def intro_frames(self) -> int:
+        """Frames of the title card, before the motion."""
+        return max(0, round(self.title_card * self.fps))
+
+    @property
+    def hold_frames(self) -> int:
+        """Frames the last one is held for, after the motion."""
+        return max(0, round(self.hold * self.fps))
+
+    @property
+    def total_frames(self) -> int:
+        """Every frame of the video: title card, motion (always ``frames``:
+        a short run holds each iteration for several) and hold."""
+        return self.intro_frames + self.frames + self.hold_frames
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -158,6 +174,23 @@ _ANIMATION_KEYS = (
     "contour_labels",
     "view",
     "gradient_field",
+)
+# What every optimizer entry takes besides its method's hyperparameters, as
+# ``optviz list methods`` prints it.
+ENTRY_OPTIONS = (
+    ("label", "its name in the legend and the table; default: the method's name"),
+    ("color", "any matplotlib colour; default: the next of the palette"),
+    (
+        "batch_size",
+        "data surfaces only: the gradient on this many examples at a time, "
+        "reshuffled every epoch; 1 to the number of examples; default: all",
+    ),
+    ("clip_norm", "clip the gradient to this norm (0: no clipping); >= 0; default 0"),
+    (
+        "noise",
+        "standard deviation of Gaussian noise added to the gradient, seeded by "
+        "the config's seed; >= 0; default 0",
+    ),
 )
 PANELS = ("loss", "grad_norm")
 THEMES = ("light", "dark")
@@ -304,10 +337,7 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
         keys = (
             "label",
             "method",
-            "color",
-            "batch_size",
-            "clip_norm",
-            "noise",
+            *(key for key, _ in ENTRY_OPTIONS if key != "label"),
             *(h.key for h in method.hyperparameters),
         )
         known_keys(entry, keys, path, what=f"for {name}")
