@@ -23,6 +23,7 @@ _API = (
     "summary_rows",
     "summary_table",
     "view_warnings",
+    "timeline_note",
 )
 
 __all__ = ["ConfigError", "OptvizError", "RenderError", "__version__", *_API]
