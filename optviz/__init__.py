@@ -22,6 +22,8 @@ _API = (
     "write_outputs",
     "summary_rows",
     "summary_table",
+    "view_warnings",
+    "timeline_note",
 )
 
 __all__ = ["ConfigError", "OptvizError", "RenderError", "__version__", *_API]

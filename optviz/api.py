@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from optviz import config as config_module
-from optviz import core, export, optimizers, summary
+from optviz import core, export, optimizers, summary, window
 from optviz.config import Config
 from optviz.surfaces import Surface
 
@@ -27,10 +27,21 @@ class Result:
     config: Config
     surface: Surface
     trajectories: tuple[core.Trajectory, ...]
+    # The window the video shows, (xlim, ylim): the config's, or with
+    # view: auto, that window fitted to the paths (None: the config's).
+    view: tuple[window.Limits, window.Limits] | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(o.label for o in self.config.optimizers)
+
+    @property
+    def xlim(self) -> window.Limits:
+        return self.view[0] if self.view is not None else self.config.xlim
+
+    @property
+    def ylim(self) -> window.Limits:
+        return self.view[1] if self.view is not None else self.config.ylim
 
 
 def load_config(path: str | Path) -> Config:
@@ -55,7 +66,10 @@ def run(config: Config) -> Result:
         hessian=surface.hessian,
         perturb=_perturbations(config),
     )
-    return Result(config, surface, tuple(trajectories))
+    view = (config.xlim, config.ylim)
+    if config.fit_view:
+        view = window.fit(trajectories, config.xlim, config.ylim)
+    return Result(config, surface, tuple(trajectories), view)
 
 
 def _perturbations(config: Config) -> core.Perturbations | None:
@@ -117,8 +131,8 @@ def figure(result: Result, animation: Any = None) -> dict[str, Any]:
         "trajectories": result.trajectories,
         "labels": legend_labels(result),
         "title": c.title,
-        "xlim": c.xlim,
-        "ylim": c.ylim,
+        "xlim": result.xlim,
+        "ylim": result.ylim,
         "animation": c.animation if animation is None else animation,
         "colors": [o.color for o in c.optimizers],
     }
@@ -236,12 +250,55 @@ def render_config(
     paths = write_outputs(
         result, output, video=video, still=still, frames=frames, jobs=jobs
     )
-    return summary_table(result), paths
+    return report(result, video), paths
+
+
+def report(result: Result, video: bool = True) -> str:
+    """What ``optviz run`` prints after a run: :func:`summary_table`, and with
+    a ``video``, :func:`timeline_note` when there is one."""
+    note = timeline_note(result) if video else None
+    return summary_table(result) + (f"\n{note}" if note else "")
+
+
+def timeline_note(result: Result) -> str | None:
+    """How a run with fewer iterations than frames fills them (each iteration
+    is held for several frames: the video lasts what the config asks), or
+    None when there are iterations enough."""
+    animation = result.config.animation
+    drawn = [
+        window.drawn_iterations(t, result.xlim, result.ylim)
+        for t in result.trajectories
+        if len(t.points)
+    ]
+    points = max(drawn, default=0) + 1  # iterations 0 .. last
+    frames = animation.frames
+    if points >= frames:
+        return None
+    fewest, most = frames // points, -(-frames // points)
+    each = f"{fewest}" if fewest == most else f"{fewest} or {most}"
+    return (
+        f"note: {points - 1} iterations are fewer than the {frames} frames: each "
+        f"iteration is held for {each} frames ({frames / animation.fps:g} s of "
+        "motion)"
+    )
 
 
 def summary_rows(result: Result) -> list[summary.Row]:
-    return summary.rows(result.trajectories, result.surface.minima)
+    """One row per optimizer and start; ``left_view`` is the first iteration
+    outside the video's view (None: it stays in)."""
+    view = (result.xlim, result.ylim)
+    return summary.rows(result.trajectories, result.surface.minima, view)
+
+
+def view_warnings(result: Result) -> list[str]:
+    """A line for each path that leaves the video's view (and one of advice),
+    or nothing when every path stays in it."""
+    return summary.view_warnings(summary_rows(result), result.config.fit_view)
 
 
 def summary_table(result: Result) -> str:
-    return summary.table(summary_rows(result))
+    """The table, then :func:`view_warnings`' lines."""
+    rows = summary_rows(result)
+    lines = [summary.table(rows)]
+    lines += summary.view_warnings(rows, result.config.fit_view)
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -20,9 +21,10 @@ from optviz.errors import ConfigError, OptvizError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(context_settings=CONTEXT, invoke_without_command=True)
 @click.version_option(package_name="optviz")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Watch optimizers move: contour-plot animations of gradient descent and
     its variants on 2-D surfaces, from a YAML config.
 
@@ -30,9 +32,12 @@ def cli() -> None:
     Examples:
       optviz run configs/lecture/2gd_gd+p_gd+np_adagrad_rmsprop+p_adam.yaml
       optviz run configs/lecture/*.yaml
+      optviz run configs/examples/
       optviz validate my-config.yaml
       optviz list
     """
+    if ctx.invoked_subcommand is None:  # a bare "optviz" asks what it can do
+        click.echo(ctx.get_help())
 
 
 @cli.command(context_settings=CONTEXT)
@@ -81,7 +86,8 @@ def run(
 ):
     """Run each CONFIG and write its video(s) and trajectories.csv.
 
-    Outputs go to the output folder: <name>.mp4 (H.264), <name>.gif and
+    A CONFIG that is a folder stands for every *.yaml file in it, in name
+    order. Outputs go to the output folder: <name>.mp4 (H.264), <name>.gif and
     trajectories.csv (one row per iteration per optimizer per start). At the
     end a table shows, per optimizer and start, the status, the iterations
     used, the first iteration within 0.05 of a known minimum, and where it
@@ -92,11 +98,13 @@ def run(
     Examples:
       optviz run configs/lecture/1gd.yaml
       optviz run configs/lecture/*.yaml -o videos/
+      optviz run configs/examples/              # every config in the folder
       optviz run my-config.yaml --no-video      # just the numbers
       optviz run my-config.yaml --no-video --still --frame 0 --frame 150
     """
     from optviz import api
 
+    configs = _expand(configs)
     loaded = [api.load_config(path) for path in configs]  # all checked up front
     folders = [
         (output / c.stem if len(loaded) > 1 else output) if output else c.output
@@ -135,19 +143,17 @@ def run(
             paths = api.write_outputs(result, folder, **outputs)
         else:
             with click.progressbar(
-                length=config.animation.frames,
+                length=config.animation.total_frames,
                 label=f"{config.stem}: rendering",
                 file=sys.stderr,
                 show_pos=True,
+                show_eta=False,  # click's counts the setup before the first frame
+                item_show_func=lambda left: left,
             ) as bar:
-
-                def progress(done: int, total: int) -> None:
-                    bar.length = total
-                    bar.update(done - bar.pos)
-
+                progress = FrameProgress(bar)
                 paths = api.write_outputs(result, folder, progress=progress, **outputs)
         if not quiet:
-            _report(config, api.summary_table(result), paths)
+            _report(config, api.report(result, video=not no_video), paths)
 
 
 def _report(config, table: str, paths) -> None:
@@ -155,6 +161,60 @@ def _report(config, table: str, paths) -> None:
     click.echo(table)
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+def _expand(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The config files: each folder among ``paths`` stands for the
+    ``*.yaml`` files in it, sorted by name."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        found = sorted(path.glob("*.yaml"))
+        if not found:
+            raise ConfigError(
+                "is a folder with no *.yaml config in it; give config files, or "
+                "a folder that holds some",
+                source=str(path),
+            )
+        out += found
+    return tuple(out)
+
+
+# The clock the time left is measured with (a test sets its own).
+_clock = time.monotonic
+# Frames drawn before the time left is estimated: the first frames come just
+# after the figure is set up, and their pace is no measure of the rest.
+ESTIMATE_AFTER = 5
+
+
+class FrameProgress:
+    """``progress(done, total)`` for a click progress bar over a video's
+    frames, which shows the time left as the bar's item.
+
+    Click's own estimate divides the time since the bar appeared by the
+    frames done, so the run and the figure's setup before the first frame
+    inflate it (7 minutes for a 7-second render). This one times the frames
+    from the first one on and says nothing until :data:`ESTIMATE_AFTER`
+    more are done.
+    """
+
+    def __init__(self, bar) -> None:
+        self.bar = bar
+        self.first: tuple[float, int] | None = None  # (time, done) at frame 1
+
+    def __call__(self, done: int, total: int) -> None:
+        now = _clock()
+        if self.first is None:
+            self.first = (now, done)
+        began, before = self.first
+        text = ""
+        if done - before >= ESTIMATE_AFTER and done < total:
+            left = (now - began) / (done - before) * (total - done)
+            minutes, seconds = divmod(round(left), 60)
+            text = f"{minutes}:{seconds:02d} left"
+        self.bar.update(done - self.bar.pos, current_item=text)
 
 
 def _run_in_parallel(configs, folders, jobs: int, outputs: dict, no_bar: bool):
@@ -232,7 +292,7 @@ def _render_one(path: Path, folder: Path, outputs: dict):
 @cli.command(context_settings=CONTEXT)
 @click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(configs: tuple[Path, ...]) -> None:
-    """Check each CONFIG without running anything.
+    """Check each CONFIG (or every *.yaml in a folder) without running anything.
 
     Prints one line per valid config; the first problem ends the command with
     its file, key path and what is allowed.
@@ -243,7 +303,7 @@ def validate(configs: tuple[Path, ...]) -> None:
     """
     from optviz import api
 
-    for path in configs:
+    for path in _expand(configs):
         config = api.load_config(path)
         names = ", ".join(o.label for o in config.optimizers)
         click.echo(
@@ -319,6 +379,7 @@ def snapshot(
     from optviz import api
     from optviz import snapshot as snapshots
 
+    configs = _expand(configs)
     loaded = [api.load_config(path) for path in configs]  # all checked up front
     seen: dict[str, Path] = {}
     for path, config in zip(configs, loaded):
@@ -367,6 +428,7 @@ def list_(what: str | None) -> None:
       optviz list methods
     """
     from optviz import surfaces
+    from optviz.config import ENTRY_OPTIONS
     from optviz.optimizers import METHODS
 
     if what in (None, "surfaces"):
@@ -387,6 +449,9 @@ def list_(what: str | None) -> None:
                     f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
                     f"{h.allowed()}; {default}"
                 )
+        click.echo("Every method also takes:")
+        for key, text in ENTRY_OPTIONS:
+            click.echo(f"  {key:<12} {text}")
 
 
 def _word(value) -> str:

@@ -9,7 +9,8 @@ near-miss names. Nothing past this module sees unchecked input.
     starts: [[2, -2]]                   # optional: the surface's own starts
     iterations: 10000
     tolerance: 0                        # optional: stop when ‖∇f‖ < tolerance
-    view: {x: [-4.5, 4.5], y: [-4.5, 4.5]}   # optional: the surface's window
+    view: {x: [-4.5, 4.5], y: [-4.5, 4.5]}   # optional: the surface's window,
+                                        # or auto: that window fitted to the paths
     optimizers:
       - {label: gd, method: gd, lr: 1.0e-4}
       - {label: gd+p, method: momentum, lr: 5.0e-6, momentum: 0.9}
@@ -32,6 +33,7 @@ from optviz.surfaces import Surface
 from optviz.validate import (
     TOO_DEEP,
     choice,
+    did_you_mean,
     integer,
     kind,
     known_keys,
@@ -72,6 +74,22 @@ class Animation:
     contour_labels: bool = False  # the value on some of the contour lines
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
+
+    @property
+    def intro_frames(self) -> int:
+        """Frames of the title card, before the motion."""
+        return max(0, round(self.title_card * self.fps))
+
+    @property
+    def hold_frames(self) -> int:
+        """Frames the last one is held for, after the motion."""
+        return max(0, round(self.hold * self.fps))
+
+    @property
+    def total_frames(self) -> int:
+        """Every frame of the video: title card, motion (always ``frames``:
+        a short run holds each iteration for several) and hold."""
+        return self.intro_frames + self.frames + self.hold_frames
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,9 @@ class Config:
     animation: Animation
     output: Path
     seed: int = 0  # minibatch sampling
+    # view: auto: xlim × ylim (the surface's window) is widened to the paths
+    # after the run (optviz.window.fit); the run itself is the same.
+    fit_view: bool = False
 
 
 def load(path: str | Path) -> Config:
@@ -153,6 +174,23 @@ _ANIMATION_KEYS = (
     "contour_labels",
     "view",
     "gradient_field",
+)
+# What every optimizer entry takes besides its method's hyperparameters, as
+# ``optviz list methods`` prints it.
+ENTRY_OPTIONS = (
+    ("label", "its name in the legend and the table; default: the method's name"),
+    ("color", "any matplotlib colour; default: the next of the palette"),
+    (
+        "batch_size",
+        "data surfaces only: the gradient on this many examples at a time, "
+        "reshuffled every epoch; 1 to the number of examples; default: all",
+    ),
+    ("clip_norm", "clip the gradient to this norm (0: no clipping); >= 0; default 0"),
+    (
+        "noise",
+        "standard deviation of Gaussian noise added to the gradient, seeded by "
+        "the config's seed; >= 0; default 0",
+    ),
 )
 PANELS = ("loss", "grad_norm")
 THEMES = ("light", "dark")
@@ -191,13 +229,15 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
             "the config is empty; it needs at least 'surface' and 'optimizers'"
         )
     top = mapping(data, "", "the config")
+    _misplaced(top)
     known_keys(top, _TOP_KEYS, "")
     for key in ("surface", "optimizers"):
         if key not in top:
             raise ConfigError(f"missing required key {key!r}", path="")
 
     surface = _surface(top["surface"], base)
-    xlim, ylim = _view(top.get("view"), surface)
+    fit_view = top.get("view") == "auto"
+    xlim, ylim = _view(None if fit_view else top.get("view"), surface)
     if "starts" in top:
         starts = _starts(top["starts"])
     elif surface.starts:
@@ -247,7 +287,33 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         animation=_animation(top.get("animation") or {}),
         output=output_path,
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
+        fit_view=fit_view,
     )
+
+
+def _misplaced(top: Mapping[str, Any]) -> None:
+    """An animation setting written at the top level (``theme: dark``, or
+    ``view: 3d``, which is not a window): say where it belongs."""
+    for key in top:
+        if key not in _TOP_KEYS and key in _ANIMATION_KEYS:
+            raise ConfigError(
+                f"unknown key {key!r} at the top level; it is an animation "
+                f"setting: did you mean 'animation.{key}'?",
+                path=key,
+            )
+    view = top.get("view")
+    if isinstance(view, str) and view != "auto":
+        hint = (
+            f"; {view!r} is a way to draw the surface: did you mean 'animation.view'?"
+            if view in VIEWS
+            else did_you_mean(view, ("auto",))
+        )
+        raise ConfigError(
+            f"{show(view)} is not a view window; supported values are 'auto' (the "
+            "surface's window fitted to the paths) or {x: [min, max], y: [min, max]}"
+            + hint,
+            path="view",
+        )
 
 
 def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
@@ -271,10 +337,7 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
         keys = (
             "label",
             "method",
-            "color",
-            "batch_size",
-            "clip_norm",
-            "noise",
+            *(key for key, _ in ENTRY_OPTIONS if key != "label"),
             *(h.key for h in method.hyperparameters),
         )
         known_keys(entry, keys, path, what=f"for {name}")
@@ -510,7 +573,7 @@ def _named_surface(value: Any, base: Path, path: str) -> Any:
 def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, float]]:
     if value is None:
         return surface.xlim, surface.ylim
-    entry = mapping(value, "view", "{x: [min, max], y: [min, max]}")
+    entry = mapping(value, "view", "{x: [min, max], y: [min, max]}, or auto")
     known_keys(entry, ("x", "y"), "view")
     limits = []
     for axis, default in (("x", surface.xlim), ("y", surface.ylim)):

@@ -43,7 +43,12 @@ from optviz.core import Status
 from optviz.encode import FORMATS, Encoder
 from optviz.errors import RenderError
 from optviz.files import replace_when_done
-from optviz.frames import adaptive_iterations, frame_iterations, linear_iterations
+from optviz.frames import (
+    adaptive_iterations,
+    frame_iterations,
+    held,
+    linear_iterations,
+)
 from optviz.views import View, View3D, set_line
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
@@ -434,20 +439,21 @@ class Renderer:
 
     def schedule(self, animation: Animation) -> np.ndarray:
         """The iteration each of ``animation``'s motion frames shows, by its
-        ``schedule`` (``adaptive`` measures motion in this figure's pixels)."""
+        ``schedule`` (``adaptive`` measures motion in this figure's pixels):
+        always ``animation.frames`` of them, a run with fewer iterations
+        holding each for several frames (:func:`optviz.frames.held`)."""
+        frames = animation.frames
         if animation.schedule == "linear":
-            return linear_iterations(self.last, animation.frames)
-        if animation.schedule == "adaptive":
+            k = linear_iterations(self.last, frames)
+        elif animation.schedule == "adaptive":
             box = self.axes.get_window_extent()
             (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
             scale = (box.width / abs(x1 - x0), box.height / abs(y1 - y0))
-            return adaptive_iterations(
-                [t.points for t in self.trajectories],
-                self.last,
-                animation.frames,
-                scale,
-            )
-        return frame_iterations(self.last, animation.frames)
+            paths = [t.points for t in self.trajectories]
+            k = adaptive_iterations(paths, self.last, frames, scale)
+        else:
+            k = frame_iterations(self.last, frames)
+        return held(k, frames)
 
     def card(self, lines: Sequence[str]) -> np.ndarray:
         """The first frame under a box with ``lines`` of text (the title card)."""
@@ -684,10 +690,9 @@ def sequence(schedule: Sequence[int], animation: Animation) -> list[int | None]:
     """What each frame of the video shows: None for the title card's frames,
     then the iteration of each frame of ``schedule``, then the last of them
     again for the ``hold``."""
-    intro = max(0, round(animation.title_card * animation.fps))
-    hold = max(0, round(animation.hold * animation.fps))
     motion = [int(k) for k in schedule]
-    return [None] * intro + motion + motion[-1:] * hold
+    hold = animation.hold_frames if motion else 0
+    return [None] * animation.intro_frames + motion + motion[-1:] * hold
 
 
 def render_still(

@@ -200,3 +200,19 @@ def _fill(k: np.ndarray, frames: int) -> np.ndarray:
         chosen = splittable[np.argsort(-gaps[splittable], kind="stable")[:need]]
         k = np.sort(np.concatenate((k, k[chosen] + gaps[chosen] // 2)))
     return k.astype(np.int64)
+
+
+def held(schedule: np.ndarray, frames: int) -> np.ndarray:
+    """``schedule`` stretched to ``frames`` entries by holding each of its
+    iterations for several frames (in order, the extra frames spread evenly),
+    so that a run with fewer iterations than frames still lasts as long as
+    the frames ask. Nothing is interpolated: every frame shows a point the
+    optimizer visited. A schedule with ``frames`` entries or more is
+    returned as it is."""
+    schedule = np.asarray(schedule, dtype=np.int64)
+    if len(schedule) >= frames or not len(schedule):
+        return schedule
+    # Frame j shows entry ⌊j·n/frames⌋: each entry gets ⌊frames/n⌋ or one
+    # more frames, the longer holds spread over the video.
+    index = np.arange(frames, dtype=np.int64) * len(schedule) // frames
+    return schedule[index]

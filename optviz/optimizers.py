@@ -318,8 +318,8 @@ def update(g: Array, s: State, c: Coefficients, lr: Array, scale2: Array) -> Sta
     "gd",
     LR,
     Hyperparameter(
-        "lr_final", "ε_τ", "learning rate after the decay (default: lr, no decay)",
-        default=0.0, low=0.0,
+        "lr_final", "ε_τ", "learning rate the decay ends at, kept after it "
+        "(used only with decay_steps)", default=0.0, low=0.0,
     ),
     Hyperparameter(
         "decay_steps", "τ", "updates over which lr decays linearly to lr_final "

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from optviz.core import Trajectory
+from optviz import window
+from optviz.core import Status, Trajectory
 from optviz.surfaces import Minimum
 
 # "Reached" means first came this close to a known minimum: about what a viewer
@@ -22,6 +23,10 @@ class Row:
     reached: int | None  # first iteration within REACH_RADIUS of a known minimum
     final: tuple[float, float]
     loss: float
+    # The first iteration outside the view the video shows (None: never), and
+    # whether the last point is back inside it.
+    left_view: int | None = None
+    ends_in_view: bool = True
 
 
 def first_reach(
@@ -34,11 +39,21 @@ def first_reach(
     return min(found) if found else None
 
 
-def rows(trajectories: Sequence[Trajectory], minima: Sequence[Minimum]) -> list[Row]:
+def rows(
+    trajectories: Sequence[Trajectory],
+    minima: Sequence[Minimum],
+    view: tuple[window.Limits, window.Limits] | None = None,
+) -> list[Row]:
+    """One row per trajectory; with ``view`` (the video's ``(xlim, ylim)``),
+    each says where it left it."""
     out = []
     for t in trajectories:
         x, y = t.points[-1]
         start = t.points[0]
+        left, back = None, True
+        if view is not None:
+            left = window.first_outside(t, *view)
+            back = left is None or not window.outside(t.points[-1:], *view)[0]
         out.append(
             Row(
                 label=t.label,
@@ -48,7 +63,38 @@ def rows(trajectories: Sequence[Trajectory], minima: Sequence[Minimum]) -> list[
                 reached=first_reach(t, minima),
                 final=(float(x), float(y)),
                 loss=float(t.loss[-1]),
+                left_view=left,
+                ends_in_view=bool(back),
             )
+        )
+    return out
+
+
+def view_warnings(summary: Sequence[Row], fitted: bool = False) -> list[str]:
+    """One line per optimizer and start whose path leaves the video's view:
+    which, from where, at which iteration, and whether it comes back.
+    ``fitted``: the view is already ``view: auto``'s, so the advice differs."""
+    out = []
+    for r in summary:
+        if r.left_view is None:
+            continue
+        if r.status == Status.DIVERGED.value:
+            how = "and diverges"
+        elif r.ends_in_view:
+            how = "and comes back"
+        else:
+            how = "and ends outside it"
+        out.append(
+            f"warning: {r.label} from ({r.start[0]:g}, {r.start[1]:g}) leaves "
+            f"the view at iteration {r.left_view} {how}"
+        )
+    if out:
+        out.append(
+            f"(view: auto fits the view to points up to {window.FIT_SPANS:g} "
+            "window spans past its edges; these go further)"
+            if fitted
+            else "(view: auto fits the view to the paths; or give view: {x: [min, "
+            "max], y: [min, max]})"
         )
     return out
 

@@ -553,3 +553,66 @@ def test_usage_errors_are_one_line_too(capsys, args, fragment):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("optviz: error: ")
     assert fragment in err
+
+
+# --- a bare optviz, the list of options, folders of configs ------------------
+
+
+def test_bare_optviz_prints_its_help_and_exits_zero(capsys):
+    code, out, err = call(capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("Usage: optviz ") and "Commands:" in out
+    for name in cli.commands:
+        assert f"\n  {name} " in out
+
+
+def test_list_methods_shows_the_options_every_method_takes():
+    text = invoke("list", "methods").output
+    tail = text.split("Every method also takes:\n", 1)[1]
+    for key in ("clip_norm", "noise", "batch_size", "label", "color"):
+        assert f"\n  {key} " in "\n" + tail
+    # lr_final's default is 0, and it only counts with decay_steps
+    (line,) = [x for x in text.splitlines() if x.strip().startswith("lr_final ")]
+    assert "default 0" in line and "used only with decay_steps" in line
+    assert "default: lr" not in line
+
+
+def test_every_option_listed_is_accepted_by_every_method(tmp_path):
+    # what the list promises, the config takes: each option on gd and newton
+    options = {"clip_norm": 1, "noise": 0.1, "label": "x", "color": "red"}
+    for method in ({"method": "gd", "lr": 0.01}, {"method": "newton"}):
+        path = write_config(tmp_path, optimizers=[{**method, **options}])
+        assert api.run(api.load_config(path)).trajectories
+    path = write_config(
+        tmp_path,
+        surface="least_squares",
+        starts=[[0, 0]],
+        optimizers=[{"method": "gd", "lr": 0.1, "batch_size": 10}],
+    )
+    assert api.run(api.load_config(path)).trajectories
+
+
+def test_run_a_folder_takes_every_yaml_in_it_sorted(tmp_path, capsys):
+    folder = tmp_path / "configs"
+    for name in ("b", "a", "c"):
+        write_config(folder, name)
+    (folder / "notes.txt").write_text("not a config")
+    code, out, err = call(capsys, "run", folder, "--no-video", "-j", "1",
+                          "-o", tmp_path / "out")  # fmt: skip
+    assert code == 0, err
+    heads = [line for line in out.splitlines() if line.endswith("(beale):")]
+    assert heads == ["a (beale):", "b (beale):", "c (beale):"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a", "b", "c"]
+    code, out, _ = call(capsys, "validate", folder)
+    assert code == 0 and len(out.splitlines()) == 3
+
+
+def test_run_a_folder_without_configs_is_exit_2(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = call(capsys, "run", empty, "--no-video")
+    assert code == 2
+    assert err == (
+        f"optviz: error: {empty}: is a folder with no *.yaml config in it; give "
+        "config files, or a folder that holds some\n"
+    )

@@ -793,3 +793,56 @@ def test_any_value_gives_a_config_or_a_located_one_line_error(place, value):
     else:
         assert c.iterations * len(c.optimizers) * len(c.starts) <= MAX_POINTS
         assert all(math.isfinite(v) for o in c.optimizers for _, v in o.hyperparameters)
+
+
+# --- view: auto, and animation settings written at the top level -----------
+
+
+def test_view_auto_keeps_the_surfaces_window_for_the_run(tmp_path):
+    c = load_text(tmp_path, BASE + "view: auto\n")
+    assert c.fit_view
+    assert (c.xlim, c.ylim) == (c.surface.xlim, c.surface.ylim)
+    assert not load_text(tmp_path, BASE).fit_view
+
+
+@pytest.mark.parametrize(
+    ("extra", "key_path", "message"),
+    [
+        pytest.param(
+            "theme: dark\n",
+            "theme",
+            "unknown key 'theme' at the top level; it is an animation setting: "
+            "did you mean 'animation.theme'?",
+            id="theme",
+        ),
+        pytest.param(
+            "frames: 100\n",
+            "frames",
+            "unknown key 'frames' at the top level; it is an animation setting: "
+            "did you mean 'animation.frames'?",
+            id="frames",
+        ),
+        pytest.param(
+            "view: 3d\n",
+            "view",
+            "'3d' is not a view window; supported values are 'auto' (the "
+            "surface's window fitted to the paths) or {x: [min, max], y: [min, "
+            "max]}; '3d' is a way to draw the surface: did you mean "
+            "'animation.view'?",
+            id="view-3d",
+        ),
+        pytest.param(
+            "view: Auto\n",
+            "view",
+            "did you mean 'auto'?",
+            id="view-Auto",
+        ),
+    ],
+)
+def test_animation_settings_at_the_top_level_say_where_they_belong(
+    tmp_path, extra, key_path, message
+):
+    path, e = error_of(tmp_path, BASE + extra)
+    assert str(e).startswith(f"{path}: {key_path}: ")
+    assert message in str(e)
+    assert "\n" not in str(e)

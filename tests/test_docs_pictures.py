@@ -1,0 +1,54 @@
+"""The README's pictures are what the code draws today.
+
+``docs/render.py`` draws every ``docs/*.png`` from the configs; this draws
+them again into a temporary folder and compares each with the committed one
+with the snapshot tests' tolerance. When it fails, the picture is stale: run
+``python docs/render.py``, look at the pictures, and commit them.
+"""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from optviz.snapshot import DEFAULT_IMAGE_TOL, load_png, rms
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def render_module():
+    spec = importlib.util.spec_from_file_location(
+        "docs_render", ROOT / "docs" / "render.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("docs")
+    return {path.name: path for path in render_module().render(folder)}
+
+
+def test_the_script_draws_every_picture_the_readme_shows(drawn):
+    shown = {Path(p).name for p in re.findall(r"\]\((docs/[^)]+\.png)\)", README)}
+    assert shown == set(drawn)
+    assert {p.name for p in (ROOT / "docs").glob("*.png")} == set(drawn)
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted({Path(p).name for p in re.findall(r"\]\(docs/([^)]+\.png)\)", README)}),
+)
+def test_each_picture_is_current(drawn, name):
+    committed = load_png(ROOT / "docs" / name)
+    now = load_png(drawn[name])
+    assert committed.shape == now.shape, "run python docs/render.py"
+    off = rms(committed, now)
+    assert off <= DEFAULT_IMAGE_TOL, (
+        f"docs/{name} differs from what the code draws by {off:.2f} grey levels "
+        "RMS; run python docs/render.py, look at it, and commit it"
+    )
