@@ -497,27 +497,54 @@ def test_newton_saddle__damped_newton_slides_off_downhill_along_y_and_diverges()
 
 
 # --- quadratic_zigzag ------------------------------------------------------
-# "gradient descent zigzags across the narrow valley at every step;
-# momentum swings across once, then averages the zigzag away ... and runs
-# along the valley floor to the minimum, arriving first"
+# "gradient descent zigzags across the narrow valley at every step, for some
+# 30 steps; momentum averages the zigzag away ...: it swings across a few
+# times, each swing about half the last, is on the valley floor after about
+# 12 steps with more than half the way still ahead, and runs along it to the
+# minimum, arriving first"
 
-VISIBLE = 0.02  # about 1.5 pixels in the default frame
+VISIBLE = 0.05  # across the valley: about 4 pixels in the default frame
+
+
+def along(points: np.ndarray, degrees: float) -> np.ndarray:
+    """The along-valley coordinate (see :func:`across`)."""
+    a = np.radians(degrees)
+    return np.cos(a) * points[:, 0] + np.sin(a) * points[:, 1]
+
+
+def swings(v: np.ndarray, smallest: float) -> np.ndarray:
+    """The peaks of |v| between its sign changes, down to ``smallest``."""
+    cuts = np.flatnonzero(np.sign(v[1:]) != np.sign(v[:-1])) + 1
+    peaks = np.array([np.abs(part).max() for part in np.split(v, cuts) if part.size])
+    return peaks[peaks >= smallest]
 
 
 def test_quadratic_zigzag__gd_zigzags_across_the_valley_at_every_step():
     v = across(path("quadratic_zigzag", "gd"), 30)
-    big = np.flatnonzero(np.abs(v) >= VISIBLE)
-    assert len(big) > 30
-    zigzag = v[: big[-1] + 1]
+    visible = np.flatnonzero(np.abs(v) >= VISIBLE)
+    assert len(visible) == pytest.approx(30, abs=3)  # "for some 30 steps"
+    zigzag = v[: visible[-1] + 1]
     assert np.all(np.sign(zigzag[1:]) != np.sign(zigzag[:-1]))
 
 
-def test_quadratic_zigzag__momentum_swings_across_once_then_averages_it_away():
+def test_quadratic_zigzag__momentum_swings_a_few_times_each_about_half_the_last():
     v = across(path("quadratic_zigzag", "momentum"), 30)
-    assert crossings(v, VISIBLE) <= 3
-    assert crossings(v[3:], VISIBLE) <= 2  # after the first swing
+    peaks = swings(v, VISIBLE)
+    assert 2 <= len(peaks) - 1 <= 5  # the swings after the start's offset
+    ratios = peaks[1:] / peaks[:-1]
+    assert np.all((ratios > 0.35) & (ratios < 0.7)), ratios
     gd = path("quadratic_zigzag", "gd")
+    assert crossings(v, VISIBLE) <= 5
+    assert crossings(across(gd, 30), VISIBLE) > 25
     assert steps(path("quadratic_zigzag", "momentum")).sum() < steps(gd).sum() / 3
+
+
+def test_quadratic_zigzag__momentum_on_the_floor_after_12_steps_half_the_way_ahead():
+    points = path("quadratic_zigzag", "momentum")
+    v, u = across(points, 30), along(points, 30)
+    floor = np.flatnonzero(np.abs(v) >= VISIBLE).max() + 1  # for good
+    assert floor == pytest.approx(12, abs=2)
+    assert abs(u[floor]) > abs(u[0]) / 2
 
 
 def test_quadratic_zigzag__momentum_runs_along_the_floor_and_arrives_first():
