@@ -175,6 +175,7 @@ def test_adam_bias_correction__next_steps_longer_still_up_to_4_6_times():
     )
     assert ratios[1] > ratios[0]
     assert ratios.max() == pytest.approx(4.6, abs=0.1)
+    assert ratios.min() > 3  # the README: "the first ten steps are 3 to 4.6× longer"
 
 
 def test_adam_bias_correction__4_times_as_far_after_10_steps():
