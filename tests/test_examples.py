@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import runs
 
 import optviz
-from optviz import api
+from optviz import api, core
 from optviz.config import load
 
 EXAMPLES = sorted(
@@ -60,15 +61,15 @@ def run(stem: str) -> api.Result:
     return optviz.run(optviz.load_config(BY_STEM[stem]))
 
 
-def path(stem: str, label: str, start: int = 0) -> np.ndarray:
-    """The points (n + 1, 2) of optimizer ``label`` from start ``start``."""
-    (t,) = [t for t in run(stem).trajectories if t.label == label and t.start == start]
-    return t.points
-
-
-def trajectory(stem: str, label: str, start: int = 0):
+def trajectory(stem: str, label: str, start: int = 0) -> core.Trajectory:
+    """Optimizer ``label``'s run from start ``start`` (index into ``starts``)."""
     (t,) = [t for t in run(stem).trajectories if t.label == label and t.start == start]
     return t
+
+
+def path(stem: str, label: str, start: int = 0) -> np.ndarray:
+    """The points (n + 1, 2) of optimizer ``label`` from start ``start``."""
+    return trajectory(stem, label, start).points
 
 
 def reach(points: np.ndarray, target, r: float = 0.05) -> int | None:
@@ -89,6 +90,7 @@ def minimum(stem: str, kind: str | None = None, near=None):
 
 
 def ends_at(points: np.ndarray, target, r: float = 1e-3) -> bool:
+    """Whether the last of ``points`` is within ``r`` of ``target``."""
     return bool(np.linalg.norm(points[-1] - np.asarray(target, dtype=float)) < r)
 
 
@@ -260,14 +262,22 @@ def test_batch_vs_minibatch__all_stay_in_view():
 # basin each start lies in: (0, 14) goes to (−π, 12.3), (7, 13) to (3π, 2.5)"
 
 
+def basin(stem: str, start: int):
+    """The minimum whose basin start ``start`` lies in: where gradient flow
+    (gradient descent with a step far smaller than any example's) ends."""
+    flow = runs.run(
+        run(stem).surface, [("gd", {"lr": 1e-3})], run(stem).config.starts, 20_000
+    )[start]
+    return minimum(stem, near=flow.points[-1])
+
+
 @pytest.mark.parametrize("label", ["momentum", "adam"])
 def test_branin_three_minima__each_start_finds_its_own_minimum(label):
-    assert ends_at(path("branin_three_minima", label, 0), (-np.pi, 12.275))
-    assert ends_at(path("branin_three_minima", label, 1), (3 * np.pi, 2.475))
-    for start in (0, 1):  # the minimum of the start's basin: gd's tiny steps
-        assert local_minimum(
-            "branin_three_minima", path("branin_three_minima", label, start)[-1]
-        )
+    stem = "branin_three_minima"
+    assert ends_at(path(stem, label, 0), (-np.pi, 12.275))
+    assert ends_at(path(stem, label, 1), (3 * np.pi, 2.475))
+    for start in (0, 1):
+        assert ends_at(path(stem, label, start), basin(stem, start))
 
 
 def test_branin_three_minima__all_stay_in_view():
@@ -317,6 +327,7 @@ def test_cliff_jump__small_rate_crawls_on_the_plateau():
 
 
 def lowest_on_grid(stem: str) -> float:
+    """The lowest value of the surface on a fine grid over the view."""
     c = run(stem).config
     x, y = np.meshgrid(np.linspace(*c.xlim, 801), np.linspace(*c.ylim, 601))
     return float(run(stem).surface.f(np.stack([x, y], axis=-1)).min())
@@ -503,7 +514,7 @@ def test_newton_beale_saddle__damped_newton_slides_into_the_valley_from_m3_3():
     points = path("newton_beale_saddle", DAMPED, 1)
     x, y = points[-1]
     assert x < 0 and y > 1
-    assert np.linalg.norm(points[-1] - points[-2]) < 0.02  # still sliding, slowly
+    assert 0 < np.linalg.norm(points[-1] - points[-2]) < 0.02  # still, slowly
 
 
 # --- newton_saddle ---------------------------------------------------------
@@ -650,16 +661,15 @@ def floor_gap(points: np.ndarray) -> np.ndarray:
 
 
 def test_rosenbrock_gradient_field__arrows_point_down_the_walls():
-    s = run("rosenbrock_gradient_field").surface
-    x = np.linspace(-1.9, 1.9, 39)
-    for gap in (-0.5, -0.2, 0.2, 0.5):  # on the walls on either side
-        points = np.stack([x, x**2 + gap], axis=1)
-        g = -s.grad(points)
-        tangent = np.stack([np.ones_like(x), 2 * x], axis=1)
-        cos = np.sum(g * tangent, axis=1) / (
-            np.linalg.norm(g, axis=1) * np.linalg.norm(tangent, axis=1)
-        )
-        assert np.abs(cos).max() < 0.1, gap  # within 6° of straight across
+    from optviz.backdrop import gradient_field
+
+    c = run("rosenbrock_gradient_field").config
+    x, y, u, v = gradient_field(c.surface, c.xlim, c.ylim, 24, 24)
+    wall = np.abs(y - x**2) >= 0.2  # the arrows off the valley floor
+    tangent = np.stack([np.ones_like(x), 2 * x], axis=1)  # along the floor
+    cos = (u + 2 * x * v) / np.linalg.norm(tangent, axis=1)  # (u, v) is a unit
+    assert wall.sum() > 400
+    assert np.abs(cos[wall]).max() < 0.1  # within 6° of straight across
 
 
 def test_rosenbrock_gradient_field__gd_falls_in_at_once_then_crawls():
@@ -699,7 +709,7 @@ def test_rosenbrock_race__every_method_finds_the_valley_quickly(label):
 @pytest.mark.parametrize("label", ["momentum", "adam"])
 def test_rosenbrock_race__momentum_and_adam_keep_their_speed(label):
     first = reach(path("rosenbrock_race", label), minimum("rosenbrock_race"))
-    assert first is not None and first < 2500
+    assert first is not None  # within the 5,000 iterations: gd is not
 
 
 def test_rosenbrock_race__gd_does_not():
