@@ -644,6 +644,12 @@ def test_rastrigin_trapped__every_step_from_0_0075_to_0_0082_ends_at_3_4(lr):
     assert np.allclose(t.points[-1], (3, 4), atol=0.05)
 
 
+@pytest.mark.parametrize("lr", [0.0072, 0.0084])
+def test_rastrigin_trapped__but_0_0072_or_0_0084_ends_elsewhere(lr):
+    t = variant("rastrigin_trapped", "momentum", lr=lr).trajectories[1]
+    assert not np.allclose(t.points[-1], (3, 4), atol=0.05)
+
+
 def test_rastrigin_trapped__both_stay_in_view():
     assert_in_view("rastrigin_trapped")
 
