@@ -434,7 +434,7 @@ def test_lr_decay__the_constant_rate_bounces_across_the_valley_to_the_end():
     points = path("lr_decay", CONSTANT)
     last = across(points[-75:], 30)
     assert crossings(last, 0.02) > 20  # of 74 steps
-    assert steps(points[-75:]).mean() > 0.1  # over 8 pixels a step
+    assert steps(points[-75:]).mean() > 0.1  # 7.6 pixels or more a step
 
 
 def test_lr_decay__the_decayed_rate_bounces_at_first():
