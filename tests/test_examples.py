@@ -1,16 +1,30 @@
-"""Every example config runs and draws, and says what to watch."""
+"""Every example config runs and draws, and its ``Watch:`` comment is true.
+
+Each example opens with a comment saying what its video shows. The tests
+below turn those sentences, clause by clause, into assertions on the
+example's run (one run per config, shared by the module; no video): where a
+path first comes near a point, which minimum it ends at, which arrives
+first, which paths stay in the view. A comment that stops being true fails
+here. Numbers the comments state ("in 5 steps", "about 30") are asserted
+with the tolerance given next to them.
+"""
 
 import dataclasses
+import functools
 from pathlib import Path
 
+import numpy as np
 import pytest
+import runs
 
 import optviz
+from optviz import api, core
 from optviz.config import load
 
 EXAMPLES = sorted(
     (Path(__file__).resolve().parent.parent / "configs" / "examples").glob("*.yaml")
 )
+BY_STEM = {p.stem: p for p in EXAMPLES}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -29,3 +43,800 @@ def test_the_readme_lists_every_example():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for path in EXAMPLES:
         assert path.name in readme or path.stem in readme, path.name
+
+
+def test_every_example_has_its_watch_sentence_tested():
+    """Each example has at least one claim test below (``test_<stem>__...``)."""
+    names = [n for n in globals() if n.startswith("test_") and "__" in n]
+    for stem in BY_STEM:
+        assert any(n.startswith(f"test_{stem}__") for n in names), stem
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+@functools.cache
+def run(stem: str) -> api.Result:
+    """The example's run, as ``optviz run`` computes it (once per session)."""
+    return optviz.run(optviz.load_config(BY_STEM[stem]))
+
+
+def trajectory(stem: str, label: str, start: int = 0) -> core.Trajectory:
+    """Optimizer ``label``'s run from start ``start`` (index into ``starts``)."""
+    (t,) = [t for t in run(stem).trajectories if t.label == label and t.start == start]
+    return t
+
+
+def path(stem: str, label: str, start: int = 0) -> np.ndarray:
+    """The points (n + 1, 2) of optimizer ``label`` from start ``start``."""
+    return trajectory(stem, label, start).points
+
+
+def reach(points: np.ndarray, target, r: float = 0.05) -> int | None:
+    """The first iteration within ``r`` of ``target``; None if never."""
+    near = np.linalg.norm(points - np.asarray(target, dtype=float), axis=1) < r
+    return int(np.argmax(near)) if near.any() else None
+
+
+def minimum(stem: str, kind: str | None = None, near=None):
+    """The listed minimum of the example's surface closest to ``near``
+    (of ``kind``, 'global' or 'local', if given), as (x, y)."""
+    minima = [m for m in run(stem).surface.minima if kind in (None, m.kind)]
+    points = np.array([(m.x, m.y) for m in minima])
+    if near is None:
+        assert len(points) == 1
+        return points[0]
+    return points[np.argmin(np.linalg.norm(points - near, axis=1))]
+
+
+def ends_at(points: np.ndarray, target, r: float = 1e-3) -> bool:
+    """Whether the last of ``points`` is within ``r`` of ``target``."""
+    return bool(np.linalg.norm(points[-1] - np.asarray(target, dtype=float)) < r)
+
+
+def inside(stem: str, points: np.ndarray) -> np.ndarray:
+    """Which points lie inside the config's view window."""
+    c = run(stem).config
+    x, y = points[:, 0], points[:, 1]
+    return (c.xlim[0] <= x) & (x <= c.xlim[1]) & (c.ylim[0] <= y) & (y <= c.ylim[1])
+
+
+def assert_in_view(stem: str, *labels: str) -> None:
+    """Every point of the named paths (all paths if none named), from every
+    start, lies inside the config's view window."""
+    for t in run(stem).trajectories:
+        if labels and t.label not in labels:
+            continue
+        outside = np.flatnonzero(~inside(stem, t.points))
+        assert not outside.size, (
+            f"{t.label} from start {t.start} leaves the view at iteration "
+            f"{outside[0]}: {t.points[outside[0]]}"
+        )
+
+
+def local_minimum(stem: str, point) -> bool:
+    """Whether ``point`` is a local minimum of the example's surface: the
+    gradient vanishes there and the Hessian is positive definite."""
+    s = run(stem).surface
+    p = np.asarray(point, dtype=float)[None]
+    grad = np.linalg.norm(s.grad(p)[0])
+    return bool(grad < 1e-6 and np.all(np.linalg.eigvalsh(s.hessian(p)[0]) > 0))
+
+
+def steps(points: np.ndarray) -> np.ndarray:
+    """The length of each step, (n,)."""
+    return np.linalg.norm(np.diff(points, axis=0), axis=1)
+
+
+def across(points: np.ndarray, degrees: float) -> np.ndarray:
+    """The across-valley coordinate of points on a bowl whose long axis is
+    turned by ``degrees`` (the quadratic surface's ``angle``)."""
+    a = np.radians(degrees)
+    return -np.sin(a) * points[:, 0] + np.cos(a) * points[:, 1]
+
+
+def crossings(v: np.ndarray, visible: float) -> int:
+    """How often ``v`` changes sign between two points both at least
+    ``visible`` from 0 (a crossing of the valley's axis a viewer can see)."""
+    big = np.abs(v) >= visible
+    flips = np.sign(v[1:]) != np.sign(v[:-1])
+    return int(np.sum(flips & big[1:] & big[:-1]))
+
+
+def variant(stem: str, label: str, **hyperparameters: float) -> api.Result:
+    """The example's run with optimizer ``label``'s hyperparameters changed
+    (for the comments' claims that the settings are not a knife edge)."""
+    config = run(stem).config
+    specs = [
+        dataclasses.replace(
+            o, hyperparameters=tuple({**o.params, **hyperparameters}.items())
+        )
+        if o.label == label
+        else o
+        for o in config.optimizers
+    ]
+    return optviz.run(dataclasses.replace(config, optimizers=tuple(specs)))
+
+
+def pixels(stem: str, points: np.ndarray) -> np.ndarray:
+    """Points in pixels of the example's default frame (its size and dpi)."""
+    from optviz.drawing import Renderer
+
+    renderer = Renderer(**api.figure(run(stem)))
+    renderer.figure.canvas.draw()  # lays the axes out (equal aspect, panels)
+    return renderer.axes.transData.transform(points)
+
+
+# --- adam_bias_correction --------------------------------------------------
+# "without the correction the moments start near zero, so the first step is
+# (1 − β1)/√(1 − β2) ≈ 3.2 times as long as the corrected Adam's, and the
+# next few longer still (up to about 4.6 times): the uncorrected Adam lurches
+# off much further at the start, 4 times as far after 10 steps"
+
+ADAM, RAW = "adam", "adam, no bias correction"
+
+
+def test_adam_bias_correction__first_step_3_2_times_as_long():
+    ratio = (
+        steps(path("adam_bias_correction", RAW))[0]
+        / steps(path("adam_bias_correction", ADAM))[0]
+    )
+    assert ratio == pytest.approx((1 - 0.9) / np.sqrt(1 - 0.999), rel=1e-3)
+    assert ratio == pytest.approx(3.2, abs=0.05)
+
+
+def test_adam_bias_correction__next_steps_longer_still_up_to_4_6_times():
+    ratios = (
+        steps(path("adam_bias_correction", RAW))[:10]
+        / steps(path("adam_bias_correction", ADAM))[:10]
+    )
+    assert ratios[1] > ratios[0]
+    assert ratios.max() == pytest.approx(4.6, abs=0.1)
+    assert ratios.min() > 3  # the README: "the first ten steps are 3 to 4.6× longer"
+
+
+def test_adam_bias_correction__4_times_as_far_after_10_steps():
+    far = [
+        np.linalg.norm(path("adam_bias_correction", label)[10] - [-3, 3])
+        for label in (RAW, ADAM)
+    ]
+    assert far[0] / far[1] == pytest.approx(4, abs=0.3)
+
+
+def test_adam_bias_correction__both_stay_in_view():
+    assert_in_view("adam_bias_correction")
+
+
+# --- batch_vs_minibatch ----------------------------------------------------
+# "the full-batch gradient walks a smooth path to the least-squares solution;
+# a minibatch of 10 takes a noisy path around it; one example at a time
+# (stochastic) is noisier still and keeps jittering near the minimum"
+
+BATCH, MINI, SGD = "batch (m = 100)", "minibatch (10)", "stochastic (1)"
+
+
+def turns(points: np.ndarray) -> np.ndarray:
+    """The cosine of the angle between successive steps (1: straight on)."""
+    d = np.diff(points, axis=0)
+    d = d[np.linalg.norm(d, axis=1) > 1e-9]
+    norms = np.linalg.norm(d[1:], axis=1) * np.linalg.norm(d[:-1], axis=1)
+    return np.sum(d[1:] * d[:-1], axis=1) / norms
+
+
+def test_batch_vs_minibatch__batch_walks_a_smooth_path_to_the_solution():
+    points = path("batch_vs_minibatch", BATCH)
+    assert ends_at(points, minimum("batch_vs_minibatch"), 1e-6)
+    assert turns(points).min() > 0.9  # never turns by more than 26°
+
+
+def test_batch_vs_minibatch__minibatch_noisy_around_it_stochastic_noisier():
+    solution = minimum("batch_vs_minibatch")
+    spread = {
+        label: np.linalg.norm(path("batch_vs_minibatch", label)[-100:] - solution)
+        for label in (BATCH, MINI, SGD)
+    }
+    assert spread[BATCH] < 1e-6 < spread[MINI] < spread[SGD]
+    batch = path("batch_vs_minibatch", BATCH)
+    off = {  # the mean distance from the batch path, iteration by iteration
+        label: np.linalg.norm(path("batch_vs_minibatch", label) - batch, axis=1).mean()
+        for label in (MINI, SGD)
+    }
+    assert 0.01 < off[MINI] < off[SGD] / 3
+
+
+def test_batch_vs_minibatch__stochastic_keeps_jittering_near_the_minimum():
+    last = path("batch_vs_minibatch", SGD)[-50:]
+    assert np.linalg.norm(last - minimum("batch_vs_minibatch"), axis=1).max() < 0.5
+    mini = steps(path("batch_vs_minibatch", MINI)[-50:]).mean()
+    assert steps(last).mean() > 2 * mini
+    in_pixels = steps(pixels("batch_vs_minibatch", last))
+    assert np.median(in_pixels) > 2  # visibly, to the end
+
+
+def test_batch_vs_minibatch__all_stay_in_view():
+    assert_in_view("batch_vs_minibatch")
+
+
+# --- branin_three_minima ---------------------------------------------------
+# "from two starts the optimizers find two different ones, the one whose
+# basin each start lies in: (0, 14) goes to (−π, 12.3), (7, 13) to (3π, 2.5)"
+
+
+def basin(stem: str, start: int):
+    """The minimum whose basin start ``start`` lies in: where gradient flow
+    (gradient descent with a step far smaller than any example's) ends."""
+    flow = runs.run(
+        run(stem).surface, [("gd", {"lr": 1e-3})], run(stem).config.starts, 20_000
+    )[start]
+    return minimum(stem, near=flow.points[-1])
+
+
+@pytest.mark.parametrize("label", ["momentum", "adam"])
+def test_branin_three_minima__each_start_finds_its_own_minimum(label):
+    stem = "branin_three_minima"
+    assert ends_at(path(stem, label, 0), (-np.pi, 12.275))
+    assert ends_at(path(stem, label, 1), (3 * np.pi, 2.475))
+    for start in (0, 1):
+        assert ends_at(path(stem, label, start), basin(stem, start))
+
+
+def test_branin_three_minima__all_stay_in_view():
+    assert_in_view("branin_three_minima")
+
+
+# --- cliff_jump ------------------------------------------------------------
+# "the step taken there flings gradient descent far across the basin and out
+# of view, to fall back into the basin two steps later; the same learning
+# rate with the gradient clipped to norm 1 steps over the edge, walks into the
+# basin and reaches the minimum first; a smaller learning rate survives too
+# but crawls on the plateau and arrives last"
+
+BIG, SMALL, CLIPPED = "gd, ε = 0.5", "gd, ε = 0.05", "gd, ε = 0.5, clipped"
+
+
+def test_cliff_jump__the_edge_flings_gd_out_of_view_for_two_steps():
+    points = path("cliff_jump", BIG)
+    outside = np.flatnonzero(~inside("cliff_jump", points))
+    assert len(outside) == 2 and outside[1] == outside[0] + 1
+    assert points[outside, 0].min() > run("cliff_jump").config.xlim[1]  # across
+    assert reach(points, minimum("cliff_jump")) is not None  # falls back
+
+
+def test_cliff_jump__clipped_walks_in_and_reaches_first_small_rate_last():
+    first = {
+        label: reach(path("cliff_jump", label), minimum("cliff_jump"))
+        for label in (BIG, SMALL, CLIPPED)
+    }
+    assert None not in first.values()
+    assert first[CLIPPED] < first[BIG] < first[SMALL]
+    assert_in_view("cliff_jump", CLIPPED, SMALL)
+
+
+def test_cliff_jump__small_rate_crawls_on_the_plateau():
+    # The plateau is x < 0: the small rate takes 5 times as many steps there.
+    on_plateau = {
+        label: int(np.sum(path("cliff_jump", label)[:, 0] < 0))
+        for label in (SMALL, CLIPPED)
+    }
+    assert on_plateau[SMALL] > 5 * on_plateau[CLIPPED]
+
+
+# --- custom_formula --------------------------------------------------------
+# "the ripple's local minima stop gradient descent; Adam's momentum rolls
+# over them"
+
+
+def lowest_on_grid(stem: str) -> float:
+    """The lowest value of the surface on a fine grid over the view."""
+    c = run(stem).config
+    x, y = np.meshgrid(np.linspace(*c.xlim, 801), np.linspace(*c.ylim, 601))
+    return float(run(stem).surface.f(np.stack([x, y], axis=-1)).min())
+
+
+def test_custom_formula__a_local_minimum_stops_gd():
+    t = trajectory("custom_formula", "gd")
+    assert local_minimum("custom_formula", t.points[-1])
+    assert t.loss[-1] > lowest_on_grid("custom_formula") + 0.3
+
+
+def test_custom_formula__adam_rolls_over_them_to_the_lowest_point():
+    t = trajectory("custom_formula", "adam")
+    assert local_minimum("custom_formula", t.points[-1])
+    assert t.loss[-1] <= lowest_on_grid("custom_formula") + 1e-4
+    assert_in_view("custom_formula")
+
+
+# --- easom_flat_plain ------------------------------------------------------
+# "from the hole's rim both optimizers fall in; from the plain at (0.5, 5.5)
+# the gradient is about 1e-5, so gradient descent does not visibly move, and
+# Adam ... walks a unit towards the hole but stops at (1.3, 5.0), in a dimple
+# of the plain (f ≈ −8e−5) far too shallow for any contour to show"
+
+
+@pytest.mark.parametrize("label", ["gd", "adam"])
+def test_easom_flat_plain__from_the_rim_both_fall_in(label):
+    assert ends_at(path("easom_flat_plain", label, 0), minimum("easom_flat_plain"))
+
+
+def test_easom_flat_plain__the_gradient_on_the_plain_is_about_1e_5():
+    g = trajectory("easom_flat_plain", "gd", 1).grad_norm[0]
+    assert 0.5e-5 < g < 2e-5
+
+
+def test_easom_flat_plain__gd_does_not_visibly_move():
+    points = pixels("easom_flat_plain", path("easom_flat_plain", "gd", 1))
+    assert np.linalg.norm(points - points[0], axis=1).max() < 1
+
+
+def test_easom_flat_plain__adam_walks_a_unit_and_stops_in_a_dimple():
+    t = trajectory("easom_flat_plain", "adam", 1)
+    assert np.linalg.norm(t.points[-1] - t.points[0]) == pytest.approx(1, abs=0.1)
+    hole = minimum("easom_flat_plain")
+    assert np.linalg.norm(t.points[-1] - hole) < np.linalg.norm(t.points[0] - hole)
+    assert np.allclose(t.points[-1], (1.3, 5.0), atol=0.05)
+    assert local_minimum("easom_flat_plain", t.points[-1])
+    assert t.loss[-1] == pytest.approx(-8e-5, rel=0.1)
+
+
+def test_easom_flat_plain__the_dimple_is_too_shallow_for_a_contour():
+    # No contour level of the drawn backdrop separates the dimple from the
+    # plain around it: both lie in one band of the filled contours.
+    from optviz.backdrop import contour_levels, surface_grid
+
+    stem = "easom_flat_plain"
+    c, s = run(stem).config, run(stem).surface
+    levels = contour_levels(surface_grid(s, c.xlim, c.ylim)[2], s.levels)
+    dimple = path(stem, "adam", 1)[-1]
+    x, y = np.meshgrid(*(np.linspace(v - 0.5, v + 0.5, 101) for v in dimple))
+    around = s.f(np.stack([x, y], axis=-1))
+    assert not np.any((around.min() <= levels) & (levels <= around.max()))
+
+
+def test_easom_flat_plain__all_stay_in_view():
+    assert_in_view("easom_flat_plain")
+
+
+# --- himmelblau_four_starts ------------------------------------------------
+# "from four starts, gradient descent ends in all four, one per basin; Adam's
+# momentum carries the start at (1, -1) out of its basin into the one at
+# (3, 2)"
+
+
+def test_himmelblau_four_starts__gd_ends_in_all_four_one_per_start():
+    ends = [path("himmelblau_four_starts", "gd", k)[-1] for k in range(4)]
+    found = {tuple(minimum("himmelblau_four_starts", near=e)) for e in ends}
+    assert len(found) == 4
+    for e in ends:
+        assert ends_at(e[None], minimum("himmelblau_four_starts", near=e))
+
+
+def test_himmelblau_four_starts__adam_carries_1_m1_out_of_its_basin_to_3_2():
+    assert run("himmelblau_four_starts").config.starts[3] == (1, -1)
+    gd_end = path("himmelblau_four_starts", "gd", 3)[-1]
+    assert not np.allclose(gd_end, (3, 2), atol=0.1)  # its own basin's minimum
+    assert ends_at(path("himmelblau_four_starts", "adam", 3), (3, 2))
+
+
+def test_himmelblau_four_starts__all_stay_in_view():
+    assert_in_view("himmelblau_four_starts")
+
+
+# --- lr_decay --------------------------------------------------------------
+# "the large constant rate bounces across the valley and never settles: the
+# noise keeps it jumping around the minimum to the end; the same start rate
+# decayed to a small one over 100 updates bounces at first, then settles near
+# the minimum, its steps some 30 times shorter"
+
+CONSTANT, DECAYED = "constant ε = 0.09", "ε 0.09 → 0.005 over 100"
+
+
+def test_lr_decay__the_constant_rate_bounces_across_the_valley_to_the_end():
+    points = path("lr_decay", CONSTANT)
+    last = across(points[-75:], 30)
+    assert crossings(last, 0.02) > 20  # of 74 steps
+    assert steps(points[-75:]).mean() > 0.1  # 7.6 pixels or more a step
+
+
+def test_lr_decay__the_decayed_rate_bounces_at_first():
+    first = across(path("lr_decay", DECAYED)[:11], 30)
+    assert crossings(first, 0.05) >= 5
+
+
+def test_lr_decay__the_decayed_rate_settles_near_the_minimum():
+    last = path("lr_decay", DECAYED)[-75:]
+    assert np.linalg.norm(last, axis=1).max() < 0.2
+    ratio = steps(path("lr_decay", CONSTANT)[-75:]).mean() / steps(last).mean()
+    assert 20 < ratio < 45  # "some 30 times shorter"
+
+
+def test_lr_decay__both_stay_in_view():
+    assert_in_view("lr_decay")
+
+
+# --- newton_beale_saddle ---------------------------------------------------
+# "plain Newton converges to the saddle at (0, 1), not to the minimum
+# (3, 0.5), from both starts, after jumps out of view to the left (two from
+# (2, −2), one from (−3, 3)) ...
+# Damped Newton, (H + αI)⁻¹g with α = 8, goes downhill at every step and never
+# comes near the saddle: from (2, −2) it reaches the minimum, from (−3, 3) it
+# slides into the valley at x < 0, y > 1"
+
+SADDLE, DAMPED = (0, 1), "newton, α = 8"
+
+
+@pytest.mark.parametrize("start", [0, 1], ids=["opt1", "opt2"])
+def test_newton_beale_saddle__plain_newton_converges_to_the_saddle(start):
+    points = path("newton_beale_saddle", "newton", start)
+    assert ends_at(points, SADDLE, 1e-9)
+    assert reach(points, minimum("newton_beale_saddle")) is None
+    assert (0, 1) in [(m.x, m.y) for m in run("newton_beale_saddle").surface.saddles]
+
+
+@pytest.mark.parametrize(("start", "jumps"), [(0, 2), (1, 1)], ids=["opt1", "opt2"])
+def test_newton_beale_saddle__plain_newton_jumps_out_of_view_to_the_left(start, jumps):
+    points = path("newton_beale_saddle", "newton", start)
+    outside = np.flatnonzero(~inside("newton_beale_saddle", points))
+    assert 1 + np.sum(np.diff(outside) > 1) == jumps
+    assert np.all(points[outside, 0] < run("newton_beale_saddle").config.xlim[0])
+
+
+@pytest.mark.parametrize("start", [0, 1], ids=["opt1", "opt2"])
+def test_newton_beale_saddle__damped_newton_goes_downhill_at_every_step(start):
+    t = trajectory("newton_beale_saddle", DAMPED, start)
+    assert np.all(np.diff(t.loss) <= 0)
+    assert np.linalg.norm(t.points - SADDLE, axis=1).min() > 0.5
+    assert_in_view("newton_beale_saddle", DAMPED)
+
+
+@pytest.mark.parametrize("alpha", [5.5, 13])
+def test_newton_beale_saddle__any_alpha_from_5_5_to_13_does_the_same(alpha):
+    damped = variant("newton_beale_saddle", DAMPED, damping=alpha).trajectories[2:]
+    assert [t.label for t in damped] == [DAMPED, DAMPED]
+    for t in damped:
+        assert np.all(np.diff(t.loss) <= 0)
+        assert np.linalg.norm(t.points - SADDLE, axis=1).min() > 0.5
+    assert reach(damped[0].points, minimum("newton_beale_saddle")) is not None
+    assert damped[1].points[-1, 0] < 0 < damped[1].points[-1, 1] - 1
+
+
+def test_newton_beale_saddle__alpha_1_jumps_uphill():
+    damped = variant("newton_beale_saddle", DAMPED, damping=1).trajectories[2]
+    assert np.diff(damped.loss).max() > 1e6
+
+
+def test_newton_beale_saddle__damped_newton_reaches_the_minimum_from_2_m2():
+    points = path("newton_beale_saddle", DAMPED, 0)
+    assert reach(points, minimum("newton_beale_saddle")) is not None
+    assert ends_at(points, minimum("newton_beale_saddle"), 0.05)
+
+
+def test_newton_beale_saddle__damped_newton_slides_into_the_valley_from_m3_3():
+    points = path("newton_beale_saddle", DAMPED, 1)
+    x, y = points[-1]
+    assert x < 0 and y > 1
+    assert 0 < np.linalg.norm(points[-1] - points[-2]) < 0.02  # still, slowly
+
+
+# --- newton_saddle ---------------------------------------------------------
+# "plain Newton jumps straight to the saddle point in one step and stays
+# there; damped Newton, (H + αI)⁻¹g with α = 3, makes the Hessian positive
+# definite, so it slides off the saddle downhill along y ... and on out of
+# view: marked diverged"
+
+
+def test_newton_saddle__plain_newton_jumps_to_the_saddle_in_one_step_and_stays():
+    points = path("newton_saddle", "newton")
+    assert np.allclose(points[1:], 0, atol=1e-12)
+
+
+def test_newton_saddle__damped_newton_slides_off_downhill_along_y_and_diverges():
+    t = trajectory("newton_saddle", "newton, α = 3")
+    assert np.all(np.diff(t.loss) < 0)
+    x, y = np.abs(t.points).T
+    assert np.all(np.diff(x) < 0) and np.all(np.diff(y) > 0)  # off the ridge x = 0
+    assert x[-1] < x[0] / 10 and y[-1] > 100 * y[0]
+    assert not inside("newton_saddle", t.points[-1:])[0]
+    assert t.status.value == "diverged"
+
+
+# --- quadratic_zigzag ------------------------------------------------------
+# "gradient descent zigzags across the narrow valley at every step, for some
+# 30 steps; momentum averages the zigzag away ...: it swings across a few
+# times, each swing about half the last, is on the valley floor after about
+# 12 steps with over a third of the way still ahead, and runs along it to the
+# minimum, arriving first"
+
+VISIBLE = 0.05  # across the valley: about 4 pixels in the default frame
+
+
+def along(points: np.ndarray, degrees: float) -> np.ndarray:
+    """The along-valley coordinate (see :func:`across`)."""
+    a = np.radians(degrees)
+    return np.cos(a) * points[:, 0] + np.sin(a) * points[:, 1]
+
+
+def swings(v: np.ndarray, smallest: float) -> np.ndarray:
+    """The peaks of |v| between its sign changes, down to ``smallest``."""
+    cuts = np.flatnonzero(np.sign(v[1:]) != np.sign(v[:-1])) + 1
+    peaks = np.array([np.abs(part).max() for part in np.split(v, cuts) if part.size])
+    return peaks[peaks >= smallest]
+
+
+def test_quadratic_zigzag__gd_zigzags_across_the_valley_at_every_step():
+    v = across(path("quadratic_zigzag", "gd"), 30)
+    visible = np.flatnonzero(np.abs(v) >= VISIBLE)
+    assert len(visible) == pytest.approx(30, abs=3)  # "for some 30 steps"
+    zigzag = v[: visible[-1] + 1]
+    assert np.all(np.sign(zigzag[1:]) != np.sign(zigzag[:-1]))
+
+
+def test_quadratic_zigzag__momentum_swings_a_few_times_each_about_half_the_last():
+    v = across(path("quadratic_zigzag", "momentum"), 30)
+    peaks = swings(v, VISIBLE)
+    assert 2 <= len(peaks) - 1 <= 5  # the swings after the start's offset
+    ratios = peaks[1:] / peaks[:-1]
+    assert np.all((ratios > 0.35) & (ratios < 0.7)), ratios
+    gd = path("quadratic_zigzag", "gd")
+    assert crossings(v, VISIBLE) <= 5
+    assert crossings(across(gd, 30), VISIBLE) > 25
+    assert steps(path("quadratic_zigzag", "momentum")).sum() < steps(gd).sum() / 3
+
+
+def test_quadratic_zigzag__momentum_on_the_floor_after_12_steps_a_third_to_go():
+    points = path("quadratic_zigzag", "momentum")
+    v, u = across(points, 30), along(points, 30)
+    floor = np.flatnonzero(np.abs(v) >= VISIBLE).max() + 1  # for good
+    assert floor == pytest.approx(12, abs=2)
+    assert abs(u[floor]) > abs(u[0]) / 3
+
+
+@pytest.mark.parametrize("alpha", [0.55, 0.65])
+@pytest.mark.parametrize("lr", [0.018, 0.022])
+def test_quadratic_zigzag__nearby_settings_swing_and_arrive_alike(alpha, lr):
+    result = variant("quadratic_zigzag", "momentum", lr=lr, momentum=alpha)
+    gd, momentum = (t.points for t in result.trajectories)
+    ratios = (lambda p: p[1:] / p[:-1])(swings(across(momentum, 30), VISIBLE))
+    assert 2 <= len(ratios) <= 6
+    assert np.all((ratios > 0.35) & (ratios < 0.75)), ratios
+    assert reach(momentum, (0, 0)) < reach(gd, (0, 0))
+
+
+def test_quadratic_zigzag__momentum_runs_along_the_floor_and_arrives_first():
+    first = {
+        label: reach(path("quadratic_zigzag", label), (0, 0))
+        for label in ("gd", "momentum")
+    }
+    assert first["momentum"] < 0.8 * first["gd"]
+
+
+def test_quadratic_zigzag__both_stay_in_view():
+    assert_in_view("quadratic_zigzag")
+
+
+# --- rastrigin_trapped -----------------------------------------------------
+# "gradient descent drops into the nearest dimple, at (4, 4), and stays;
+# momentum with a larger step hops over one ridge into the next, lower
+# dimple, at (3, 4), and stays there, far from the global minimum"
+
+
+def test_rastrigin_trapped__gd_drops_into_the_nearest_dimple_and_stays():
+    points = path("rastrigin_trapped", "gd")
+    assert np.allclose(points[-1], (4, 4), atol=0.05)
+    assert local_minimum("rastrigin_trapped", points[-1])
+    assert np.all(np.abs(points - (4, 4)) < 0.5)  # never leaves its cell
+
+
+def test_rastrigin_trapped__momentum_hops_one_ridge_to_a_lower_dimple_and_stays():
+    t = trajectory("rastrigin_trapped", "momentum")
+    assert np.allclose(t.points[-1], (3, 4), atol=0.05)
+    assert local_minimum("rastrigin_trapped", t.points[-1])
+    assert t.loss[-1] < trajectory("rastrigin_trapped", "gd").loss[-1]
+    settled = reach(t.points, t.points[-1], 0.05)
+    assert settled < len(t.points) / 2  # and stays for the second half
+    assert np.all(np.linalg.norm(t.points[settled:] - t.points[-1], axis=1) < 0.05)
+    assert np.linalg.norm(t.points[-1]) > 4  # far from the global minimum
+
+
+@pytest.mark.parametrize("lr", [0.0075, 0.0082])
+def test_rastrigin_trapped__every_step_from_0_0075_to_0_0082_ends_at_3_4(lr):
+    t = variant("rastrigin_trapped", "momentum", lr=lr).trajectories[1]
+    assert t.label == "momentum"
+    assert np.allclose(t.points[-1], (3, 4), atol=0.05)
+
+
+@pytest.mark.parametrize("lr", [0.0072, 0.0084])
+def test_rastrigin_trapped__but_0_0072_or_0_0084_ends_elsewhere(lr):
+    t = variant("rastrigin_trapped", "momentum", lr=lr).trajectories[1]
+    assert not np.allclose(t.points[-1], (3, 4), atol=0.05)
+
+
+def test_rastrigin_trapped__both_stay_in_view():
+    assert_in_view("rastrigin_trapped")
+
+
+# --- rosenbrock_gradient_field ---------------------------------------------
+# "the arrows point down the walls and hardly along the valley floor.
+# Gradient descent follows them, falls into the valley at once and then
+# crawls along it; momentum adds up the small along-the-floor part of many
+# steps and reaches the minimum"
+
+
+def floor_gap(points: np.ndarray) -> np.ndarray:
+    """How far above or below Rosenbrock's valley floor y = x² points are."""
+    return np.abs(points[:, 1] - points[:, 0] ** 2)
+
+
+def test_rosenbrock_gradient_field__arrows_point_down_the_walls():
+    from optviz.backdrop import gradient_field
+
+    c = run("rosenbrock_gradient_field").config
+    x, y, u, v = gradient_field(c.surface, c.xlim, c.ylim, 24, 24)
+    wall = np.abs(y - x**2) >= 0.2  # the arrows off the valley floor
+    tangent = np.stack([np.ones_like(x), 2 * x], axis=1)  # along the floor
+    cos = (u + 2 * x * v) / np.linalg.norm(tangent, axis=1)  # (u, v) is a unit
+    assert wall.sum() > 400
+    assert np.abs(cos[wall]).max() < 0.1  # within 6° of straight across
+
+
+def test_rosenbrock_gradient_field__gd_falls_in_at_once_then_crawls():
+    points = path("rosenbrock_gradient_field", "gd")
+    fallen = int(np.argmax(floor_gap(points) < 0.05))
+    assert 0 < fallen < 50
+    assert reach(points, minimum("rosenbrock_gradient_field")) is None
+    assert steps(points[fallen + 100 :]).max() < 0.05 * steps(points[: fallen + 1])[0]
+
+
+def test_rosenbrock_gradient_field__momentum_reaches_the_minimum():
+    points = path("rosenbrock_gradient_field", "momentum")
+    assert reach(points, minimum("rosenbrock_gradient_field")) is not None
+    assert ends_at(points, minimum("rosenbrock_gradient_field"), 0.01)
+
+
+def test_rosenbrock_gradient_field__both_stay_in_view():
+    assert_in_view("rosenbrock_gradient_field")
+
+
+# --- rosenbrock_race -------------------------------------------------------
+# "every method finds the valley quickly, then crawls along its curved, flat
+# floor; momentum and Adam keep their speed along it, plain gradient descent
+# does not"
+
+RACERS = ["gd", "momentum", "nesterov", "rmsprop", "adam"]
+
+
+@pytest.mark.parametrize("label", RACERS)
+def test_rosenbrock_race__every_method_finds_the_valley_quickly(label):
+    gap = floor_gap(path("rosenbrock_race", label))
+    fallen = int(np.argmax(gap < 0.05))
+    assert fallen < 100  # of 5,000 iterations
+    assert gap[fallen + 20 :].max() < 0.15  # and then stays near its floor
+
+
+@pytest.mark.parametrize("label", ["momentum", "adam"])
+def test_rosenbrock_race__momentum_and_adam_keep_their_speed(label):
+    first = reach(path("rosenbrock_race", label), minimum("rosenbrock_race"))
+    assert first is not None  # within the 5,000 iterations: gd is not
+
+
+def test_rosenbrock_race__gd_does_not():
+    assert reach(path("rosenbrock_race", "gd"), minimum("rosenbrock_race")) is None
+
+
+def test_rosenbrock_race__all_stay_in_view():
+    assert_in_view("rosenbrock_race")
+
+
+# --- saddle_escape ---------------------------------------------------------
+# "gradient descent first rushes towards the saddle point and slows to a
+# crawl near it, because the gradient vanishes there; it escapes along y only
+# slowly. RMSProp and Adam rescale the tiny y-gradient and leave much sooner,
+# never coming near the saddle point. ... all three run off the top of the
+# view: RMSProp first, then Adam, gradient descent last."
+
+
+def test_saddle_escape__gd_rushes_to_the_saddle_and_crawls_near_it():
+    points = path("saddle_escape", "gd")
+    near = np.flatnonzero(np.linalg.norm(points, axis=1) < 0.1)
+    assert len(near) > 30  # iterations spent within 0.1 of the saddle point
+    assert steps(points)[near[:-1]].max() < steps(points)[0] / 10
+
+
+def test_saddle_escape__rmsprop_and_adam_leave_much_sooner_never_near():
+    def left(label):  # the first iteration more than 1 from the ridge y = 0
+        return int(np.argmax(np.abs(path("saddle_escape", label)[:, 1]) > 1))
+
+    for label in ("rmsprop", "adam"):
+        assert left(label) < left("gd") / 3
+        assert np.linalg.norm(path("saddle_escape", label), axis=1).min() > 1
+
+
+def test_saddle_escape__all_run_off_the_top_rmsprop_first_gd_last():
+    out = {}
+    for label in ("gd", "rmsprop", "adam"):
+        points = path("saddle_escape", label)
+        outside = np.flatnonzero(~inside("saddle_escape", points))
+        assert np.all(points[outside, 1] > run("saddle_escape").config.ylim[1])
+        out[label] = outside[0]
+    assert out["rmsprop"] < out["adam"] < out["gd"]
+
+
+# --- second_order_race -----------------------------------------------------
+# "Newton is there in 5 steps, BFGS and L-BFGS in about 30 ..., Fletcher-Reeves
+# CG in about 130, and after 300 Adam is still crawling along the valley floor.
+# Newton's second step and CG's steps around 60 overshoot out of view and come
+# back."
+
+
+def race(label: str) -> int | None:
+    return reach(path("second_order_race", label), minimum("second_order_race"))
+
+
+def test_second_order_race__newton_in_5_steps():
+    assert race("newton") == 5
+
+
+@pytest.mark.parametrize("label", ["bfgs", "l-bfgs"])
+def test_second_order_race__bfgs_and_lbfgs_in_about_30(label):
+    assert race(label) == pytest.approx(30, rel=0.2)
+
+
+def test_second_order_race__cg_in_about_130():
+    assert race("cg") == pytest.approx(130, rel=0.1)
+
+
+def test_second_order_race__adam_still_crawling_along_the_floor_after_300():
+    points = path("second_order_race", "adam")
+    assert race("adam") is None
+    assert floor_gap(points[-100:]).max() < 0.05
+    assert 0 < steps(points[-100:]).mean() < 0.01
+
+
+@pytest.mark.parametrize(("label", "when"), [("newton", (2, 2)), ("cg", (50, 70))])
+def test_second_order_race__newton_and_cg_overshoot_out_of_view_and_back(label, when):
+    outside = np.flatnonzero(
+        ~inside("second_order_race", path("second_order_race", label))
+    )
+    assert when[0] <= outside.min() and outside.max() <= when[1]
+    assert_in_view("second_order_race", "bfgs", "l-bfgs", "adam")
+
+
+# --- six_hump_camel_local_minima -------------------------------------------
+# "from (-1.9, 1.2) gradient descent stops in the nearest, local minimum;
+# heavy momentum carries past it and ends in a global one"
+
+
+def test_six_hump_camel_local_minima__gd_stops_in_the_nearest_local_minimum():
+    stem = "six_hump_camel_local_minima"
+    start = np.array(run(stem).config.starts[0])
+    nearest = minimum(stem, near=start)
+    assert ends_at(path(stem, "gd"), nearest)
+    assert tuple(nearest) in [
+        (m.x, m.y) for m in run(stem).surface.minima if m.kind == "local"
+    ]
+
+
+def test_six_hump_camel_local_minima__momentum_carries_past_it_to_a_global_one():
+    stem = "six_hump_camel_local_minima"
+    points = path(stem, "momentum")
+    local = minimum(stem, near=np.array(run(stem).config.starts[0]))
+    assert np.linalg.norm(points - local, axis=1).min() < 0.3  # passes by
+    assert ends_at(points, minimum(stem, "global", near=points[-1]))
+    assert_in_view(stem)
+
+
+# --- six_hump_camel_two_views ----------------------------------------------
+# "on the contours gradient descent and heavy momentum each end in a ring of
+# contour lines, and only the stars (filled: global) tell them apart; on the
+# surface gd sits in a dimple high up the wall while momentum rolls past it
+# down into a global minimum, and the loss panel says how much lower that is"
+
+
+def test_six_hump_camel_two_views__gd_sits_in_a_local_dimple_momentum_global():
+    stem = "six_hump_camel_two_views"
+    gd, mom = path(stem, "gd"), path(stem, "momentum")
+    assert ends_at(gd, minimum(stem, "local", near=gd[-1]))
+    assert ends_at(mom, minimum(stem, "global", near=mom[-1]))
+    drop = trajectory(stem, "gd").loss[-1] - trajectory(stem, "momentum").loss[-1]
+    assert drop > 0.8  # high up the wall: most of the way from f = 0 down
+    assert "loss" in run(stem).config.animation.panels
+    assert_in_view(stem)
