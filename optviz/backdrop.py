@@ -62,7 +62,7 @@ _GRID = 400  # contour samples along the longer side of the view
 # only stack rings around the star.
 _LOW_QUANTILE = 0.002
 _MAX_DECADES = 9.0
-# The gradient field: an arrow about every this many pixels, each this
+# The gradient field: an arrow about every this many pixels (at dpi 100), each this
 # fraction of the spacing long, in a grey between the fill's light and dark
 # ends on either theme (so it reads on both without competing with the paths).
 _FIELD_SPACING = 40
@@ -223,8 +223,10 @@ def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"
     angles only where the axes' scales are equal.
     """
     box = axes.get_window_extent()
-    columns = max(2, round(box.width / _FIELD_SPACING))
-    rows = max(2, round(box.height / _FIELD_SPACING))
+    # Pixels at dpi 100: in proportion to the frame at any size.
+    zoom = axes.figure.dpi / 100
+    columns = max(2, round(box.width / (_FIELD_SPACING * zoom)))
+    rows = max(2, round(box.height / (_FIELD_SPACING * zoom)))
     x, y, u, v = gradient_field(surface, xlim, ylim, columns, rows)
     if not x.size:
         return None
@@ -232,7 +234,8 @@ def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"
     return axes.quiver(
         x, y, u, v, angles="xy", pivot="middle",
         scale_units="dots", scale=1 / (_FIELD_LENGTH * spacing),
-        units="dots", width=1.4, headwidth=4.0, headlength=4.5, headaxislength=4.0,
+        units="dots", width=1.4 * zoom,
+        headwidth=4.0, headlength=4.5, headaxislength=4.0,
         color=_FIELD_COLOURS[theme], linewidth=0, zorder=0.5,
     )  # fmt: skip
 

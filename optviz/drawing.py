@@ -212,7 +212,9 @@ class Renderer:
         self.size = even_size(animation.size)
         self.last = max((t.iterations for t in self.trajectories), default=0)
         w, h = self.size
-        dpi = animation.dpi
+        # Text, lines and markers are sized in points: at this dpi they keep
+        # their proportion to the frame at any size (Animation.figure_dpi).
+        dpi = dataclasses.replace(animation, size=self.size).figure_dpi
         # A hair over the size: Agg truncates width·dpi, which would land on
         # w − 1 whenever w / dpi is not exact in binary.
         fig = Figure(figsize=((w + 0.01) / dpi, (h + 0.01) / dpi), dpi=dpi)
@@ -238,8 +240,9 @@ class Renderer:
             view(self, fig, spec, xlim, ylim) for view, spec in zip(self._VIEWS, specs)
         ]
         ax = self.axes = self.views[0].axes
-        if title:
-            ax.set_title(title, loc="left", fontsize="large")
+        self.title = (
+            ax.set_title(title, loc="left", fontsize="large") if title else None
+        )
         for view in self.views:
             view.draw_background(surface, xlim, ylim, animation)
         for view in self.views:
@@ -265,6 +268,7 @@ class Renderer:
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
         handles, names = self._legend_entries(labels)
         self.legend = self._place_legend(handles, names, "best")
+        self._lay_out(animation)
         # One full draw of the final state lays the figure out and lets the
         # legend find the spot the complete trajectories leave free; then both
         # are frozen so that no frame can move them.
@@ -299,6 +303,46 @@ class Renderer:
         self._trails_at = 0
 
     # -- building the figure -----------------------------------------------
+
+    def _lay_out(self, animation: Animation) -> None:
+        """Lay the figure out, with equal units on x and y where the frame
+        allows (``animation.aspect``), and the title fitted to the width
+        the iteration counter leaves it."""
+        fig = self.figure
+        engine = fig.get_layout_engine()
+        assert engine is not None  # constrained, from _build
+        text = self.title.get_text() if self.title is not None else ""
+        if self.title is not None:
+            # One letter for now: a long title would squeeze the axes aside.
+            self.title.set_text(text[:1])
+        engine.execute(fig)
+        if animation.aspect == "equal":
+            for view in self.views:
+                view.fit_aspect()
+            engine.execute(fig)
+        if self.title is None:
+            return
+        # A wrapped title is taller, which narrows equal-aspect axes: fit
+        # again until the room holds still.
+        width = None
+        for _ in range(3):
+            room = self._title_room()
+            if width is not None and room >= width - 0.5:
+                break
+            width = room
+            fit_text(self.title, text, width, self.canvas.get_renderer())
+            engine.execute(fig)
+
+    def _title_room(self) -> float:
+        """Pixels from the title's left end to the counter (less a gap) or
+        the figure's edge, whichever is nearer."""
+        renderer = self.canvas.get_renderer()
+        for view in self.views:
+            view.axes.apply_aspect()
+        left = self.axes.get_position().x0 * self.size[0]
+        gap = self.counter.get_fontsize() * self.figure.dpi / 72
+        right = self.counter.get_window_extent(renderer).x0 - gap
+        return max(0.0, min(right, self.size[0] - gap / 2) - left)
 
     def _add_panel(self, axes, name: str, surface: Surface):
         """A panel of ``name`` (``loss`` or ``grad_norm``) against the
@@ -579,6 +623,44 @@ _LEGEND = dict(
 
 def _count(k: int) -> str:
     return f"iteration {k:,}"
+
+
+# The title's font sizes, largest first, as a multiple of the base font.
+_TITLE_SIZES = (1.2, 1.1, 1.0, 0.9, 0.8)
+
+
+def fit_text(text, words: str, width: float, renderer) -> None:
+    """Set ``text`` (an artist) to ``words`` in the largest of
+    :data:`_TITLE_SIZES` at which they fit ``width`` pixels in one or two
+    lines, wrapped between words; at the smallest, in three lines, the last
+    one cut short with an ellipsis where it must be."""
+    import matplotlib as mpl
+
+    base = mpl.rcParams["font.size"]
+
+    def fits(line: str) -> bool:
+        text.set_text(line)
+        return text.get_window_extent(renderer).width <= width
+
+    for i, size in enumerate(_TITLE_SIZES):
+        text.set_fontsize(base * size)
+        most = 3 if i == len(_TITLE_SIZES) - 1 else 2
+        lines: list[str] = []
+        for word in words.split():
+            if lines and fits(f"{lines[-1]} {word}"):
+                lines[-1] += f" {word}"
+            else:
+                lines.append(word)
+        if len(lines) <= most and all(fits(line) for line in lines):
+            text.set_text("\n".join(lines))
+            return
+    kept = lines[:most]
+    for j, line in enumerate(kept):
+        cut = j == len(kept) - 1 and len(lines) > most
+        while line and not fits(line + ("…" if cut else "")):
+            line, cut = line[:-1], True
+        kept[j] = line + ("…" if cut else "")
+    text.set_text("\n".join(kept))
 
 
 @styled  # once around the whole loop: buffer() itself is not styled

@@ -31,6 +31,11 @@ if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.surfaces import Surface
 
 
+# Equal x and y units may narrow the axes to no less than 1/this of their
+# slot (in width or height); a view that would need more is stretched.
+_MAX_SQUEEZE = 2.0
+
+
 class View:
     """The surface and the trajectories on one axes: here the contours (2-D).
 
@@ -64,6 +69,18 @@ class View:
         """What needs the laid-out axes: the gradient field, if asked for."""
         if animation.gradient_field:
             draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
+
+    def fit_aspect(self) -> None:
+        """Make x and y units one length on the axes as laid out, unless that
+        leaves them under 1/:data:`_MAX_SQUEEZE` of their slot's width or
+        height (a long, thin view): then the view fills its slot."""
+        box = self.axes.get_position(original=True)
+        width, height = self.axes.figure.get_size_inches()
+        slot = (box.height * height) / (box.width * width)
+        (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
+        data = abs(y1 - y0) / abs(x1 - x0)
+        if max(slot / data, data / slot) <= _MAX_SQUEEZE:
+            self.axes.set_aspect("equal", adjustable="box")
 
     def path(self, t: Trajectory) -> np.ndarray:
         """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
@@ -187,6 +204,9 @@ class View3D(View):
 
     def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
         pass  # the gradient field lies in the plane: the config allows it in 2-D
+
+    def fit_aspect(self) -> None:
+        pass  # a 3-D box has its own proportions
 
     def _height(self, f) -> np.ndarray:
         """The height at which a value ``f`` of the surface is drawn."""

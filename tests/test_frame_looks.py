@@ -1,0 +1,167 @@
+"""The frame's text, scales and look: a title that never runs into the
+counter or off the frame, panels whose scale fits their data, solid contour
+lines with a colour scale, text that keeps its proportion at any size, a z
+axis read in f, and a dark theme that reaches the title card and 3-D panes."""
+
+import numpy as np
+import pytest
+from matplotlib.text import Text
+from runs import run
+
+from optviz import config
+from optviz.config import Animation
+from optviz.drawing import Renderer
+from optviz.errors import ConfigError
+from optviz.surfaces import SURFACES
+
+BEALE = SURFACES["beale"]
+
+
+@pytest.fixture(scope="module")
+def beale_runs():
+    specs = [("gd", {"lr": 1e-4}), ("adam", {"lr": 0.22, "beta2": 0.99})]
+    return run(BEALE, specs, [(-3.0, 3.0)], 300, labels=["gd", "adam"])
+
+
+def draw(surface, trajectories, labels, title="Beale", xlim=None, ylim=None, **anim):
+    return Renderer(
+        surface,
+        trajectories,
+        labels,
+        title=title,
+        xlim=xlim or surface.xlim,
+        ylim=ylim or surface.ylim,
+        animation=Animation(**anim),
+    )
+
+
+def texts(r, startswith):
+    return r.figure.findobj(
+        lambda a: isinstance(a, Text) and a.get_text().startswith(startswith)
+    )
+
+
+def title_of(r):
+    (title,) = (t for t in texts(r, "Beale") if t.get_text())
+    return title
+
+
+def height_fraction(r, artist) -> float:
+    return artist.get_window_extent().height / r.size[1]
+
+
+# -- HD: text keeps its proportion to the frame --------------------------------
+
+
+@pytest.mark.parametrize("view", ["2d", "both"])
+def test_text_keeps_its_proportion_to_the_frame_at_any_size(beale_runs, view):
+    fractions = []
+    for size in [(800, 600), (1920, 1080), (3840, 2160)]:
+        r = draw(BEALE, beale_runs, ["gd", "adam"], size=size, view=view)
+        try:
+            fractions.append(
+                (height_fraction(r, title_of(r)), height_fraction(r, r.legend))
+            )
+        finally:
+            r.close()
+    base = np.array(fractions[0])
+    for got in fractions[1:]:
+        np.testing.assert_allclose(got, base, rtol=0.05)
+
+
+def test_a_given_dpi_is_the_figure_dpi(beale_runs):
+    r = draw(BEALE, beale_runs, ["gd", "adam"], size=(1920, 1080), dpi=100)
+    try:
+        assert r.figure.dpi == 100
+        assert r.canvas.get_width_height() == (1920, 1080)
+    finally:
+        r.close()
+
+
+def units(axes):
+    """Pixels per unit of x and of y, as drawn."""
+    box = axes.get_window_extent()
+    (x0, x1), (y0, y1) = axes.get_xlim(), axes.get_ylim()
+    return box.width / abs(x1 - x0), box.height / abs(y1 - y0)
+
+
+@pytest.mark.parametrize("size", [(800, 600), (1920, 1080), (600, 800)])
+def test_equal_aspect_where_the_frame_allows(beale_runs, size):
+    r = draw(BEALE, beale_runs, ["gd", "adam"], size=size)
+    try:
+        ux, uy = units(r.axes)
+        assert ux == pytest.approx(uy, rel=0.01)
+    finally:
+        r.close()
+    r = draw(BEALE, beale_runs, ["gd", "adam"], size=size, aspect="auto")
+    try:
+        ux, uy = units(r.axes)
+        assert ux != pytest.approx(uy, rel=0.1)  # stretched to fill its room
+    finally:
+        r.close()
+
+
+def test_a_long_thin_view_is_stretched_to_fill_its_room(beale_runs):
+    r = draw(BEALE, beale_runs, ["gd", "adam"], xlim=(-4.5, 4.5), ylim=(0, 1))
+    try:
+        box = r.axes.get_window_extent()
+        assert box.width > 0.7 * r.size[0] and box.height > 0.7 * r.size[1]
+    finally:
+        r.close()
+
+
+def test_aspect_is_validated_like_the_other_animation_keys():
+    data = {"surface": "beale", "optimizers": [{"method": "gd", "lr": 0.1}]}
+    c = config.parse({**data, "animation": {"aspect": "auto"}}, source="c.yaml")
+    assert c.animation.aspect == "auto"
+    assert config.parse(data, source="c.yaml").animation.aspect == "equal"
+    with pytest.raises(ConfigError) as info:
+        config.parse({**data, "animation": {"aspect": "eqaul"}}, source="c.yaml")
+    assert str(info.value) == (
+        "c.yaml: animation.aspect: 'eqaul' is not a valid value; supported values "
+        "are 'equal', 'auto'; did you mean 'equal'?"
+    )
+
+
+# -- the title and the counter -----------------------------------------------
+
+LONG = (
+    "Beale's function from (-3, 3): gradient descent, momentum, Nesterov, "
+    "AdaGrad, RMSProp with momentum and Adam, 10,000 iterations each"
+)
+
+
+@pytest.mark.parametrize(
+    "title", ["Beale's function, opt 2", LONG, "Beale" + "x" * 120]
+)
+@pytest.mark.parametrize(
+    "look",
+    [
+        dict(size=(800, 600)),
+        dict(size=(480, 360), dpi=60),
+        dict(size=(1920, 1080)),
+        dict(size=(600, 600), panels=("loss",)),
+        dict(size=(800, 600), view="3d"),
+        dict(size=(1280, 600), view="both"),
+        dict(size=(1280, 600), view="both", panels=("loss", "grad_norm")),
+        dict(size=(800, 600), aspect="auto", panels=("loss", "grad_norm")),
+    ],
+    ids=["800", "480-dpi60", "1080p", "square-panel", "3d", "both", "both-panels",
+         "auto-panels"],
+)  # fmt: skip
+def test_title_and_counter_never_overlap_and_stay_in_the_frame(beale_runs, title, look):
+    r = draw(BEALE, beale_runs, ["gd", "adam"], title=title, **look)
+    try:
+        r.frame(r.last)  # the counter at its widest
+        frame = r.figure.bbox
+        (counter,) = texts(r, "iteration ")
+        boxes = [t.get_window_extent() for t in (title_of(r), counter)]
+        for box in boxes:
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1, box
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1, box
+        assert not boxes[0].overlaps(boxes[1]), boxes
+        # Shown whole where it fits (not cut short when it need not be).
+        if title != LONG and "x" * 120 not in title:
+            assert title_of(r).get_text() == title
+    finally:
+        r.close()
