@@ -202,15 +202,14 @@ class Renderer:
         # A run that diverged at its start has no points and nothing to show;
         # one that diverged later is drawn up to where it left the view.
         self._statuses = _statuses(trajectories)
-        self.trajectories = [
-            _in_view(t, xlim, ylim) for t in trajectories if len(t.points)
-        ]
+        self._runs = [t for t in trajectories if len(t.points)]  # for panels
+        self.trajectories = [_in_view(t, xlim, ylim) for t in self._runs]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
         self.colours = optimizer_colours(max(count, len(labels)), colors)
         if self.theme == "dark":  # black lines would vanish: draw them white
             self.colours = [on_dark(c) for c in self.colours]
         self.size = even_size(animation.size)
-        self.last = max((t.iterations for t in self.trajectories), default=0)
+        self.last = max((t.iterations for t in self._runs), default=0)
         w, h = self.size
         # Text, lines and markers are sized in points: at this dpi they keep
         # their proportion to the frame at any size (Animation.figure_dpi).
@@ -346,37 +345,30 @@ class Renderer:
 
     def _add_panel(self, axes, name: str, surface: Surface):
         """A panel of ``name`` (``loss`` or ``grad_norm``) against the
-        iteration on a log scale, with one curve per trajectory."""
-        shift = surface.f_min if name == "loss" else 0.0
-        curves = []
-        for t in self.trajectories:
-            values = (t.loss if name == "loss" else t.grad_norm) - shift
-            with np.errstate(invalid="ignore"):
-                # Log axes: a zero or a non-finite value breaks the curve.
-                values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
-            steps = np.arange(len(values), dtype=float)
-            curves.append((t, np.column_stack((steps, values))))
-        shown = np.concatenate([c[:, 1] for _, c in curves] or [np.ones(1)])
-        shown = shown[np.isfinite(shown)]
-        lo, hi = (shown.min(), shown.max()) if shown.size else (0.1, 10.0)
-        lo = max(lo, hi * 1e-16)
-        axes.set_yscale("log")
-        axes.set_ylim(lo / 2, hi * 2 if hi > lo else lo * 10)
+        iteration, with one curve per run, to the run's last point (not only
+        as far as its line stays in view), on the scale
+        :func:`panel_scale` picks for the values."""
+        runs = self._runs
+        values = [t.loss if name == "loss" else t.grad_norm for t in runs]
+        known = [m.value for m in surface.minima if m.kind == "global"]
+        if name == "loss":
+            how = panel_scale(values, min(known) if known else None, "f")
+        else:
+            how = panel_scale(values, 0.0, "‖∇f‖", shifted=False)
+        axes.set_yscale(how.scale, **how.options)
         # The frames' iterations grow about exponentially (the ``log``
         # schedule), so the iteration axis is logarithmic past 10.
         axes.set_xscale("symlog", linthresh=10)
         axes.set_xlim(0, max(10, self.last))
         axes.set_xlabel("iteration")
-        if name == "loss":
-            axes.set_ylabel("f − f*" if shift else "loss")
-        else:
-            axes.set_ylabel("‖∇f‖")
+        axes.set_ylabel(how.label)
         axes.grid(True, which="major", alpha=0.3)
-        for t, curve in curves:
-            (line,) = axes.plot([], [], color=self.colours[t.optimizer],
+        for t, v in zip(runs, values):
+            curve = np.column_stack((np.arange(len(v), dtype=float), how.drawn(v)))
+            (line,) = axes.plot(*curve.T, color=self.colours[t.optimizer],
                                 linewidth=1.5, zorder=5)  # fmt: skip
-            line.set_data(curve[:, 0], curve[:, 1])
             self._tracks.append((line, curve, t))
+        axes.set_ylim(*how.limits)
         return axes
 
     def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
@@ -619,6 +611,82 @@ _LEGEND = dict(
     borderpad=0.6,
     handlelength=2.2,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class PanelScale:
+    """How a panel draws its values: ``value − shift`` on a ``scale`` axis,
+    values below ``floor`` (log scale) drawn at it, between ``limits``."""
+
+    scale: str  # "log", "symlog" or "linear"
+    shift: float
+    floor: float  # log: the lowest height drawn (0 elsewhere)
+    limits: tuple[float, float]
+    label: str  # what is plotted, and on which scale
+    options: dict  # for set_yscale (symlog: linthresh)
+
+    def drawn(self, values: np.ndarray) -> np.ndarray:
+        """The heights of ``values``: NaN (a gap) where not finite."""
+        v = np.asarray(values, dtype=float) - self.shift
+        with np.errstate(invalid="ignore"):
+            v = np.where(np.isfinite(v), v, np.nan)
+            return np.maximum(v, self.floor) if self.scale == "log" else v
+
+
+# A log panel draws no lower than this fraction of its largest value.
+_LOG_RANGE = 1e-16
+
+
+def panel_scale(
+    values: Sequence[np.ndarray], f_star: float | None, name: str, shifted=True
+) -> PanelScale:
+    """The scale of a panel of ``values`` (one array per run) of a quantity
+    ``name`` whose lowest possible value is ``f_star`` (None: unknown).
+
+    A log scale of ``name − f*`` where f* is known and no value is below it
+    (rounding aside): zeros, a run that reached f* exactly, are drawn at a
+    floor, and the label says at what. Otherwise the values themselves: on a
+    linear scale where they span under three decades, on a symmetric-log
+    one (linear near 0, log beyond) where they span more, as a loss falling
+    without bound does. ``shifted``: the label names ``name − f*``.
+    """
+    flat = np.concatenate([np.ravel(v) for v in values] or [np.zeros(0)])
+    flat = flat[np.isfinite(flat)]
+    if not flat.size:
+        flat = np.ones(1)
+    if f_star is not None:
+        slack = 1e-12 * max(1.0, abs(f_star))
+        above = flat - f_star
+        if above.min() >= -slack and above.max() > 0:
+            hi = float(above.max())
+            positive = above[above > 0]
+            # A decade under the smallest value, within the panel's range.
+            floor = max(float(positive.min()) / 10, hi * _LOG_RANGE)
+            label = f"{name} − f*, log scale" if shifted else f"{name}, log scale"
+            low = above[above < floor]
+            if low.size:
+                below = "0" if not low.any() else f"values below {floor:.0e}"
+                label += f" ({below} drawn at {floor:.0e})"
+            top = hi * 2 if hi > floor else floor * 10
+            return PanelScale("log", f_star, floor, (floor / 2, top), label, {})
+    lo, hi = float(flat.min()), float(flat.max())
+    pad = 0.05 * (hi - lo) if hi > lo else max(1.0, abs(hi))
+    size = np.abs(flat[flat != 0])
+    if size.size and size.max() / size.min() > 1e3:
+        # Linear up to the decade of a ten-thousandth of the largest value:
+        # four decades of log either way, and a run at 0 told from one near.
+        thresh = 10.0 ** np.floor(np.log10(max(size.min(), size.max() * 1e-4)))
+        # Half a decade of head room either way on the log part.
+        room = 10**0.5
+        limits = (lo * room if lo < -thresh else lo - thresh,
+                  hi * room if hi > thresh else hi + thresh)  # fmt: skip
+        return PanelScale(
+            "symlog", 0.0, 0.0, limits, f"{name}, symmetric log scale",
+            {"linthresh": thresh},
+        )  # fmt: skip
+    return PanelScale(
+        "linear", 0.0, 0.0, (lo - pad, hi + pad), f"{name}, linear scale", {}
+    )
 
 
 def _count(k: int) -> str:

@@ -165,3 +165,81 @@ def test_title_and_counter_never_overlap_and_stay_in_the_frame(beale_runs, title
             assert title_of(r).get_text() == title
     finally:
         r.close()
+
+
+# -- panels: a scale that fits the data ----------------------------------------
+
+SADDLE = SURFACES["saddle"]
+
+
+@pytest.fixture(scope="module")
+def saddle_runs():
+    specs = [("newton", {}), ("newton", {"damping": 3.0})]
+    return run(SADDLE, specs, [(-1.5, 0.3)], 40, labels=["newton", "damped"])
+
+
+def panel_curves(r, panel):
+    """Each trajectory's curve in ``panel``, as drawn at the last frame."""
+    r.frame(r.last)
+    lines = [line for line in panel.get_lines() if len(line.get_xdata())]
+    assert len(lines) == len(r.trajectories), "a run's curve is missing"
+    return [np.column_stack(line.get_data()).astype(float) for line in lines]
+
+
+def test_a_loss_that_falls_below_zero_is_drawn_as_it_is(saddle_runs):
+    r = draw(SADDLE, saddle_runs, ["newton", "damped"], panels=("loss",))
+    try:
+        (loss,) = r.panels
+        newton, damped = panel_curves(r, loss)
+        # f* is unknown (a saddle has no minimum) and f goes far below zero:
+        # not a log of f − f*, and said so on the axis.
+        assert loss.get_yscale() == "symlog"
+        assert loss.get_ylabel() == "f, symmetric log scale"
+        # Every value at its height: plain Newton's 2.16 then zeros, damped
+        # Newton down to its last point before it diverged (f ≈ −4.8e4).
+        np.testing.assert_array_equal(newton[:, 1], saddle_runs[0].loss)
+        np.testing.assert_array_equal(damped[:, 1], saddle_runs[1].loss)
+        assert damped[-1, 1] < -4e4
+        low, high = loss.get_ylim()
+        assert low <= damped[:, 1].min() and high >= newton[:, 1].max()
+    finally:
+        r.close()
+
+
+def test_a_zero_on_a_log_axis_is_drawn_at_a_floor_that_the_label_names(
+    saddle_runs,
+):
+    r = draw(SADDLE, saddle_runs, ["newton", "damped"], panels=("grad_norm",))
+    try:
+        (grad,) = r.panels
+        newton, damped = panel_curves(r, grad)
+        assert grad.get_yscale() == "log"
+        # Plain Newton's ‖∇f‖ is exactly 0 from iteration 1 on: every point
+        # is drawn, the zeros at the floor, which the label gives.
+        assert np.isfinite(newton[:, 1]).all() and len(newton) == 41
+        floor = newton[1:, 1]
+        smallest = min(t.grad_norm[t.grad_norm > 0].min() for t in saddle_runs)
+        assert np.all(floor == floor[0]) and 0 < floor[0] < smallest
+        assert grad.get_ylim()[0] < floor[0]
+        assert grad.get_ylabel() == f"‖∇f‖, log scale (0 drawn at {floor[0]:.0e})"
+        # The damped run's curve goes on to its last point (iteration 6),
+        # past where its line left the view (iteration 2).
+        assert damped[-1, 0] == saddle_runs[1].iterations == 6
+        assert len(r.trajectories[1].points) < 7
+    finally:
+        r.close()
+
+
+def test_a_loss_above_a_known_minimum_is_drawn_as_f_minus_f_star_on_a_log_scale(
+    beale_runs,
+):
+    r = draw(BEALE, beale_runs, ["gd", "adam"], panels=("loss",))
+    try:
+        (loss,) = r.panels
+        curves = panel_curves(r, loss)
+        assert loss.get_yscale() == "log"
+        assert loss.get_ylabel() == "f − f*, log scale"
+        for curve, t in zip(curves, beale_runs):
+            np.testing.assert_allclose(curve[:, 1], t.loss - BEALE.f_min)
+    finally:
+        r.close()
