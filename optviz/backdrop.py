@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
+from matplotlib.ticker import MaxNLocator
 
 from optviz.errors import RenderError
 
@@ -154,9 +155,12 @@ def styled(method):
 
 def draw_contours(
     axes, surface: Surface, xlim, ylim, theme: str = "light", labels: bool = False
-) -> None:
+):
     """Filled contours with thin lines on the surface's level spacing;
-    ``labels`` writes the value of f on every third line."""
+    ``labels`` writes the value of f on every third line. On linear levels
+    a colour scale beside the axes tells a bump from a dimple (log levels
+    rise from the minimum, and their rings already say which way is down).
+    Lines are solid, below zero too (matplotlib would dash those)."""
     x, y, z = surface_grid(surface, xlim, ylim)
     levels = contour_levels(z, surface.levels)
     norm_type = LogNorm if surface.levels == "log" else Normalize
@@ -164,7 +168,7 @@ def draw_contours(
     # mask it here rather than have matplotlib warn about it on stderr.
     z = np.ma.masked_invalid(np.where(z > 0, z, np.nan) if norm_type is LogNorm else z)
     dark = theme == "dark"
-    axes.contourf(
+    filled = axes.contourf(
         x,
         y,
         z,
@@ -176,8 +180,17 @@ def draw_contours(
     )
     lines = axes.contour(
         x, y, z, levels=levels, colors="#8a96a6" if dark else CONTOUR_LINE,
-        linewidths=0.5, alpha=0.45, zorder=1,
+        linewidths=0.5, linestyles="solid", alpha=0.45, zorder=1,
     )  # fmt: skip
+    if surface.levels == "linear":
+        bar = axes.figure.colorbar(filled, ax=axes, fraction=0.05, pad=0.02)
+        # Round values, not the levels' own; none on the extension ends.
+        lo, hi = levels[0], levels[-1]
+        ticks = MaxNLocator(6).tick_values(lo, hi)
+        slack = 1e-9 * (hi - lo)
+        bar.set_ticks(ticks[(ticks >= lo - slack) & (ticks <= hi + slack)])
+        bar.set_label("f")
+        bar.outline.set_linewidth(0.5)
     if labels:
         # The grid holds f − f* on log levels: label f itself.
         shift = grid_shift(surface, xlim, ylim) if surface.levels == "log" else 0.0

@@ -5,10 +5,12 @@ axis read in f, and a dark theme that reaches the title card and 3-D panes."""
 
 import numpy as np
 import pytest
+from matplotlib.contour import ContourSet
 from matplotlib.text import Text
 from runs import run
 
 from optviz import config
+from optviz.backdrop import surface_grid
 from optviz.config import Animation
 from optviz.drawing import Renderer
 from optviz.errors import ConfigError
@@ -241,5 +243,36 @@ def test_a_loss_above_a_known_minimum_is_drawn_as_f_minus_f_star_on_a_log_scale(
         assert loss.get_ylabel() == "f − f*, log scale"
         for curve, t in zip(curves, beale_runs):
             np.testing.assert_allclose(curve[:, 1], t.loss - BEALE.f_min)
+    finally:
+        r.close()
+
+
+# -- contours: solid lines, and a colour scale on linear levels ----------------
+
+
+@pytest.mark.parametrize("name", ["saddle", "easom", "monkey_saddle", "beale"])
+def test_contour_lines_are_solid_and_linear_levels_get_a_colour_scale(name):
+    surface = SURFACES[name]
+    start = np.mean([surface.xlim, surface.ylim], axis=1) + 0.1
+    runs = run(surface, [("gd", {"lr": 1e-3})], [start], 5)
+    r = draw(surface, runs, ["gd"], title=name, size=(480, 360), dpi=60)
+    try:
+        contours = [c for c in r.axes.collections if isinstance(c, ContourSet)]
+        lines = [c for c in contours if not c.filled]
+        assert lines and all(
+            dashes is None for c in lines for _, dashes in c.get_linestyle()
+        )
+        bars = [a for a in r.figure.axes if a.get_label() == "<colorbar>"]
+        if surface.levels == "linear":
+            (bar,) = bars
+            (filled,) = (c for c in contours if c.filled)
+            assert bar._colorbar.mappable is filled
+            # From a dimple's value to a bump's, labelled with what it is.
+            z = surface_grid(surface, surface.xlim, surface.ylim)[2]
+            low, high = sorted(bar.get_ylim())
+            assert low <= np.nanmin(z) + 1e-9 and high >= np.nanmax(z) - 1e-9
+            assert bar.get_ylabel() == "f"
+        else:
+            assert not bars
     finally:
         r.close()
