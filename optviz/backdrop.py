@@ -56,6 +56,12 @@ DARK_RC = {
     "legend.facecolor": "#222831",
     "legend.edgecolor": "#8a96a6",
 }
+# The title card's box and text, and the 3-D view's panes, on each theme.
+CARD = {
+    "light": {"face": "white", "edge": "#444444", "text": "black"},
+    "dark": {"face": "#222831", "edge": "#8a96a6", "text": "#e6e9ee"},
+}
+PANES = {"light": (0.95, 0.95, 0.95, 0.5), "dark": (0.13, 0.16, 0.2, 0.9)}
 _LEVELS = 25
 _GRID = 400  # contour samples along the longer side of the view
 # Log levels start at this quantile of the values above the minimum: the

@@ -33,6 +33,7 @@ from matplotlib.lines import Line2D
 
 from optviz import segments
 from optviz.backdrop import (
+    CARD,
     DARK_RC,
     draw_contours,
     on_dark,
@@ -304,12 +305,14 @@ class Renderer:
     # -- building the figure -----------------------------------------------
 
     def _lay_out(self, animation: Animation) -> None:
-        """Lay the figure out, with equal units on x and y where the frame
-        allows (``animation.aspect``), and the title fitted to the width
-        the iteration counter leaves it."""
+        """Lay the figure out once and for all, with equal units on x and y
+        where the frame allows (``animation.aspect``), the title fitted to
+        the width the iteration counter leaves it, and 3-D labels clear of
+        the panels and the frame's edge."""
         fig = self.figure
         engine = fig.get_layout_engine()
         assert engine is not None  # constrained, from _build
+        renderer = self.canvas.get_renderer()
         text = self.title.get_text() if self.title is not None else ""
         if self.title is not None:
             # One letter for now: a long title would squeeze the axes aside.
@@ -319,18 +322,23 @@ class Renderer:
             for view in self.views:
                 view.fit_aspect()
             engine.execute(fig)
-        if self.title is None:
-            return
-        # A wrapped title is taller, which narrows equal-aspect axes: fit
-        # again until the room holds still.
-        width = None
-        for _ in range(3):
-            room = self._title_room()
-            if width is not None and room >= width - 0.5:
-                break
-            width = room
-            fit_text(self.title, text, width, self.canvas.get_renderer())
-            engine.execute(fig)
+        if self.title is not None:
+            # A wrapped title is taller, which narrows equal-aspect axes: fit
+            # again until the room holds still.
+            width = None
+            for _ in range(3):
+                room = self._title_room()
+                if width is not None and room >= width - 0.5:
+                    break
+                width = room
+                fit_text(self.title, text, width, renderer)
+                engine.execute(fig)
+        # From here on nothing moves the axes (a layout would undo this).
+        fig.set_layout_engine("none")
+        gap = 4 * fig.dpi / 72
+        right = min((p.get_tightbbox(renderer).x0 for p in self.panels), default=None)
+        for view in self.views:
+            view.fit_labels((self.size[0] if right is None else right) - gap, renderer)
 
     def _title_room(self) -> float:
         """Pixels from the title's left end to the counter (less a gap) or
@@ -488,6 +496,7 @@ class Renderer:
     def card(self, lines: Sequence[str]) -> np.ndarray:
         """The first frame under a box with ``lines`` of text (the title card)."""
         buffer = np.asarray(self.buffer(0))
+        look = CARD[self.theme]
         text = self.figure.text(
             0.5,
             0.5,
@@ -496,8 +505,9 @@ class Renderer:
             va="center",
             fontsize="large",
             linespacing=1.6,
-            bbox=dict(boxstyle="round,pad=0.8", facecolor="white", alpha=0.92,
-                      edgecolor="#444444"),
+            color=look["text"],
+            bbox=dict(boxstyle="round,pad=0.8", facecolor=look["face"], alpha=0.92,
+                      edgecolor=look["edge"]),
         )  # fmt: skip
         try:
             self.figure.draw_artist(text)

@@ -276,3 +276,96 @@ def test_contour_lines_are_solid_and_linear_levels_get_a_colour_scale(name):
             assert not bars
     finally:
         r.close()
+
+
+# -- 3-D: the z axis is read in f ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "look", [dict(view="3d"), dict(view="3d", panels=("loss",)), dict(view="both"),
+             dict(view="both", panels=("loss", "grad_norm"))],
+    ids=["3d", "3d-panel", "both", "both-panels"],
+)  # fmt: skip
+def test_the_z_axis_is_labelled_and_ticked_in_f(beale_runs, look):
+    r = draw(BEALE, beale_runs, ["gd", "adam"], size=(800, 600), **look)
+    try:
+        r.frame(r.last)
+        solid = r.views[-1].axes
+        assert solid.get_zlabel() == "f − f*"
+        low, high = solid.get_zlim()
+        ticks = [t for t in solid.get_zticks() if low <= t <= high]
+        labels = [t.get_text() for t in solid.zaxis.get_ticklabels()]
+        labels = [s for t, s in zip(solid.get_zticks(), labels) if low <= t <= high]
+        # Heights are log10(f − f*): ticks on whole decades, labelled 10^k.
+        assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks)
+        assert labels == [f"$\\mathdefault{{10^{{{int(t)}}}}}$" for t in ticks]
+        # The label is drawn inside the frame, clear of the panels.
+        box = solid.zaxis.label.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= r.size[0]
+        for panel in r.panels:
+            assert not box.overlaps(panel.get_tightbbox())
+    finally:
+        r.close()
+
+
+def test_a_linear_surface_in_3d_is_labelled_f():
+    runs = run(SADDLE, [("gd", {"lr": 0.05})], [(-1.5, 0.01)], 20)
+    r = draw(SADDLE, runs, ["gd"], size=(800, 600), view="3d")
+    try:
+        assert r.views[0].axes.get_zlabel() == "f"
+    finally:
+        r.close()
+
+
+# -- the dark theme reaches the title card and the 3-D panes -------------------
+
+
+def brightness(rgb) -> float:
+    return float(np.mean(np.asarray(rgb, dtype=float)[..., :3]))
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_title_card_follows_the_theme(beale_runs, theme):
+    r = draw(BEALE, beale_runs, ["gd", "adam"], size=(480, 360), dpi=60,
+             theme=theme, view="3d")  # fmt: skip
+    try:
+        card = r.card(["Beale", "gd: ε=0.0001", "adam: ε=0.22, β2=0.99"])
+        # The middle of the box, where the text is: the box's own colour,
+        # and text that stands out from it.
+        h, w = r.size[1], r.size[0]
+        box = card[h // 2 - 40 : h // 2 + 40, w // 2 - 90 : w // 2 + 90, :3]
+        shade = np.median(box.reshape(-1, 3), axis=0).mean()
+        if theme == "dark":
+            assert shade < 60
+            assert box.max() > 180  # light text on it
+        else:
+            assert shade > 200
+            assert box.min() < 80  # dark text on it
+    finally:
+        r.close()
+
+
+def test_3d_panes_follow_the_dark_theme(beale_runs):
+    looks = {}
+    for theme in ("light", "dark"):
+        r = draw(BEALE, beale_runs, ["gd", "adam"], size=(480, 360), dpi=60,
+                 theme=theme, view="3d")  # fmt: skip
+        try:
+            axes = r.views[0].axes
+            panes = [
+                a.pane.get_facecolor() for a in (axes.xaxis, axes.yaxis, axes.zaxis)
+            ]
+            frame = r.frame(0)
+            # A pixel of the back pane, above the surface's far corner.
+            box = axes.get_window_extent()
+            x, y = (
+                int(box.x0 + 0.5 * box.width),
+                int(r.size[1] - box.y1 + 0.12 * box.height),
+            )
+            looks[theme] = (panes, brightness(frame[y, x]))
+        finally:
+            r.close()
+    panes, pixel = looks["dark"]
+    assert all(brightness(np.array(c[:3]) * 255) < 70 for c in panes)
+    assert pixel < 70
+    assert looks["light"][1] > 180
