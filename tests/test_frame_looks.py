@@ -71,6 +71,18 @@ def test_text_keeps_its_proportion_to_the_frame_at_any_size(beale_runs, view):
         np.testing.assert_allclose(got, base, rtol=0.05)
 
 
+@pytest.mark.parametrize("size", [(800, 600), (1280, 600)])
+def test_the_800_by_600_frame_is_drawn_as_at_dpi_100(beale_runs, size):
+    frames = []
+    for dpi in (None, 100):
+        r = draw(BEALE, beale_runs, ["gd", "adam"], size=size, dpi=dpi)
+        try:
+            frames.append(r.frame(r.last))
+        finally:
+            r.close()
+    np.testing.assert_array_equal(*frames)
+
+
 def test_a_given_dpi_is_the_figure_dpi(beale_runs):
     r = draw(BEALE, beale_runs, ["gd", "adam"], size=(1920, 1080), dpi=100)
     try:
