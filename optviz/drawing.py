@@ -674,9 +674,12 @@ def panel_scale(
             floor = max(float(positive.min()) / 10, hi * _LOG_RANGE)
             label = f"{name} − f*, log scale" if shifted else f"{name}, log scale"
             low = above[above < floor]
-            if low.size:
-                below = "0" if not low.any() else f"values below {floor:.0e}"
-                label += f" ({below} drawn at {floor:.0e})"
+            if low.size:  # on a second line: a panel is not tall
+                label += (
+                    f"\n(0 drawn at {floor:.0e})"
+                    if not low.any()
+                    else (f"\n(floor {floor:.0e})")
+                )
             top = hi * 2 if hi > floor else floor * 10
             return PanelScale("log", f_star, floor, (floor / 2, top), label, {})
     lo, hi = float(flat.min()), float(flat.max())

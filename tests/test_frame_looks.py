@@ -235,7 +235,7 @@ def test_a_zero_on_a_log_axis_is_drawn_at_a_floor_that_the_label_names(
         smallest = min(t.grad_norm[t.grad_norm > 0].min() for t in saddle_runs)
         assert np.all(floor == floor[0]) and 0 < floor[0] < smallest
         assert grad.get_ylim()[0] < floor[0]
-        assert grad.get_ylabel() == f"‖∇f‖, log scale (0 drawn at {floor[0]:.0e})"
+        assert grad.get_ylabel() == f"‖∇f‖, log scale\n(0 drawn at {floor[0]:.0e})"
         # The damped run's curve goes on to its last point (iteration 6),
         # past where its line left the view (iteration 2).
         assert damped[-1, 0] == saddle_runs[1].iterations == 6
