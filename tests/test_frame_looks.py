@@ -381,3 +381,48 @@ def test_3d_panes_follow_the_dark_theme(beale_runs):
     assert all(brightness(np.array(c[:3]) * 255) < 70 for c in panes)
     assert pixel < 70
     assert looks["light"][1] > 180
+
+
+def test_panel_scale_follows_the_values():
+    from optviz.drawing import panel_scale
+
+    falling = [np.array([2.0, -7.0, -65.0, -4.8e4])]
+    narrow = [np.array([-1.0, -0.5, 0.25])]
+    above = [np.array([3.0, 1.0, 1e-9, 0.0]) + 0.5]
+    assert panel_scale(falling, None, "f").scale == "symlog"
+    assert panel_scale(narrow, None, "f").label == "f, linear scale"
+    # f* known and every value above it: log of f − f*, from the floor up.
+    log = panel_scale(above, 0.5, "f")
+    assert (log.scale, log.shift) == ("log", 0.5)
+    assert log.label == "f − f*, log scale\n(0 drawn at 1e-10)"
+    assert log.drawn(above[0])[-1] == log.floor == pytest.approx(1e-10)
+    # A value below the known f* (the view's minimum is not the surface's):
+    # not a log scale that would hide it.
+    assert panel_scale([above[0] - 1.0], 0.5, "f").scale == "linear"
+    assert panel_scale([np.array([0.2, 0.4, -0.1])], 0.0, "f").scale == "linear"
+
+
+def test_a_title_is_wrapped_before_it_is_set_smaller(beale_runs):
+    title = "Beale's function: the lecture's six optimizers from (-3, 3)"
+    r = draw(BEALE, beale_runs, ["gd", "adam"], title=title, panels=("loss",))
+    try:
+        lines = title_of(r).get_text().split("\n")
+        assert len(lines) == 2 and " ".join(lines) == title
+        assert title_of(r).get_fontsize() == pytest.approx(12)  # "large"
+    finally:
+        r.close()
+    r = draw(BEALE, beale_runs, ["gd", "adam"], title=LONG, size=(800, 600))
+    try:
+        lines = title_of(r).get_text().split("\n")
+        assert len(lines) <= 3 and " ".join(lines) == LONG  # every word
+        assert title_of(r).get_fontsize() < 12
+    finally:
+        r.close()
+    word = "Beale" + "x" * 120
+    r = draw(BEALE, beale_runs, ["gd", "adam"], title=word, size=(800, 600))
+    try:
+        shown = title_of(r).get_text()
+        assert shown.endswith("…") and word.startswith(shown[:-1])
+        assert title_of(r).get_fontsize() == pytest.approx(8)  # 0.8 of 10 pt
+    finally:
+        r.close()
