@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
+from matplotlib.ticker import MaxNLocator
 
 from optviz.errors import RenderError
 
@@ -55,6 +56,12 @@ DARK_RC = {
     "legend.facecolor": "#222831",
     "legend.edgecolor": "#8a96a6",
 }
+# The title card's box and text, and the 3-D view's panes, on each theme.
+CARD = {
+    "light": {"face": "white", "edge": "#444444", "text": "black"},
+    "dark": {"face": "#222831", "edge": "#8a96a6", "text": "#e6e9ee"},
+}
+PANES = {"light": (0.95, 0.95, 0.95, 0.5), "dark": (0.13, 0.16, 0.2, 0.9)}
 _LEVELS = 25
 _GRID = 400  # contour samples along the longer side of the view
 # Log levels start at this quantile of the values above the minimum: the
@@ -62,7 +69,7 @@ _GRID = 400  # contour samples along the longer side of the view
 # only stack rings around the star.
 _LOW_QUANTILE = 0.002
 _MAX_DECADES = 9.0
-# The gradient field: an arrow about every this many pixels, each this
+# The gradient field: an arrow about every this many pixels (at dpi 100), each this
 # fraction of the spacing long, in a grey between the fill's light and dark
 # ends on either theme (so it reads on both without competing with the paths).
 _FIELD_SPACING = 40
@@ -154,9 +161,12 @@ def styled(method):
 
 def draw_contours(
     axes, surface: Surface, xlim, ylim, theme: str = "light", labels: bool = False
-) -> None:
+):
     """Filled contours with thin lines on the surface's level spacing;
-    ``labels`` writes the value of f on every third line."""
+    ``labels`` writes the value of f on every third line. On linear levels
+    a colour scale beside the axes tells a bump from a dimple (log levels
+    rise from the minimum, and their rings already say which way is down).
+    Lines are solid, below zero too (matplotlib would dash those)."""
     x, y, z = surface_grid(surface, xlim, ylim)
     levels = contour_levels(z, surface.levels)
     norm_type = LogNorm if surface.levels == "log" else Normalize
@@ -164,7 +174,7 @@ def draw_contours(
     # mask it here rather than have matplotlib warn about it on stderr.
     z = np.ma.masked_invalid(np.where(z > 0, z, np.nan) if norm_type is LogNorm else z)
     dark = theme == "dark"
-    axes.contourf(
+    filled = axes.contourf(
         x,
         y,
         z,
@@ -176,8 +186,17 @@ def draw_contours(
     )
     lines = axes.contour(
         x, y, z, levels=levels, colors="#8a96a6" if dark else CONTOUR_LINE,
-        linewidths=0.5, alpha=0.45, zorder=1,
+        linewidths=0.5, linestyles="solid", alpha=0.45, zorder=1,
     )  # fmt: skip
+    if surface.levels == "linear":
+        bar = axes.figure.colorbar(filled, ax=axes, fraction=0.05, pad=0.02)
+        # Round values, not the levels' own; none on the extension ends.
+        lo, hi = levels[0], levels[-1]
+        ticks = MaxNLocator(6).tick_values(lo, hi)
+        slack = 1e-9 * (hi - lo)
+        bar.set_ticks(ticks[(ticks >= lo - slack) & (ticks <= hi + slack)])
+        bar.set_label("f")
+        bar.outline.set_linewidth(0.5)
     if labels:
         # The grid holds f − f* on log levels: label f itself.
         shift = grid_shift(surface, xlim, ylim) if surface.levels == "log" else 0.0
@@ -223,8 +242,10 @@ def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"
     angles only where the axes' scales are equal.
     """
     box = axes.get_window_extent()
-    columns = max(2, round(box.width / _FIELD_SPACING))
-    rows = max(2, round(box.height / _FIELD_SPACING))
+    # Pixels at dpi 100: in proportion to the frame at any size.
+    zoom = axes.figure.dpi / 100
+    columns = max(2, round(box.width / (_FIELD_SPACING * zoom)))
+    rows = max(2, round(box.height / (_FIELD_SPACING * zoom)))
     x, y, u, v = gradient_field(surface, xlim, ylim, columns, rows)
     if not x.size:
         return None
@@ -232,7 +253,8 @@ def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"
     return axes.quiver(
         x, y, u, v, angles="xy", pivot="middle",
         scale_units="dots", scale=1 / (_FIELD_LENGTH * spacing),
-        units="dots", width=1.4, headwidth=4.0, headlength=4.5, headaxislength=4.0,
+        units="dots", width=1.4 * zoom,
+        headwidth=4.0, headlength=4.5, headaxislength=4.0,
         color=_FIELD_COLOURS[theme], linewidth=0, zorder=0.5,
     )  # fmt: skip
 

@@ -64,7 +64,9 @@ class Animation:
     hold: float = 1.0  # seconds the last frame stays on screen
     # Pixels, width × height; a config with view: both and no size gets BOTH_SIZE.
     size: tuple[int, int] = (800, 600)
-    dpi: int = 100
+    # None: text, lines and markers keep their proportion to the frame (see
+    # figure_dpi); a number fixes matplotlib's dpi whatever the size.
+    dpi: int | None = None
     formats: tuple[str, ...] = FORMATS  # and "png": the last frame as a still
     schedule: str = "log"  # which iteration each frame shows: see optviz.frames
     title_card: float = 0.0  # seconds of title and settings before the motion
@@ -74,6 +76,18 @@ class Animation:
     contour_labels: bool = False  # the value on some of the contour lines
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
+    aspect: str = "equal"  # x and y units of one length where the frame allows
+
+    @property
+    def figure_dpi(self) -> float:
+        """The dpi the frame is drawn at: ``dpi`` if given, else
+        :data:`BASE_DPI` times how much larger than :data:`BASE_SIZE` the
+        frame is, so that 1080p or 4K shows what 800×600 shows, only sharper
+        (and 800×600 itself is drawn as ever)."""
+        if self.dpi is not None:
+            return float(self.dpi)
+        w, h = self.size
+        return BASE_DPI * min(w / BASE_SIZE[0], h / BASE_SIZE[1])
 
     @property
     def intro_frames(self) -> int:
@@ -174,6 +188,7 @@ _ANIMATION_KEYS = (
     "contour_labels",
     "view",
     "gradient_field",
+    "aspect",
 )
 # What every optimizer entry takes besides its method's hyperparameters, as
 # ``optviz list methods`` prints it.
@@ -195,6 +210,10 @@ ENTRY_OPTIONS = (
 PANELS = ("loss", "grad_norm")
 THEMES = ("light", "dark")
 VIEWS = ("2d", "3d", "both")
+ASPECTS = ("equal", "auto")
+# The frame whose proportions every size keeps (unless a dpi is given).
+BASE_SIZE = (800, 600)
+BASE_DPI = 100
 # Side by side, the two views need a wider frame than one (unless given).
 BOTH_SIZE = (1280, 600)
 # Video formats (the encoder's) and stills.
@@ -458,7 +477,7 @@ def _animation(value: Any) -> Animation:
         fps=fps,
         hold=number(entry.get("hold", default.hold), at("hold"), 0.0, 60.0),
         size=size,  # type: ignore[arg-type]
-        dpi=integer(entry.get("dpi", default.dpi), at("dpi"), 20, 600),
+        dpi=integer(entry["dpi"], at("dpi"), 20, 600) if "dpi" in entry else None,
         formats=formats,
         schedule=choice(
             entry.get("schedule", default.schedule), at("schedule"), SCHEDULES
@@ -475,6 +494,7 @@ def _animation(value: Any) -> Animation:
         contour_labels=_flag(entry.get("contour_labels", False), at("contour_labels")),
         view=view,
         gradient_field=_flag(entry.get("gradient_field", False), at("gradient_field")),
+        aspect=choice(entry.get("aspect", default.aspect), at("aspect"), ASPECTS),
     )
 
 

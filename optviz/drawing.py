@@ -33,6 +33,7 @@ from matplotlib.lines import Line2D
 
 from optviz import segments
 from optviz.backdrop import (
+    CARD,
     DARK_RC,
     draw_contours,
     on_dark,
@@ -207,17 +208,18 @@ class Renderer:
         # A run that diverged at its start has no points and nothing to show;
         # one that diverged later is drawn up to where it left the view.
         self._statuses = _statuses(trajectories)
-        self.trajectories = [
-            _in_view(t, xlim, ylim) for t in trajectories if len(t.points)
-        ]
+        self._runs = [t for t in trajectories if len(t.points)]  # for panels
+        self.trajectories = [_in_view(t, xlim, ylim) for t in self._runs]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
         self.colours = optimizer_colours(max(count, len(labels)), colors)
         if self.theme == "dark":  # black lines would vanish: draw them white
             self.colours = [on_dark(c) for c in self.colours]
         self.size = even_size(animation.size)
-        self.last = max((t.iterations for t in self.trajectories), default=0)
+        self.last = max((t.iterations for t in self._runs), default=0)
         w, h = self.size
-        dpi = animation.dpi
+        # Text, lines and markers are sized in points: at this dpi they keep
+        # their proportion to the frame at any size (Animation.figure_dpi).
+        dpi = dataclasses.replace(animation, size=self.size).figure_dpi
         # A hair over the size: Agg truncates width·dpi, which would land on
         # w − 1 whenever w / dpi is not exact in binary.
         fig = Figure(figsize=((w + 0.01) / dpi, (h + 0.01) / dpi), dpi=dpi)
@@ -243,8 +245,9 @@ class Renderer:
             view(self, fig, spec, xlim, ylim) for view, spec in zip(self._VIEWS, specs)
         ]
         ax = self.axes = self.views[0].axes
-        if title:
-            ax.set_title(title, loc="left", fontsize="large")
+        self.title = (
+            ax.set_title(title, loc="left", fontsize="large") if title else None
+        )
         for view in self.views:
             view.draw_background(surface, xlim, ylim, animation)
         for view in self.views:
@@ -270,6 +273,7 @@ class Renderer:
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
         handles, names = self._legend_entries(labels)
         self.legend = self._place_legend(handles, names, "best")
+        self._lay_out(animation)
         # One full draw of the final state lays the figure out and lets the
         # legend find the spot the complete trajectories leave free; then both
         # are frozen so that no frame can move them.
@@ -305,39 +309,79 @@ class Renderer:
 
     # -- building the figure -----------------------------------------------
 
+    def _lay_out(self, animation: Animation) -> None:
+        """Lay the figure out once and for all, with equal units on x and y
+        where the frame allows (``animation.aspect``), the title fitted to
+        the width the iteration counter leaves it, and 3-D labels clear of
+        the panels and the frame's edge."""
+        fig = self.figure
+        engine = fig.get_layout_engine()
+        assert engine is not None  # constrained, from _build
+        renderer = self.canvas.get_renderer()
+        text = self.title.get_text() if self.title is not None else ""
+        if self.title is not None:
+            # One letter for now: a long title would squeeze the axes aside.
+            self.title.set_text(text[:1])
+        engine.execute(fig)
+        if animation.aspect == "equal":
+            for view in self.views:
+                view.fit_aspect()
+            engine.execute(fig)
+        if self.title is not None:
+            # A wrapped title is taller, which narrows equal-aspect axes: fit
+            # again until the room holds still.
+            width = None
+            for _ in range(3):
+                room = self._title_room()
+                if width is not None and room >= width - 0.5:
+                    break
+                width = room
+                fit_text(self.title, text, width, renderer)
+                engine.execute(fig)
+        # From here on nothing moves the axes (a layout would undo this).
+        fig.set_layout_engine("none")
+        gap = 4 * fig.dpi / 72
+        right = min((p.get_tightbbox(renderer).x0 for p in self.panels), default=None)
+        for view in self.views:
+            view.fit_labels((self.size[0] if right is None else right) - gap, renderer)
+
+    def _title_room(self) -> float:
+        """Pixels from the title's left end to the counter (less a gap) or
+        the figure's edge, whichever is nearer."""
+        renderer = self.canvas.get_renderer()
+        for view in self.views:
+            view.axes.apply_aspect()
+        left = self.axes.get_position().x0 * self.size[0]
+        gap = self.counter.get_fontsize() * self.figure.dpi / 72
+        right = self.counter.get_window_extent(renderer).x0 - gap
+        return max(0.0, min(right, self.size[0] - gap / 2) - left)
+
     def _add_panel(self, axes, name: str, surface: Surface):
         """A panel of ``name`` (``loss`` or ``grad_norm``) against the
-        iteration on a log scale, with one curve per trajectory."""
-        shift = surface.f_min if name == "loss" else 0.0
-        curves = []
-        for t in self.trajectories:
-            values = (t.loss if name == "loss" else t.grad_norm) - shift
-            with np.errstate(invalid="ignore"):
-                # Log axes: a zero or a non-finite value breaks the curve.
-                values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
-            steps = np.arange(len(values), dtype=float)
-            curves.append((t, np.column_stack((steps, values))))
-        shown = np.concatenate([c[:, 1] for _, c in curves] or [np.ones(1)])
-        shown = shown[np.isfinite(shown)]
-        lo, hi = (shown.min(), shown.max()) if shown.size else (0.1, 10.0)
-        lo = max(lo, hi * 1e-16)
-        axes.set_yscale("log")
-        axes.set_ylim(lo / 2, hi * 2 if hi > lo else lo * 10)
+        iteration, with one curve per run, to the run's last point (not only
+        as far as its line stays in view), on the scale
+        :func:`panel_scale` picks for the values."""
+        runs = self._runs
+        values = [t.loss if name == "loss" else t.grad_norm for t in runs]
+        known = [m.value for m in surface.minima if m.kind == "global"]
+        if name == "loss":
+            how = panel_scale(values, min(known) if known else None, "f")
+        else:
+            how = panel_scale(values, 0.0, "‖∇f‖", shifted=False)
+        axes.set_yscale(how.scale, **how.options)
         # The frames' iterations grow about exponentially (the ``log``
         # schedule), so the iteration axis is logarithmic past 10.
         axes.set_xscale("symlog", linthresh=10)
         axes.set_xlim(0, max(10, self.last))
         axes.set_xlabel("iteration")
-        if name == "loss":
-            axes.set_ylabel("f − f*" if shift else "loss")
-        else:
-            axes.set_ylabel("‖∇f‖")
+        axes.set_ylabel(how.label)
         axes.grid(True, which="major", alpha=0.3)
-        for t, curve in curves:
-            (line,) = axes.plot([], [], color=self.colours[t.optimizer],
+        for t, v in zip(runs, values):
+            curve = np.column_stack((np.arange(len(v), dtype=float), how.drawn(v)))
+            (line,) = axes.plot(*curve.T, color=self.colours[t.optimizer],
                                 linewidth=1.5, zorder=5)  # fmt: skip
-            line.set_data(curve[:, 0], curve[:, 1])
             self._tracks.append((line, curve, t))
+        axes.set_ylim(*how.limits)
         return axes
 
     def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
@@ -458,6 +502,7 @@ class Renderer:
     def card(self, lines: Sequence[str]) -> np.ndarray:
         """The first frame under a box with ``lines`` of text (the title card)."""
         buffer = np.asarray(self.buffer(0))
+        look = CARD[self.theme]
         text = self.figure.text(
             0.5,
             0.5,
@@ -466,8 +511,9 @@ class Renderer:
             va="center",
             fontsize="large",
             linespacing=1.6,
-            bbox=dict(boxstyle="round,pad=0.8", facecolor="white", alpha=0.92,
-                      edgecolor="#444444"),
+            color=look["text"],
+            bbox=dict(boxstyle="round,pad=0.8", facecolor=look["face"], alpha=0.92,
+                      edgecolor=look["edge"]),
         )  # fmt: skip
         try:
             self.figure.draw_artist(text)
@@ -583,8 +629,125 @@ _LEGEND = dict(
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class PanelScale:
+    """How a panel draws its values: ``value − shift`` on a ``scale`` axis,
+    values below ``floor`` (log scale) drawn at it, between ``limits``."""
+
+    scale: str  # "log", "symlog" or "linear"
+    shift: float
+    floor: float  # log: the lowest height drawn (0 elsewhere)
+    limits: tuple[float, float]
+    label: str  # what is plotted, and on which scale
+    options: dict  # for set_yscale (symlog: linthresh)
+
+    def drawn(self, values: np.ndarray) -> np.ndarray:
+        """The heights of ``values``: NaN (a gap) where not finite."""
+        v = np.asarray(values, dtype=float) - self.shift
+        with np.errstate(invalid="ignore"):
+            v = np.where(np.isfinite(v), v, np.nan)
+            return np.maximum(v, self.floor) if self.scale == "log" else v
+
+
+# A log panel draws no lower than this fraction of its largest value.
+_LOG_RANGE = 1e-16
+
+
+def panel_scale(
+    values: Sequence[np.ndarray], f_star: float | None, name: str, shifted=True
+) -> PanelScale:
+    """The scale of a panel of ``values`` (one array per run) of a quantity
+    ``name`` whose lowest possible value is ``f_star`` (None: unknown).
+
+    A log scale of ``name − f*`` where f* is known and no value is below it
+    (rounding aside): zeros, a run that reached f* exactly, are drawn at a
+    floor, and the label says at what. Otherwise the values themselves: on a
+    linear scale where they span under three decades, on a symmetric-log
+    one (linear near 0, log beyond) where they span more, as a loss falling
+    without bound does. ``shifted``: the label names ``name − f*``.
+    """
+    flat = np.concatenate([np.ravel(v) for v in values] or [np.zeros(0)])
+    flat = flat[np.isfinite(flat)]
+    if not flat.size:
+        flat = np.ones(1)
+    if f_star is not None:
+        slack = 1e-12 * max(1.0, abs(f_star))
+        above = flat - f_star
+        if above.min() >= -slack and above.max() > 0:
+            hi = float(above.max())
+            positive = above[above > 0]
+            # A decade under the smallest value, within the panel's range.
+            floor = max(float(positive.min()) / 10, hi * _LOG_RANGE)
+            label = f"{name} − f*, log scale" if shifted else f"{name}, log scale"
+            low = above[above < floor]
+            if low.size:  # on a second line: a panel is not tall
+                label += (
+                    f"\n(0 drawn at {floor:.0e})"
+                    if not low.any()
+                    else (f"\n(floor {floor:.0e})")
+                )
+            top = hi * 2 if hi > floor else floor * 10
+            return PanelScale("log", f_star, floor, (floor / 2, top), label, {})
+    lo, hi = float(flat.min()), float(flat.max())
+    pad = 0.05 * (hi - lo) if hi > lo else max(1.0, abs(hi))
+    size = np.abs(flat[flat != 0])
+    if size.size and size.max() / size.min() > 1e3:
+        # Linear up to the decade of a ten-thousandth of the largest value:
+        # four decades of log either way, and a run at 0 told from one near.
+        thresh = 10.0 ** np.floor(np.log10(max(size.min(), size.max() * 1e-4)))
+        # Half a decade of head room either way on the log part.
+        room = 10**0.5
+        limits = (lo * room if lo < -thresh else lo - thresh,
+                  hi * room if hi > thresh else hi + thresh)  # fmt: skip
+        return PanelScale(
+            "symlog", 0.0, 0.0, limits, f"{name}, symmetric log scale",
+            {"linthresh": thresh},
+        )  # fmt: skip
+    return PanelScale(
+        "linear", 0.0, 0.0, (lo - pad, hi + pad), f"{name}, linear scale", {}
+    )
+
+
 def _count(k: int) -> str:
     return f"iteration {k:,}"
+
+
+# The title's font sizes, largest first, as a multiple of the base font.
+_TITLE_SIZES = (1.2, 1.1, 1.0, 0.9, 0.8)
+
+
+def fit_text(text, words: str, width: float, renderer) -> None:
+    """Set ``text`` (an artist) to ``words`` in the largest of
+    :data:`_TITLE_SIZES` at which they fit ``width`` pixels in one or two
+    lines, wrapped between words; at the smallest, in three lines, the last
+    one cut short with an ellipsis where it must be."""
+    import matplotlib as mpl
+
+    base = mpl.rcParams["font.size"]
+
+    def fits(line: str) -> bool:
+        text.set_text(line)
+        return text.get_window_extent(renderer).width <= width
+
+    for i, size in enumerate(_TITLE_SIZES):
+        text.set_fontsize(base * size)
+        most = 3 if i == len(_TITLE_SIZES) - 1 else 2
+        lines: list[str] = []
+        for word in words.split():
+            if lines and fits(f"{lines[-1]} {word}"):
+                lines[-1] += f" {word}"
+            else:
+                lines.append(word)
+        if len(lines) <= most and all(fits(line) for line in lines):
+            text.set_text("\n".join(lines))
+            return
+    kept = lines[:most]
+    for j, line in enumerate(kept):
+        cut = j == len(kept) - 1 and len(lines) > most
+        while line and not fits(line + ("…" if cut else "")):
+            line, cut = line[:-1], True
+        kept[j] = line + ("…" if cut else "")
+    text.set_text("\n".join(kept))
 
 
 @styled  # once around the whole loop: buffer() itself is not styled

@@ -175,7 +175,8 @@ def take(config: Config, *, scale: float = SCALE) -> Snapshot:
     drawn = dataclasses.replace(
         video,
         size=tuple(max(1, round(v * scale)) for v in video.size),
-        dpi=max(1, round(video.dpi * scale)),
+        # Unset, the dpi follows the size: the same layout at either size.
+        dpi=None if video.dpi is None else max(1, round(video.dpi * scale)),
     )
     result = api.run(config)
     frames, iterations = key_frames(result, drawn)
@@ -267,9 +268,10 @@ def trajectories_text(
         "`optviz snapshot`, rewrite it with `optviz snapshot --update`",
         f"# rows: {kept} and each path's last",
         f"# numbers: {DIGITS} significant digits",
-        f"# video: {w}x{h} pixels at dpi {video.dpi}, {video.frames} frames at "
-        f"{video.fps} fps, last held {video.hold:g} s, {' '.join(video.formats)}",
-        f"# frames drawn at: {dw}x{dh} pixels at dpi {drawn.dpi} "
+        f"# video: {w}x{h} pixels at dpi {video.figure_dpi:.3g}, "
+        f"{video.frames} frames at {video.fps} fps, last held {video.hold:g} s, "
+        + " ".join(video.formats),
+        f"# frames drawn at: {dw}x{dh} pixels at dpi {drawn.figure_dpi:.3g} "
         f"(the video's size and dpi × {scale:g})",
         "# frame iterations: "
         + ", ".join(f"{name} {k}" for name, k in zip(FRAMES, frames)),

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from optviz.backdrop import (
     CONTOUR_FILL,
     CONTOUR_LINE,
     DARK_FILL,
+    PANES,
     draw_contours,
     draw_gradient_field,
     grid_shift,
@@ -29,6 +31,11 @@ if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.core import Trajectory
     from optviz.drawing import Renderer
     from optviz.surfaces import Surface
+
+
+# Equal x and y units may narrow the axes to no less than 1/this of their
+# slot (in width or height); a view that would need more is stretched.
+_MAX_SQUEEZE = 2.0
 
 
 class View:
@@ -64,6 +71,21 @@ class View:
         """What needs the laid-out axes: the gradient field, if asked for."""
         if animation.gradient_field:
             draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
+
+    def fit_aspect(self) -> None:
+        """Make x and y units one length on the axes as laid out, unless that
+        leaves them under 1/:data:`_MAX_SQUEEZE` of their slot's width or
+        height (a long, thin view): then the view fills its slot."""
+        box = self.axes.get_position(original=True)
+        width, height = self.axes.figure.get_size_inches()
+        slot = (box.height * height) / (box.width * width)
+        (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
+        data = abs(y1 - y0) / abs(x1 - x0)
+        if max(slot / data, data / slot) <= _MAX_SQUEEZE:
+            self.axes.set_aspect("equal", adjustable="box")
+
+    def fit_labels(self, right: float, renderer) -> None:
+        pass  # constrained layout places a 2-D axes' labels
 
     def path(self, t: Trajectory) -> np.ndarray:
         """The points a trajectory's line runs through, (n, 2) or (n, 3)."""
@@ -178,15 +200,38 @@ class View3D(View):
             linewidth=0.2, edgecolor="#8a96a6" if dark else CONTOUR_LINE,
             alpha=0.85, antialiased=True, zorder=0,
         )  # fmt: skip
-        if not animation.panels:  # beside a panel, constrained layout overlaps it
-            self.axes.set_zlabel("log₁₀(f − f*)" if self._log else "f")
+        for axis in (self.axes.xaxis, self.axes.yaxis, self.axes.zaxis):
+            axis.set_pane_color(PANES[self.theme])
+        # Heights are log10(f − f*) on log levels: ticked and labelled in
+        # f − f* itself (10⁻², 10⁰, 10²), which is what a viewer reads.
+        self.axes.set_zlabel("f − f*" if self._log else "f")
         low, high = np.nanmin(zz), np.nanmax(zz)
         if np.isfinite(low) and np.isfinite(high) and high > low:
             self.axes.set_zlim(low, high)
+            if self._log:
+                self.axes.set_zticks(decade_ticks(low, high))
+                self.axes.zaxis.set_major_formatter(FuncFormatter(_power_of_ten))
         self._box = (xlim, ylim, self.axes.get_zlim())
 
     def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
         pass  # the gradient field lies in the plane: the config allows it in 2-D
+
+    def fit_aspect(self) -> None:
+        pass  # a 3-D box has its own proportions
+
+    def fit_labels(self, right: float, renderer) -> None:
+        """Shrink the box in its axes until its tick labels and z label end
+        left of ``right`` (pixels): constrained layout does not see where a
+        3-D axes' labels go, and would let them run into a panel or off the
+        frame."""
+        zoom = 1.0
+        for _ in range(6):
+            self.axes.draw(renderer)  # places the labels; the pixels are redrawn
+            over = self.axes.get_tightbbox(renderer).x1 - right
+            if over <= 0:
+                return
+            zoom *= max(0.7, 1 - 1.5 * over / self.axes.bbox.width)
+            self.axes.set_box_aspect(None, zoom=zoom)
 
     def _height(self, f) -> np.ndarray:
         """The height at which a value ``f`` of the surface is drawn."""
@@ -263,6 +308,27 @@ class View3D(View):
         # A full draw projects 3-D collections before drawing them; a lone
         # draw_artist does not, and would draw the heads where they were.
         self.heads.do_3d_projection()
+
+
+def decade_ticks(low: float, high: float) -> np.ndarray:
+    """Tick heights between the log10 heights ``low`` and ``high``: whole
+    decades, every other one or more if there are many, or 1, 2, 5 times
+    a decade if under two fit."""
+    whole = np.arange(np.ceil(low), np.floor(high) + 1)
+    if whole.size >= 2:
+        return whole[:: max(1, int(np.ceil(whole.size / 7)))]
+    decades = np.arange(np.floor(low), np.ceil(high) + 1)
+    heights = (decades[:, None] + np.log10([1, 2, 5])).ravel()
+    return heights[(heights >= low) & (heights <= high)]
+
+
+def _power_of_ten(height: float, _position=None) -> str:
+    """The value at log10 height ``height``: 10^k, or m×10^k."""
+    k = int(np.floor(height + 1e-9))
+    mantissa = 10 ** (height - k)
+    if abs(mantissa - 1) < 1e-6:
+        return f"$\\mathdefault{{10^{{{k}}}}}$"
+    return f"$\\mathdefault{{{mantissa:.2g}\\times10^{{{k}}}}}$"
 
 
 def set_line(line, points: np.ndarray) -> None:

@@ -180,10 +180,10 @@ def test_gradient_field_points_down_the_slope(trajectories):
     try:
         quiver = quiver_of(r)
         xy = np.column_stack((quiver.X, quiver.Y))
-        # About one arrow every 40 pixels across the axes.
-        box = r.axes.get_window_extent()
-        assert len(np.unique(quiver.X)) == round(box.width / 40)
-        assert len(np.unique(quiver.Y)) == round(box.height / 40)
+        # About one arrow every 40 pixels across the axes (at dpi 100).
+        box, spacing = r.axes.get_window_extent(), 40 * r.figure.dpi / 100
+        assert len(np.unique(quiver.X)) == round(box.width / spacing)
+        assert len(np.unique(quiver.Y)) == round(box.height / spacing)
         # −∇f by central differences of f, normalised, at a few grid points.
         dx, dy = np.eye(2) * 1e-6
         for i in (0, 7, len(xy) // 2, len(xy) - 1):
