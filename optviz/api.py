@@ -111,7 +111,14 @@ def figure(result: Result, animation: Any = None) -> dict[str, Any]:
     """What the drawing functions need to draw ``result``: the surface, the
     trajectories, the legend's labels and colours, the title, the view and the
     animation settings (``animation`` overrides the config's)."""
+    from optviz.backdrop import optimizer_colours  # matplotlib: only to draw
+
     c = result.config
+    colours = optimizer_colours(
+        len(c.optimizers),
+        [o.color for o in c.optimizers],
+        [o.method for o in c.optimizers],
+    )
     return {
         "surface": result.surface,
         "trajectories": result.trajectories,
@@ -120,7 +127,7 @@ def figure(result: Result, animation: Any = None) -> dict[str, Any]:
         "xlim": c.xlim,
         "ylim": c.ylim,
         "animation": c.animation if animation is None else animation,
-        "colors": [o.color for o in c.optimizers],
+        "colors": colours,
     }
 
 

@@ -155,7 +155,8 @@ class Renderer:
 
     ``labels[i]`` names optimizer ``i`` (``Trajectory.optimizer``); all
     trajectories of one optimizer share its colour and legend entry. Colours
-    come from ``colors[i]`` where given and from :data:`PALETTE` otherwise.
+    come from ``colors[i]`` where given, else from the method ``methods[i]``
+    (see :func:`optimizer_colours`).
 
     ``animation`` gives the size, dpi and looks (``panels``, ``theme``,
     ``contour_labels``, ``gradient_field``, ``view``);
@@ -198,6 +199,7 @@ class Renderer:
         ylim: tuple[float, float],
         animation: Animation,
         colors: Sequence[str | None] = (),
+        methods: Sequence[str] = (),
     ) -> None:
         # A run that diverged at its start has no points and nothing to show;
         # one that diverged later is drawn up to where it left the view.
@@ -206,7 +208,7 @@ class Renderer:
             _in_view(t, xlim, ylim) for t in trajectories if len(t.points)
         ]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
-        self.colours = optimizer_colours(max(count, len(labels)), colors)
+        self.colours = optimizer_colours(max(count, len(labels)), colors, methods)
         if self.theme == "dark":  # black lines would vanish: draw them white
             self.colours = [on_dark(c) for c in self.colours]
         self.size = even_size(animation.size)

@@ -167,7 +167,8 @@ def test_legend_names_every_optimizer_in_its_colour(renderer):
     assert legend.size > 0
     texts = [t.get_text() for t in renderer.legend.get_texts()]
     assert texts == LABELS
-    for colour in PALETTE[: len(LABELS)]:
+    assert len(set(renderer.colours)) == len(LABELS)
+    for colour in renderer.colours:
         assert has_colour(legend, colour), colour
     assert (legend[..., :3].max(-1) < 80).sum() > 100  # dark label text
 
@@ -263,7 +264,8 @@ def test_an_empty_trajectory_is_skipped(trajectories):
 def test_own_colours_are_used_and_the_palette_fills_in():
     assert optimizer_colours(3, ["red", None]) == ["red", PALETTE[0], PALETTE[1]]
     assert optimizer_colours(2) == list(PALETTE[:2])
-    assert len(optimizer_colours(12)) == 12  # the palette repeats
+    assert optimizer_colours(2, methods=["adam", "gd"]) == ["#000000", "#0072B2"]
+    assert len(optimizer_colours(30)) == 30  # past the palette's end
 
 
 # -- contour levels ---------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""What the legend and the markers tell, and whether every optimizer can be seen.
+
+Every optimizer named in the legend must show on screen (no path hidden under
+another, no head under another head, no legend over the data), the markers
+must be explained, the legend must say what the summary table says, and the
+colours must be one per method and tell the optimizers of a video apart.
+"""
+
+import dataclasses
+import itertools
+from pathlib import Path
+
+import pytest
+
+from optviz import api, backdrop
+from optviz.config import Animation
+from optviz.drawing import Renderer
+from optviz.surfaces import SURFACES
+
+ROOT = Path(__file__).resolve().parent.parent
+LECTURE = ROOT / "configs" / "lecture"
+CONFIGS = sorted((ROOT / "configs").glob("*/*.yaml"))
+BEALE = SURFACES["beale"]
+MAGENTA = (255, 0, 255)  # no optimizer's default colour
+
+
+def small(surface, trajectories, labels, size=(400, 300), dpi=50, **kw):
+    return Renderer(
+        surface, trajectories, labels, xlim=surface.xlim, ylim=surface.ylim,
+        animation=Animation(size=size, dpi=dpi), **kw,
+    )  # fmt: skip
+
+
+def legend_texts(renderer):
+    return [t.get_text() for t in renderer.legend.get_texts()]
+
+
+def lecture(stem):
+    return api.run(api.load_config(LECTURE / f"{stem}.yaml"))
+
+
+def himmelblau_25():
+    """25 starts on a grid over Himmelblau's function: paths everywhere."""
+    c = api.load_config(ROOT / "configs" / "examples" / "himmelblau_four_starts.yaml")
+    grid = [(float(x), float(y)) for x in range(-4, 5, 2) for y in range(-4, 5, 2)]
+    c = dataclasses.replace(c, starts=tuple(grid), iterations=1000)
+    return api.run(c)
+
+
+# -- colours -----------------------------------------------------------------------
+
+
+def test_colour_distance_is_ciede2000():
+    # Sharma, Wu and Dalal (2005), the reference pairs for CIEDE2000.
+    pairs = [
+        ((50, 2.6772, -79.7751), (50, 0, -82.7485), 2.0425),
+        ((50, -1.3802, -84.2814), (50, 0, -82.7485), 1.0000),
+        ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+        ((2.0776, 0.0795, -1.1350), (0.9033, -0.0636, -0.5514), 0.9082),
+    ]
+    for a, b, expected in pairs:
+        assert backdrop.lab_distance(a, b) == pytest.approx(expected, abs=1e-4)
+
+
+def test_the_minimum_distance_tells_two_oranges_apart():
+    # Momentum's orange and the vermillion rmsprop had next to it in a lecture
+    # video: two oranges, closer than any two optimizers of one video may be.
+    assert backdrop.colour_distance("#E69F00", "#D55E00") < backdrop.MIN_DISTANCE
+    assert backdrop.colour_distance("#0072B2", "#E69F00") > backdrop.MIN_DISTANCE
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_each_method_has_one_colour_and_no_two_optimizers_look_alike(path):
+    c = api.load_config(path)
+    colours = api.figure(api.Result(c, c.surface, ()))["colors"]
+    assert len(colours) == len(c.optimizers)
+    seen = set()
+    for o, colour in zip(c.optimizers, colours):
+        if o.color is None and o.method not in seen:
+            assert colour == backdrop.METHOD_COLOURS[o.method], o.label
+        seen.add(o.method)
+    for (a, ca), (b, cb) in itertools.combinations(zip(c.optimizers, colours), 2):
+        distance = backdrop.colour_distance(ca, cb)
+        assert distance >= backdrop.MIN_DISTANCE, (a.label, ca, b.label, cb)
+
+
+def test_the_method_colours_are_told_apart_on_the_contours():
+    first_order = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+    for a, b in itertools.combinations(first_order, 2):
+        ca, cb = backdrop.METHOD_COLOURS[a], backdrop.METHOD_COLOURS[b]
+        assert backdrop.colour_distance(ca, cb) >= backdrop.MIN_DISTANCE, (a, b)
+    for colour in backdrop.METHOD_COLOURS.values():  # none fades into the fill
+        for fill in ("#ffffff", "#e4e9ef", "#b3bcc8"):
+            assert backdrop.colour_distance(colour, fill) >= backdrop.MIN_DISTANCE
+
+
+def test_a_users_colour_wins_and_the_defaults_keep_clear_of_it():
+    blue = backdrop.METHOD_COLOURS["gd"]
+    got = backdrop.optimizer_colours(3, [blue, None, None], ["adam", "gd", "gd"])
+    assert got[0] == blue
+    assert len(set(got)) == 3
+    for a, b in itertools.combinations(got, 2):
+        assert backdrop.colour_distance(a, b) >= backdrop.MIN_DISTANCE
+
+
+def test_the_renderer_uses_the_configs_colours():
+    result = lecture("1gd_gd+p_gd+np_adagrad_rmsprop")
+    figure = api.figure(result, Animation(size=(300, 200), dpi=40))
+    r = Renderer(**figure)
+    try:
+        assert r.colours == list(figure["colors"])
+        assert r.colours[4] == backdrop.METHOD_COLOURS["rmsprop"]
+    finally:
+        r.close()
