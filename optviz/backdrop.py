@@ -152,7 +152,9 @@ def colour_distance(a: str | tuple, b: str | tuple) -> float:
     return lab_distance(lab(a), lab(b))
 
 
-def lab_distance(first: Sequence[float], second: Sequence[float]) -> float:
+def lab_distance(
+    first: Sequence[float] | np.ndarray, second: Sequence[float] | np.ndarray
+) -> float:
     """CIEDE2000 ΔE between two CIELAB colours (Sharma, Wu & Dalal 2005)."""
     (l1, a1, b1), (l2, a2, b2) = first, second
     c_mean = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2

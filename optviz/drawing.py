@@ -116,20 +116,27 @@ def _ellipsis(text: str, most: int) -> str:
 
 
 # How the legend names a status that ended a run before the iteration cap
-# (shown from the first frame, as a promise of what the video will show).
+# (shown from the first frame, as a promise of what the video will show), and
+# the word before the iteration it stopped at (``Trajectory.stopped_at``, the
+# summary table's iterations): a diverged run's last point is the one before
+# the update that diverged.
 _BADGES = {
-    Status.CONVERGED: ("✓", "converged"),
-    Status.DIVERGED: ("✗", "diverged"),
-    Status.SINGULAR: ("✗", "singular Hessian"),
-    Status.LINE_SEARCH: ("✗", "line search failed"),
+    Status.CONVERGED: ("✓", "converged", "at"),
+    Status.DIVERGED: ("✗", "diverged", "after"),
+    Status.SINGULAR: ("✗", "singular Hessian", "at"),
+    Status.LINE_SEARCH: ("✗", "line search failed", "at"),
 }
 
 
-def _statuses(trajectories: Sequence[Trajectory]) -> dict[int, list[tuple]]:
-    """Per optimizer, each start's (status, iteration it was decided at)."""
-    out: dict[int, list[tuple]] = {}
+def _statuses(
+    trajectories: Sequence[Trajectory], minima: Sequence[Sequence[float]] = ()
+) -> dict[int, list[tuple[Status, int, int | None]]]:
+    """Per optimizer, each start's (status, iteration it stopped at, first
+    iteration within reach of a known minimum or None)."""
+    out: dict[int, list[tuple[Status, int, int | None]]] = {}
     for t in trajectories:
-        out.setdefault(t.optimizer, []).append((t.status, t.stopped_at))
+        reached = t.first_reach(minima) if len(t.points) else None
+        out.setdefault(t.optimizer, []).append((t.status, t.stopped_at, reached))
     return out
 
 
@@ -203,7 +210,7 @@ class Renderer:
     ) -> None:
         # A run that diverged at its start has no points and nothing to show;
         # one that diverged later is drawn up to where it left the view.
-        self._statuses = _statuses(trajectories)
+        self._statuses = _statuses(trajectories, [m.point for m in surface.minima])
         self.trajectories = [
             _in_view(t, xlim, ylim) for t in trajectories if len(t.points)
         ]
@@ -354,17 +361,20 @@ class Renderer:
         return handles, [labels[i] + self._badge(i) for i in shown]
 
     def _badge(self, optimizer: int) -> str:
-        """After an optimizer's label, how its runs ended when not at the
-        iteration cap: ' ✓ converged at 812', ' ✗ diverged at 3',
-        ' ✗ singular Hessian at 1', ' ✗ line search failed at 70'; with
-        several starts ' ✗ diverged' (all of them) or ' ✗ diverged from 1 of
-        2 starts'."""
+        """After an optimizer's label, whether its runs reached a known minimum
+        (as the summary table's ``reached``) and how they ended when not at
+        the iteration cap: ' ✓ reached at 728', ' ✓ converged at 812',
+        ' ✗ diverged after 6', ' ✗ singular Hessian at 0', ' ✗ line search
+        failed at 69'; with several starts ' ✗ diverged' (all of them) or
+        ' ✓ reached from 1 of 2 starts'."""
         runs = self._statuses.get(optimizer, [])
+        ends = [("✓", "reached", "at", [r for _, _, r in runs if r is not None])]
+        for status, (mark, words, at) in _BADGES.items():
+            ends.append((mark, words, at, [k for s, k, _ in runs if s is status]))
         badges = []
-        for status, (mark, words) in _BADGES.items():
-            ended = [k for s, k in runs if s is status]
+        for mark, words, at, ended in ends:
             if len(runs) == 1 and ended:
-                badges.append(f" {mark} {words} at {ended[0]:,}")
+                badges.append(f" {mark} {words} {at} {ended[0]:,}")
             elif ended and len(ended) == len(runs):
                 badges.append(f" {mark} {words}")
             elif ended:

@@ -6,15 +6,18 @@ must be explained, the legend must say what the summary table says, and the
 colours must be one per method and tell the optimizers of a video apart.
 """
 
+import csv
 import dataclasses
 import itertools
 from pathlib import Path
 
 import pytest
+from runs import run
 
-from optviz import api, backdrop
+from optviz import api, backdrop, core, summary
 from optviz.config import Animation
 from optviz.drawing import Renderer
+from optviz.export import write_csv
 from optviz.surfaces import SURFACES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,5 +113,60 @@ def test_the_renderer_uses_the_configs_colours():
     try:
         assert r.colours == list(figure["colors"])
         assert r.colours[4] == backdrop.METHOD_COLOURS["rmsprop"]
+    finally:
+        r.close()
+
+
+# -- the legend says what the table says ------------------------------------------
+
+
+def test_a_diverged_run_stops_at_the_same_iteration_in_legend_table_and_csv(tmp_path):
+    ts = run(BEALE, [("gd", {"lr": 0.01})], [(-3.0, 3.0)], 1000, labels=["gd"])
+    (t,) = ts
+    assert t.status is core.Status.DIVERGED
+    (row,) = summary.rows(ts, BEALE.minima)
+    with open(write_csv(ts, tmp_path / "t.csv"), newline="") as f:
+        last = int(list(csv.DictReader(f))[-1]["iteration"])
+    r = small(BEALE, ts, ["gd"])
+    try:
+        (name,) = legend_texts(r)[:1]
+    finally:
+        r.close()
+    assert row.iterations == last == t.stopped_at
+    assert name == f"gd ✗ diverged after {row.iterations:,}"
+
+
+def test_a_converged_run_stops_at_the_same_iteration_in_legend_and_table():
+    ts = run(BEALE, [("adam", {"lr": 0.1})], [(2.0, -2.0)], 3000, 1e-3)
+    (row,) = summary.rows(ts, BEALE.minima)
+    r = small(BEALE, ts, ["adam"])
+    try:
+        (name,) = legend_texts(r)[:1]
+    finally:
+        r.close()
+    assert row.status == "converged"
+    assert f"✓ converged at {row.iterations:,}" in name
+
+
+def test_every_run_that_reaches_a_minimum_says_when_as_the_table_does():
+    specs = [("adam", {"lr": 0.22, "beta2": 0.99}), ("gd", {"lr": 1e-4})]
+    ts = run(BEALE, specs, [(2.0, -2.0)], 1500)
+    rows = summary.rows(ts, BEALE.minima)
+    assert rows[0].reached is not None and rows[1].reached is None
+    r = small(BEALE, ts, ["adam", "gd"])
+    try:
+        names = legend_texts(r)[:2]
+    finally:
+        r.close()
+    assert names == [f"adam ✓ reached at {rows[0].reached:,}", "gd"]
+
+
+def test_reach_from_several_starts_is_counted():
+    ts = run(BEALE, [("adam", {"lr": 0.22, "beta2": 0.99})], [(2, -2), (-3, 3)], 600)
+    reached = [row.reached for row in summary.rows(ts, BEALE.minima)]
+    assert reached[0] is not None and reached[1] is None  # (-3, 3): not by 600
+    r = small(BEALE, ts, ["adam"])
+    try:
+        assert legend_texts(r)[0] == "adam ✓ reached from 1 of 2 starts"
     finally:
         r.close()
