@@ -3,9 +3,10 @@
 One :class:`Renderer` owns one Agg figure. What never moves (contours, axes,
 title) is drawn once and kept as a pixel buffer; each frame restores that
 buffer and draws only the layers above it, in the order a full draw stacks
-them: the trajectory lines, the start and minimum markers (so that lines run
-under them), the moving heads and the iteration counter, and finally the
-legend, pre-rendered once and composited on top. That is what makes hundreds
+them: the trajectory lines, the markers of starts, minima and saddles (so
+that lines run under them), the moving heads, the outlines of the minima and
+saddles again (so that no head hides them), the iteration counter, and
+finally the legend, pre-rendered once and composited on top. That is what makes hundreds
 of frames of a 10,000-iteration run cheap (a few milliseconds each). Optional
 panels beside the contours (loss and gradient norm against the iteration)
 are drawn the same way: their axes are static, their curves grow like the
@@ -44,7 +45,7 @@ from optviz.encode import FORMATS, Encoder
 from optviz.errors import RenderError
 from optviz.files import replace_when_done
 from optviz.frames import adaptive_iterations, frame_iterations, linear_iterations
-from optviz.views import View, View3D, set_line
+from optviz.views import KEY, MARKERS, View, View3D, landmarks, set_line
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
     from optviz.config import Animation
@@ -265,9 +266,18 @@ class Renderer:
             self._add_panel(fig.add_subplot(grid[i, columns]), name, surface)
             for i, name in enumerate(panels)
         ]
-        self._landmarks = [
-            mark for view in self.views for mark in view.add_landmarks(surface)
-        ]
+        # The landmarks' fills and rings go under the heads, the outlines of
+        # minima and saddles over them.
+        marks = [view.add_landmarks(surface) for view in self.views]
+        self._landmarks = [a for under, _ in marks for a in under]
+        self._outlines = [a for _, over in marks for a in over]
+        (x0, x1), (y0, y1) = sorted(xlim), sorted(ylim)
+        shown = {
+            kind
+            for kind, points in landmarks(surface, self.trajectories)
+            if any(x0 <= x <= x1 and y0 <= y <= y1 for x, y in points)
+        }
+        self._marker_kinds = [kind for kind in KEY if kind in shown]
         self._heads = [view.add_heads() for view in self.views]
         # Above the top right corner of the views, whether one or two.
         counter_axes = self.views[-1].axes
@@ -290,6 +300,7 @@ class Renderer:
             *(line for line, _, _ in self._tracks),
             *self._landmarks,
             *self._heads,
+            *self._outlines,
             self.counter,
         ]
         if self.legend is not None:
@@ -358,7 +369,14 @@ class Renderer:
             )
             for i in shown
         ]
-        return handles, [labels[i] + self._badge(i) for i in shown]
+        names = [labels[i] + self._badge(i) for i in shown]
+        # The key to the markers shown, once, under the optimizers.
+        for kind in self._marker_kinds:
+            style = dict(MARKERS[kind])
+            style["markersize"] = min(style["markersize"], 14)
+            handles.append(Line2D([], [], linestyle="none", **style))
+            names.append(kind)
+        return handles, names
 
     def _badge(self, optimizer: int) -> str:
         """After an optimizer's label, whether its runs reached a known minimum
@@ -512,7 +530,7 @@ class Renderer:
             self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
             self._trails_at = k
         self._show_heads(k)
-        for artist in (*self._landmarks, *self._heads, self.counter):
+        for artist in (*self._landmarks, *self._heads, *self._outlines, self.counter):
             draw(artist)
         buffer = self.canvas.buffer_rgba()
         self._paste_legend(np.asarray(buffer))

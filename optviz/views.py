@@ -31,6 +31,40 @@ if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.surfaces import Surface
 
 
+# How each kind of landmark is drawn, and named in the legend's key.
+MARKERS = {
+    "global minimum": dict(marker="*", markersize=22, markerfacecolor="#FFD23F",
+                           markeredgecolor="black", markeredgewidth=1.0),
+    "local minimum": dict(marker="*", markersize=15, markerfacecolor="white",
+                          markeredgecolor="black", markeredgewidth=1.0),
+    "saddle point": dict(marker="X", markersize=12, markerfacecolor="white",
+                         markeredgecolor="black", markeredgewidth=1.0),
+    "start": dict(marker="o", markersize=10, markerfacecolor="white",
+                  markeredgecolor="black", markeredgewidth=1.8),
+}  # fmt: skip
+# The order of the legend's key.
+KEY = ("start", "global minimum", "local minimum", "saddle point")
+
+
+def landmarks(
+    surface: Surface, trajectories: Sequence[Trajectory]
+) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Each kind of :data:`MARKERS` with its points: the surface's global and
+    local minima and saddles, and the trajectories' starts (each once)."""
+    minima = [(m.x, m.y) for m in surface.minima if m.kind == "global"]
+    local = [(m.x, m.y) for m in surface.minima if m.kind != "global"]
+    saddles = [(m.x, m.y) for m in surface.saddles]
+    starts = sorted(
+        {(float(t.points[0][0]), float(t.points[0][1])) for t in trajectories}
+    )
+    return [
+        ("global minimum", minima),
+        ("local minimum", local),
+        ("saddle point", saddles),
+        ("start", starts),
+    ]
+
+
 class View:
     """The surface and the trajectories on one axes: here the contours (2-D).
 
@@ -85,40 +119,34 @@ class View:
         self.lines = lines
         return lines
 
-    def add_landmarks(self, surface: Surface) -> list[Line2D]:
-        """A star on each minimum (hollow if local), a ring on each start.
+    def add_landmarks(self, surface: Surface) -> tuple[list, list]:
+        """The markers (see :data:`MARKERS`): a star on each minimum (hollow
+        if local), a cross on each saddle, a ring on each start; as the
+        artists drawn under the heads and those drawn over them.
 
-        They sit above the lines, which start and end on them.
+        They sit above the lines, which start and end on them. A head that
+        arrives on a minimum or a saddle covers its fill but never its
+        outline, which is drawn again over the heads.
         """
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                m.x,
-                m.y,
-                linestyle="none",
-                marker="*",
-                markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black",
-                markeredgewidth=1.0,
-                zorder=6,
-            )
-        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
-        if starts:
-            sx, sy = np.array(starts).T
-            marks += self.axes.plot(
-                sx,
-                sy,
-                linestyle="none",
-                marker="o",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="black",
-                markeredgewidth=1.8,
-                zorder=6,
-            )
-        return marks
+        under, over = [], []
+        for kind, points in landmarks(surface, self.trajectories):
+            if not points:
+                continue
+            style = MARKERS[kind]
+            x, y = np.array(points, dtype=float).T
+            coords = [x, y, self.heights(kind, points)] if self.depth else [x, y]
+            under += self.axes.plot(*coords, linestyle="none", zorder=6, **style)
+            if kind != "start":
+                over += self.axes.plot(
+                    *coords, linestyle="none", zorder=8,
+                    **dict(style, markerfacecolor="none"),
+                )  # fmt: skip
+        return under, over
+
+    depth = False  # 3-D views give landmarks a height
+
+    def heights(self, kind: str, points) -> list[float]:
+        return []
 
     def add_heads(self):
         """One dot per trajectory where it is now: one artist for all."""
@@ -156,6 +184,7 @@ class View3D(View):
         return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
 
     def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        self._surface = surface
         x, y, z = surface_grid(surface, xlim, ylim)
         self._log = surface.levels == "log"
         self._shift = grid_shift(surface, xlim, ylim) if self._log else 0.0
@@ -225,25 +254,18 @@ class View3D(View):
         self.lines = lines
         return lines
 
-    def add_landmarks(self, surface: Surface) -> list:
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                [m.x], [m.y], [float(self._height(m.value))], linestyle="none",
-                marker="*", markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black", markeredgewidth=1.0, zorder=6,
-            )  # fmt: skip
-        starts = [self.path(t)[0] for t in self.trajectories]
-        if starts:
-            sx, sy, sz = np.unique(np.array(starts), axis=0).T
-            marks += self.axes.plot(
-                sx, sy, sz, linestyle="none", marker="o", markersize=10,
-                markerfacecolor="white", markeredgecolor="black",
-                markeredgewidth=1.8, zorder=6,
-            )  # fmt: skip
-        return marks
+    depth = True
+
+    def heights(self, kind: str, points) -> list[float]:
+        """Minima and saddles at the height of their value, starts at the
+        height of their path's first point."""
+        if kind == "start":
+            firsts = {tuple(t.points[0]): self.path(t)[0, 2] for t in self.trajectories}
+            return [float(firsts[tuple(p)]) for p in points]
+        values = {
+            (m.x, m.y): m.value for m in (*self._surface.minima, *self._surface.saddles)
+        }
+        return [float(self._height(values[tuple(p)])) for p in points]
 
     def add_heads(self):
         ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)

@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 from runs import run
 
@@ -168,5 +169,62 @@ def test_reach_from_several_starts_is_counted():
     r = small(BEALE, ts, ["adam"])
     try:
         assert legend_texts(r)[0] == "adam ✓ reached from 1 of 2 starts"
+    finally:
+        r.close()
+
+
+# -- the markers have a key, saddles are drawn ---------------------------------------
+
+
+def test_the_legend_explains_the_markers_shown():
+    ts = run(BEALE, [("gd", {"lr": 1e-4})], [(2.0, -2.0)], 50)
+    r = small(BEALE, ts, ["gd"])
+    try:
+        assert legend_texts(r) == ["gd", "start", "global minimum", "saddle point"]
+    finally:
+        r.close()
+    camel = SURFACES["six_hump_camel"]
+    ts = run(camel, [("gd", {"lr": 1e-2})], [(1.0, 1.0)], 50)
+    r = small(camel, ts, ["gd"])
+    try:
+        assert legend_texts(r)[1:] == ["start", "global minimum", "local minimum"]
+    finally:
+        r.close()
+
+
+def test_saddles_are_drawn_in_videos():
+    ts = run(BEALE, [("gd", {"lr": 1e-4})], [(2.0, -2.0)], 50)
+    plain = dataclasses.replace(BEALE, saddles=())
+    with_saddle, without = small(BEALE, ts, ["gd"]), small(plain, ts, ["gd"])
+    try:
+        a, b = with_saddle.frame(0), without.frame(0)
+        x, y = with_saddle.axes.transData.transform((0.0, 1.0))
+        row, col = round(300 - y), round(x)
+        near = (slice(row - 6, row + 7), slice(col - 6, col + 7))
+        changed = np.abs(a[near].astype(int) - b[near].astype(int)).max(-1) > 60
+        assert changed.sum() > 20  # an ✕ of white and black at (0, 1)
+    finally:
+        with_saddle.close()
+        without.close()
+
+
+def test_heads_never_hide_the_stars_outline():
+    # Three runs end on the star: one at its centre, two on its outline.
+    ts = run(BEALE, [("gd", {"lr": 1e-4})] * 3, [(2.0, -2.0)], 20)
+    ends = [(3.0, 0.5), (3.05, 0.5), (3.0, 0.56)]
+    ts = [
+        dataclasses.replace(t, points=np.vstack([t.points, end]))
+        for t, end in zip(ts, ends)
+    ]
+    r = small(BEALE, ts, ["a", "b", "c"], size=(800, 600), dpi=100)
+    try:
+        alone, last = r.frame(0), r.frame(r.last)
+        x, y = r.axes.transData.transform((3.0, 0.5))
+        row, col = round(600 - y), round(x)
+        near = (slice(row - 16, row + 17), slice(col - 16, col + 17))
+        outline = alone[near][..., :3].max(-1) < 60  # the star's black edge
+        assert outline.sum() > 40
+        kept = last[near][..., :3].max(-1) < 100  # anti-aliased over a head
+        assert (kept & outline).sum() >= 0.95 * outline.sum()
     finally:
         r.close()
