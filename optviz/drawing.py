@@ -45,7 +45,20 @@ from optviz.encode import FORMATS, Encoder
 from optviz.errors import RenderError
 from optviz.files import replace_when_done
 from optviz.frames import adaptive_iterations, frame_iterations, linear_iterations
-from optviz.views import KEY, MARKERS, View, View3D, landmarks, set_line
+from optviz.views import (
+    HEAD_SIZE,
+    KEY,
+    MARKERS,
+    View,
+    View3D,
+    centreline,
+    cover,
+    dots,
+    landmarks,
+    nested_sizes,
+    set_line,
+    stacked_widths,
+)
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
     from optviz.config import Animation
@@ -283,14 +296,32 @@ class Renderer:
         counter_axes = self.views[-1].axes
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
         handles, names = self._legend_entries(labels)
-        self.legend = self._place_legend(handles, names, "best")
-        # One full draw of the final state lays the figure out and lets the
-        # legend find the spot the complete trajectories leave free; then both
-        # are frozen so that no frame can move them.
+        self.legend = self._place_legend(handles, names, _SPOTS[0])
+        # One full draw of the final state lays the figure out; the legend
+        # goes to the first spot in the axes that no path, head or marker of
+        # any frame touches, or outside them (laid out again); then both are
+        # frozen so that no frame can move them.
         self.canvas.draw()
         if self.legend is not None:
+            spot = self._legend_spot(surface)
+            if spot != _SPOTS[0]:
+                self.legend = self._place_legend(handles, names, spot)
+            if spot == _OUTSIDE:
+                self.canvas.draw()
             box = self.legend.get_window_extent().transformed(ax.transAxes.inverted())
             self.legend = self._place_legend(handles, names, (box.x0, box.y0))
+        # Laid out, the lines know their pixels: a line hidden under others
+        # is widened to show around them, on every view alike.
+        first = self.views[0]
+        line_widths = stacked_widths(
+            [first.pixels(t.points) for t in self.trajectories],
+            [t.optimizer for t in self.trajectories],
+            self.canvas.get_width_height(),
+            fig.dpi / 72,
+        )
+        for view in self.views:
+            for line, width in zip(view.lines, line_widths):
+                line.set_linewidth(width)
         # Only now, laid out, do the axes know how many arrows fit; and the
         # legend did not try to dodge them.
         for view in self.views:
@@ -401,11 +432,43 @@ class Renderer:
                 )
         return "".join(badges)
 
+    def _legend_spot(self, surface: Surface) -> str:
+        """Where the legend covers nothing: the first of :data:`_SPOTS` whose
+        box stays clear of every path (over all frames: the whole paths),
+        with a head's radius around it, and of every marker; else
+        :data:`_OUTSIDE`, to the right of the axes."""
+        view, legend = self.views[0], self.legend
+        w, h = self.canvas.get_width_height()
+        px_per_pt = self.figure.dpi / 72
+        busy = np.zeros(h * w, dtype=bool)
+        reach = HEAD_SIZE / 2 * px_per_pt + 2  # a head, its white rim, a margin
+        for t in self.trajectories:
+            busy |= cover(centreline(view.pixels(t.points), w, h), w, h, reach)
+        for kind, points in landmarks(surface, self.trajectories):
+            if points:
+                marks = dots(view.pixels(np.array(points, dtype=float)), w, h)
+                radius = MARKERS[kind]["markersize"] / 2 * px_per_pt + 2
+                busy |= cover(marks, w, h, radius)
+        grid = busy.reshape(h, w)
+        for spot in _SPOTS:
+            legend.set_loc(spot)
+            box = legend.get_window_extent()
+            rows = slice(max(0, math.floor(box.y0)), min(h, math.ceil(box.y1)))
+            cols = slice(max(0, math.floor(box.x0)), min(w, math.ceil(box.x1)))
+            if not grid[rows, cols].any():
+                return spot
+        return _OUTSIDE
+
     def _place_legend(self, handles: list, names: list[str], loc):
         if not handles:
             return None
         style = dict(_LEGEND, edgecolor="#8a96a6") if self.theme == "dark" else _LEGEND
-        legend = self.axes.legend(handles, names, loc=loc, **style)
+        if loc == _OUTSIDE:
+            style = dict(style, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                         borderaxespad=0.0)  # fmt: skip
+        else:
+            style = dict(style, loc=loc)
+        legend = self.axes.legend(handles, names, **style)
         # Above lines, markers and heads in a full draw, as in the fast path.
         legend.set_zorder(10)
         return legend
@@ -501,8 +564,13 @@ class Renderer:
 
     def _show_heads(self, k: int) -> None:
         ends = self._ends(k)
+        sizes = nested_sizes(
+            self.views[0].pixels(self.positions(k)),
+            [t.optimizer for t in self.trajectories],
+            self.figure.dpi / 72,
+        )
         for view in self.views:
-            view.show_heads(ends)
+            view.show_heads(ends, sizes)
         self.counter.set_text(_count(k))
 
     def buffer(self, k: int) -> memoryview:
@@ -597,6 +665,12 @@ class RendererBoth(Renderer):
     _VIEWS = (View, View3D)
 
 
+# Where the legend may go in the axes, in order of preference.
+_SPOTS = (
+    "upper right", "upper left", "lower right", "lower left",
+    "upper center", "lower center", "center right", "center left",
+)  # fmt: skip
+_OUTSIDE = "outside"  # right of the axes, when every spot covers something
 _LEGEND = dict(
     framealpha=0.9,
     fancybox=False,

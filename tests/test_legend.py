@@ -228,3 +228,136 @@ def test_heads_never_hide_the_stars_outline():
         assert (kept & outline).sum() >= 0.95 * outline.sum()
     finally:
         r.close()
+
+
+# -- every optimizer can be seen -------------------------------------------------------
+
+
+def visible_pixels(result, i, k=None):
+    """Pixels of optimizer ``i``'s colour in the axes (outside the legend) at
+    iteration ``k`` (default: the last), with ``i`` drawn in magenta."""
+    figure = api.figure(result)
+    colours = list(figure["colors"])
+    colours[i] = "#FF00FF"
+    r = Renderer(**dict(figure, colors=colours))
+    try:
+        image = r.frame(r.last if k is None else k)[..., :3].astype(int)
+        inside = np.zeros(image.shape[:2], dtype=bool)
+        h = image.shape[0]
+        box = r.axes.get_window_extent()
+        inside[int(h - box.y1) + 1 : int(h - box.y0), int(box.x0) + 1 : int(box.x1)] = 1
+        if r.legend is not None:
+            box = r.legend.get_window_extent()
+            inside[
+                int(h - box.y1) : int(h - box.y0) + 1, int(box.x0) : int(box.x1) + 1
+            ] = 0
+        magenta = np.abs(image - MAGENTA).max(-1) <= 40
+        return int((magenta & inside).sum())
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize(
+    "stem",
+    ["1gd_gd+p_gd+np", "1gd_gd+p_gd+np_adagrad_rmsprop+p_adam",
+     "2gd_gd+p_gd+np_adagrad_rmsprop+p_adam"],
+)  # fmt: skip
+def test_every_optimizer_of_a_lecture_video_shows_in_its_last_frame(stem):
+    result = lecture(stem)
+    counts = {label: visible_pixels(result, i) for i, label in enumerate(result.labels)}
+    assert min(counts.values()) >= 100, counts  # pixels of its colour on screen
+
+
+def test_every_optimizer_shows_in_an_early_frame_too():
+    result = lecture("1gd_gd+p_gd+np")
+    counts = {
+        label: visible_pixels(result, i, 30) for i, label in enumerate(result.labels)
+    }
+    assert min(counts.values()) >= 30, counts  # at iteration 30
+
+
+def test_every_head_on_the_minimum_shows():
+    # From (-3, 3), three optimizers end on the star, one head on another.
+    result = lecture("2gd_gd+p_gd+np_adagrad_rmsprop+p_adam")
+    ends = {
+        t.optimizer
+        for t in result.trajectories
+        if np.hypot(*(t.points[-1] - (3.0, 0.5))) < 0.05
+    }
+    assert len(ends) >= 3
+    for i in sorted(ends):
+        figure = api.figure(result)
+        colours = list(figure["colors"])
+        colours[i] = "#FF00FF"
+        r = Renderer(**dict(figure, colors=colours))
+        try:
+            image = r.frame(r.last)[..., :3].astype(int)
+            x, y = r.axes.transData.transform((3.0, 0.5))
+            row, col = round(r.size[1] - y), round(x)
+            near = image[row - 15 : row + 16, col - 15 : col + 16]
+            magenta = np.abs(near - MAGENTA).max(-1) <= 40
+            assert magenta.sum() >= 20, (result.labels[i], int(magenta.sum()))
+        finally:
+            r.close()
+
+
+def obstacles_under_legend(r, surface):
+    """Path samples and markers of ``r`` under its legend (in pixels, with
+    the line's half width and each marker's radius around them)."""
+    box = r.legend.get_window_extent()
+    to_px = r.axes.transData.transform
+    px_per_pt = r.figure.dpi / 72
+    hits = []
+    for t in r.trajectories:
+        xy = to_px(t.points)
+        # Every pixel along the path, not just its vertices.
+        steps = np.maximum(1, np.ceil(np.hypot(*np.diff(xy, axis=0).T)).astype(int))
+        dense = np.concatenate(
+            [a + (b - a) * np.linspace(0, 1, n + 1)[:, None]
+             for a, b, n in zip(xy[:-1], xy[1:], steps)] or [xy]
+        )  # fmt: skip
+        pad = 3.5 * px_per_pt  # a head's radius
+        inside = (
+            (dense[:, 0] > box.x0 - pad) & (dense[:, 0] < box.x1 + pad)
+            & (dense[:, 1] > box.y0 - pad) & (dense[:, 1] < box.y1 + pad)
+        )  # fmt: skip
+        if inside.any():
+            hits.append((t.label, t.start))
+    marks = [(m.x, m.y, 11) for m in surface.minima]
+    marks += [(m.x, m.y, 6) for m in surface.saddles]
+    marks += [(*t.points[0], 6) for t in r.trajectories]
+    for x, y, radius in marks:
+        px, py = to_px((x, y))
+        pad = radius * px_per_pt
+        if box.x0 - pad < px < box.x1 + pad and box.y0 - pad < py < box.y1 + pad:
+            hits.append(("marker", (x, y)))
+    return hits
+
+
+@pytest.mark.parametrize(
+    "make",
+    [himmelblau_25, lambda: lecture("1gd_gd+p_gd+np_adagrad_rmsprop+p_adam"),
+     lambda: lecture("2gd_gd+p_gd+np_adagrad_rmsprop+p_adam")],
+    ids=["himmelblau_25", "1..._adam", "2..._adam"],
+)  # fmt: skip
+def test_the_legend_covers_no_path_and_no_marker(make):
+    result = make()
+    r = Renderer(**api.figure(result))
+    try:
+        assert obstacles_under_legend(r, result.surface) == []
+    finally:
+        r.close()
+
+
+def test_the_legend_check_sees_a_legend_over_the_data():
+    result = himmelblau_25()
+    r = Renderer(**api.figure(result))
+    try:
+        handles, names = r.legend.legend_handles, legend_texts(r)
+        r.legend = r.axes.legend(handles, names, loc="upper right")
+        r.figure.canvas.draw()
+        assert obstacles_under_legend(
+            r, result.surface
+        )  # the start at (4, 4) and its paths
+    finally:
+        r.close()
