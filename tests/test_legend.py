@@ -361,3 +361,30 @@ def test_the_legend_check_sees_a_legend_over_the_data():
         )  # the start at (4, 4) and its paths
     finally:
         r.close()
+
+
+def test_coincident_lecture_paths_are_nested_bands():
+    # From (2, -2) gd+np runs on gd+p (2e-4 apart) and gd along both: the
+    # one drawn first is the widest.
+    result = lecture("1gd_gd+p_gd+np")
+    r = Renderer(**api.figure(result))
+    try:
+        widths = [line.get_linewidth() for line in r._lines]
+    finally:
+        r.close()
+    assert widths[0] > widths[1] > widths[2]
+
+
+def test_with_no_room_in_the_axes_the_legend_goes_outside():
+    r = Renderer(**api.figure(himmelblau_25()))
+    try:
+        assert r.legend.get_window_extent().x0 > r.axes.get_window_extent().x1
+        assert r.legend.get_window_extent().x1 <= r.size[0]
+    finally:
+        r.close()
+
+
+def test_two_optimizers_of_one_method_get_told_apart():
+    first, second = backdrop.optimizer_colours(2, methods=["rmsprop", "rmsprop"])
+    assert first == backdrop.METHOD_COLOURS["rmsprop"]
+    assert second == backdrop.SPARE_COLOURS[0]  # sky blue
