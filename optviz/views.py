@@ -390,15 +390,21 @@ class View3D(View):
         return self.heads
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
-        """Points of the plane in pixels, as the surface's footprint spans
-        the axes (the camera tilts it: near enough to tell what overlaps)."""
-        box = self.axes.get_window_extent()
-        (x0, x1), (y0, y1), _ = self._box
-        p = np.asarray(points, dtype=float)
-        return np.column_stack(
-            (box.x0 + (p[:, 0] - x0) / (x1 - x0) * box.width,
-             box.y0 + (p[:, 1] - y0) / (y1 - y0) * box.height)
-        )  # fmt: skip
+        """Points of the plane, on the surface (at the height of f there), in
+        pixels as the camera sees them; NaN where outside the box."""
+        from mpl_toolkits.mplot3d import proj3d  # type: ignore[import-untyped]
+
+        p = np.asarray(points, dtype=float).reshape(-1, 2)
+        with np.errstate(all="ignore"):
+            z = self._height(np.asarray(self._surface.f(p), dtype=float))
+        (x0, x1), (y0, y1), (z0, z1) = self._box
+        x, y = p.T
+        outside = (x < x0) | (x > x1) | (y < y0) | (y > y1) | ~np.isfinite(z)
+        z = np.clip(np.where(np.isfinite(z), z, z0), z0, z1)
+        px, py, _ = proj3d.proj_transform(x, y, z, self.axes.get_proj())
+        out = self.axes.transData.transform(np.column_stack((px, py)))
+        out[outside] = np.nan
+        return out
 
     def show_heads(self, ends: Sequence[int], sizes: np.ndarray | None = None) -> None:
         if sizes is not None:
