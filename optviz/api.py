@@ -125,7 +125,14 @@ def figure(result: Result, animation: Any = None) -> dict[str, Any]:
     """What the drawing functions need to draw ``result``: the surface, the
     trajectories, the legend's labels and colours, the title, the view and the
     animation settings (``animation`` overrides the config's)."""
+    from optviz.backdrop import optimizer_colours  # matplotlib: only to draw
+
     c = result.config
+    colours = optimizer_colours(
+        len(c.optimizers),
+        [o.color for o in c.optimizers],
+        [o.method for o in c.optimizers],
+    )
     return {
         "surface": result.surface,
         "trajectories": result.trajectories,
@@ -134,7 +141,7 @@ def figure(result: Result, animation: Any = None) -> dict[str, Any]:
         "xlim": result.xlim,
         "ylim": result.ylim,
         "animation": c.animation if animation is None else animation,
-        "colors": [o.color for o in c.optimizers],
+        "colors": colours,
     }
 
 

@@ -10,6 +10,7 @@ drawn once per figure, never per frame.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,18 +23,43 @@ from optviz.errors import RenderError
 if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.surfaces import Surface
 
-# Okabe & Ito's colour-blind-safe palette, the most legible on pale contours
-# first; yellow is last because it nearly vanishes on them.
-PALETTE = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#D55E00",  # vermillion
-    "#CC79A7",  # reddish purple
+# Each method's own colour, the same in every video: Okabe & Ito's
+# colour-blind-safe palette for the lecture's methods (its yellow nearly
+# vanishes on the contours; its vermillion and sky blue are too close to its
+# orange and blue to share a video with them), then darker hues for the
+# second-order methods, which meet the first-order ones less often. The six
+# first-order colours are pairwise at least MIN_DISTANCE apart, and the
+# second-order ones from each other and from gd's and adam's.
+METHOD_COLOURS = {
+    "gd": "#0072B2",  # blue
+    "momentum": "#E69F00",  # orange
+    "nesterov": "#009E73",  # bluish green
+    "adagrad": "#CC79A7",  # reddish purple
+    "rmsprop": "#E41A1C",  # red
+    "adam": "#000000",  # black
+    "newton": "#8C510A",  # brown
+    "bfgs": "#762A83",  # violet
+    "lbfgs": "#00441B",  # dark green
+    "cg": "#8BC34A",  # light green
+}
+# Where a method's colour is taken or too close to one in the video (a second
+# optimizer of the same method, a user's own colour), the first of these that
+# is far enough from every colour already in it; then the other methods'.
+SPARE_COLOURS = (
     "#56B4E9",  # sky blue
-    "#000000",  # black
-    "#F0E442",  # yellow
+    "#D55E00",  # vermillion
+    "#999933",  # olive
+    "#882255",  # wine
+    "#777777",  # grey
+    "#332288",  # indigo
+    "#44AA99",  # teal
+    "#A50026",  # dark red
 )
+PALETTE = (*METHOD_COLOURS.values(), *SPARE_COLOURS)
+# Two optimizers of one video are at least this far apart in CIEDE2000 ΔE:
+# Okabe & Ito's orange and vermillion ("two oranges") are 22.2 apart, and its
+# blue and sky blue 22.3; easily told apart are 30 and more.
+MIN_DISTANCE = 25.0
 
 # The contours carry no hue, so that only the trajectories are coloured.
 CONTOUR_FILL = LinearSegmentedColormap.from_list(
@@ -77,22 +103,100 @@ _FIELD_LENGTH = 0.55
 _FIELD_COLOURS = {"light": "#7d8896", "dark": "#76828f"}
 
 
-def palette_colour(index: int) -> str:
-    """The palette's ``index``-th colour (it repeats past its end)."""
-    return PALETTE[index % len(PALETTE)]
+def optimizer_colours(
+    count: int, colors: Sequence[str | None] = (), methods: Sequence[str] = ()
+) -> list[str]:
+    """One colour per optimizer, all at least :data:`MIN_DISTANCE` apart
+    where the palette allows: ``colors[i]`` where given (a user's own colour
+    always wins), else its method's colour (``methods[i]``, see
+    :data:`METHOD_COLOURS`) unless that is too close to one already chosen,
+    else the first colour of :data:`SPARE_COLOURS` and then the other
+    methods' that is far enough from all chosen (without a method: of
+    :data:`PALETTE`; past the palette's end, the one furthest from them)."""
+    chosen: list[str | None] = [
+        colors[i] if i < len(colors) else None for i in range(count)
+    ]
+    taken = [c for c in chosen if c is not None]
+    for i, colour in enumerate(chosen):
+        if colour is not None:
+            continue
+        own = METHOD_COLOURS.get(methods[i]) if i < len(methods) else None
+        pool = [own, *SPARE_COLOURS, *METHOD_COLOURS.values()] if own else PALETTE
+
+        def room(c: str) -> float:
+            return min((colour_distance(c, t) for t in taken), default=np.inf)
+
+        free = [c for c in pool if room(c) >= MIN_DISTANCE]
+        colour = free[0] if free else max(pool, key=room)
+        chosen[i] = colour
+        taken.append(colour)
+    return [c for c in chosen if c is not None]
 
 
-def optimizer_colours(count: int, colors: Sequence[str | None] = ()) -> list[str]:
-    """One colour per optimizer: ``colors[i]`` where given, else the palette's
-    next colour (so that a user's own colour does not use up a palette one)."""
-    chosen = list(colors)[:count] + [None] * max(0, count - len(colors))
-    out, next_free = [], 0
-    for colour in chosen:
-        if colour is None:
-            colour = palette_colour(next_free)
-            next_free += 1
-        out.append(colour)
-    return out
+def lab(colour: str | tuple) -> np.ndarray:
+    """CIELAB (D65) coordinates of a matplotlib colour."""
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array(to_rgb(colour))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = _SRGB_TO_XYZ @ linear / _D65
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+_SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_D65 = np.array([0.95047, 1.0, 1.08883])
+
+
+def colour_distance(a: str | tuple, b: str | tuple) -> float:
+    """How different two colours look: CIEDE2000 ΔE (1: just noticeable)."""
+    return lab_distance(lab(a), lab(b))
+
+
+def lab_distance(
+    first: Sequence[float] | np.ndarray, second: Sequence[float] | np.ndarray
+) -> float:
+    """CIEDE2000 ΔE between two CIELAB colours (Sharma, Wu & Dalal 2005)."""
+    (l1, a1, b1), (l2, a2, b2) = first, second
+    c_mean = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - math.sqrt(c_mean**7 / (c_mean**7 + 25**7)))
+    a1, a2 = (1 + g) * a1, (1 + g) * a2
+    c1, c2 = math.hypot(a1, b1), math.hypot(a2, b2)
+    h1 = math.degrees(math.atan2(b1, a1)) % 360
+    h2 = math.degrees(math.atan2(b2, a2)) % 360
+    dh = 0.0 if c1 * c2 == 0 else (h2 - h1 + 180) % 360 - 180
+    d_l, d_c = l2 - l1, c2 - c1
+    d_h = 2 * math.sqrt(c1 * c2) * math.sin(math.radians(dh / 2))
+    l_mean, c_mean = (l1 + l2) / 2, (c1 + c2) / 2
+    if c1 * c2 == 0:
+        h_mean = h1 + h2
+    elif abs(h1 - h2) <= 180:
+        h_mean = (h1 + h2) / 2
+    else:
+        h_mean = (h1 + h2 + (360 if h1 + h2 < 360 else -360)) / 2
+    t = (
+        1
+        - 0.17 * math.cos(math.radians(h_mean - 30))
+        + 0.24 * math.cos(math.radians(2 * h_mean))
+        + 0.32 * math.cos(math.radians(3 * h_mean + 6))
+        - 0.20 * math.cos(math.radians(4 * h_mean - 63))
+    )
+    s_l = 1 + 0.015 * (l_mean - 50) ** 2 / math.sqrt(20 + (l_mean - 50) ** 2)
+    s_c, s_h = 1 + 0.045 * c_mean, 1 + 0.015 * c_mean * t
+    r_c = 2 * math.sqrt(c_mean**7 / (c_mean**7 + 25**7))
+    r_t = -math.sin(math.radians(60 * math.exp(-(((h_mean - 275) / 25) ** 2)))) * r_c
+    return math.sqrt(
+        (d_l / s_l) ** 2
+        + (d_c / s_c) ** 2
+        + (d_h / s_h) ** 2
+        + r_t * (d_c / s_c) * (d_h / s_h)
+    )
 
 
 def contour_levels(z: np.ndarray, spacing: str, count: int = _LEVELS) -> np.ndarray:

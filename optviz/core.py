@@ -28,6 +28,9 @@ Array = np.ndarray
 _CHUNK = 256
 # A point further than this many view spans outside the view has diverged.
 DIVERGENCE_SPANS = 100.0
+# "Reached" means first came this close to a known minimum: about what a viewer
+# can tell apart on a lecture-sized contour plot.
+REACH_RADIUS = 0.05
 
 
 class Status(str, enum.Enum):
@@ -68,12 +71,31 @@ class Trajectory:
     loss: Array  # (n + 1,) f(θ_k)
     grad_norm: Array  # (n + 1,) ‖∇f(θ_k)‖
     status: Status
-    stopped_at: int  # the iteration at which the status was decided
+
+    @property
+    def stopped_at(self) -> int:
+        """The iteration the run stopped at: its last point, the last row of
+        its CSV, where its line ends. The legend, the summary table and the
+        CSV all use this one number: a run that converged stopped at the
+        first point with ‖∇f‖ < tolerance; one that diverged, or could not
+        take a step (singular Hessian, failed line search), at its last good
+        point (the update after it is the one that failed)."""
+        return max(0, len(self.points) - 1)
 
     @property
     def iterations(self) -> int:
-        """Updates taken (diverged runs: up to the last good point)."""
-        return len(self.points) - 1
+        """Updates taken to the point it stopped at (:attr:`stopped_at`)."""
+        return self.stopped_at
+
+    def first_reach(
+        self, points: Sequence[Sequence[float]], radius: float = REACH_RADIUS
+    ) -> int | None:
+        """The first iteration at which θ is within ``radius`` of any of
+        ``points`` (known minima), or None: what "reached" means in the
+        legend and in the summary table."""
+        hits = [self.first_within(p, radius) for p in points]
+        found = [k for k in hits if k is not None]
+        return min(found) if found else None
 
     def first_within(self, point: Sequence[float], radius: float) -> int | None:
         """The first iteration at which θ is within ``radius`` of ``point``."""
@@ -369,17 +391,15 @@ def _cut(f, grad, label, i, j, points, tolerance, bad, event=(None, -1)):
         grad_norm = np.linalg.norm(grad(points), axis=-1)
     broken = bad(points) | ~np.isfinite(loss) | ~np.isfinite(grad_norm)
     end = int(np.argmax(broken)) if broken.any() else len(points)
-    status, stopped_at = Status.MAX_ITER, len(points) - 1
+    status = Status.MAX_ITER
     if end < len(points):
-        status, stopped_at = Status.DIVERGED, end
+        status = Status.DIVERGED
     if tolerance > 0:
         hits = np.flatnonzero(grad_norm[:end] < tolerance)
         if hits.size:
             end = int(hits[0]) + 1
-            status, stopped_at = Status.CONVERGED, end - 1
+            status = Status.CONVERGED
     code, at = event
     if code is not None and 0 < at < end:
-        end, status, stopped_at = at, code, at
-    return Trajectory(
-        label, i, j, points[:end], loss[:end], grad_norm[:end], status, stopped_at
-    )
+        end, status = at, code
+    return Trajectory(label, i, j, points[:end], loss[:end], grad_norm[:end], status)

@@ -3,9 +3,10 @@
 One :class:`Renderer` owns one Agg figure. What never moves (contours, axes,
 title) is drawn once and kept as a pixel buffer; each frame restores that
 buffer and draws only the layers above it, in the order a full draw stacks
-them: the trajectory lines, the start and minimum markers (so that lines run
-under them), the moving heads and the iteration counter, and finally the
-legend, pre-rendered once and composited on top. That is what makes hundreds
+them: the trajectory lines, the markers of starts, minima and saddles (so
+that lines run under them), the moving heads, the outlines of the minima and
+saddles again (so that no head hides them), the iteration counter, and
+finally the legend, pre-rendered once and composited on top. That is what makes hundreds
 of frames of a 10,000-iteration run cheap (a few milliseconds each). Optional
 panels beside the contours (loss and gradient norm against the iteration)
 are drawn the same way: their axes are static, their curves grow like the
@@ -50,7 +51,20 @@ from optviz.frames import (
     held,
     linear_iterations,
 )
-from optviz.views import View, View3D, set_line
+from optviz.views import (
+    HEAD_SIZE,
+    KEY,
+    MARKERS,
+    View,
+    View3D,
+    centreline,
+    cover,
+    dots,
+    landmarks,
+    nested_sizes,
+    set_line,
+    stacked_widths,
+)
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
     from optviz.config import Animation
@@ -122,20 +136,27 @@ def _ellipsis(text: str, most: int) -> str:
 
 
 # How the legend names a status that ended a run before the iteration cap
-# (shown from the first frame, as a promise of what the video will show).
+# (shown from the first frame, as a promise of what the video will show), and
+# the word before the iteration it stopped at (``Trajectory.stopped_at``, the
+# summary table's iterations): a diverged run's last point is the one before
+# the update that diverged.
 _BADGES = {
-    Status.CONVERGED: ("✓", "converged"),
-    Status.DIVERGED: ("✗", "diverged"),
-    Status.SINGULAR: ("✗", "singular Hessian"),
-    Status.LINE_SEARCH: ("✗", "line search failed"),
+    Status.CONVERGED: ("✓", "converged", "at"),
+    Status.DIVERGED: ("✗", "diverged", "after"),
+    Status.SINGULAR: ("✗", "singular Hessian", "at"),
+    Status.LINE_SEARCH: ("✗", "line search failed", "at"),
 }
 
 
-def _statuses(trajectories: Sequence[Trajectory]) -> dict[int, list[tuple]]:
-    """Per optimizer, each start's (status, iteration it was decided at)."""
-    out: dict[int, list[tuple]] = {}
+def _statuses(
+    trajectories: Sequence[Trajectory], minima: Sequence[Sequence[float]] = ()
+) -> dict[int, list[tuple[Status, int, int | None]]]:
+    """Per optimizer, each start's (status, iteration it stopped at, first
+    iteration within reach of a known minimum or None)."""
+    out: dict[int, list[tuple[Status, int, int | None]]] = {}
     for t in trajectories:
-        out.setdefault(t.optimizer, []).append((t.status, t.stopped_at))
+        reached = t.first_reach(minima) if len(t.points) else None
+        out.setdefault(t.optimizer, []).append((t.status, t.stopped_at, reached))
     return out
 
 
@@ -161,7 +182,8 @@ class Renderer:
 
     ``labels[i]`` names optimizer ``i`` (``Trajectory.optimizer``); all
     trajectories of one optimizer share its colour and legend entry. Colours
-    come from ``colors[i]`` where given and from :data:`PALETTE` otherwise.
+    come from ``colors[i]`` where given, else from the method ``methods[i]``
+    (see :func:`optimizer_colours`).
 
     ``animation`` gives the size, dpi and looks (``panels``, ``theme``,
     ``contour_labels``, ``gradient_field``, ``view``);
@@ -204,14 +226,15 @@ class Renderer:
         ylim: tuple[float, float],
         animation: Animation,
         colors: Sequence[str | None] = (),
+        methods: Sequence[str] = (),
     ) -> None:
         # A run that diverged at its start has no points and nothing to show;
         # one that diverged later is drawn up to where it left the view.
-        self._statuses = _statuses(trajectories)
+        self._statuses = _statuses(trajectories, [m.point for m in surface.minima])
         self._runs = [t for t in trajectories if len(t.points)]  # for panels
         self.trajectories = [_in_view(t, xlim, ylim) for t in self._runs]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
-        self.colours = optimizer_colours(max(count, len(labels)), colors)
+        self.colours = optimizer_colours(max(count, len(labels)), colors, methods)
         if self.theme == "dark":  # black lines would vanish: draw them white
             self.colours = [on_dark(c) for c in self.colours]
         self.size = even_size(animation.size)
@@ -248,6 +271,7 @@ class Renderer:
         self.title = (
             ax.set_title(title, loc="left", fontsize="large") if title else None
         )
+        self._title_text = title or ""  # as given: _lay_out wraps a copy
         for view in self.views:
             view.draw_background(surface, xlim, ylim, animation)
         for view in self.views:
@@ -264,23 +288,52 @@ class Renderer:
             self._add_panel(fig.add_subplot(grid[i, columns]), name, surface)
             for i, name in enumerate(panels)
         ]
-        self._landmarks = [
-            mark for view in self.views for mark in view.add_landmarks(surface)
-        ]
+        # The landmarks' fills and rings go under the heads, the outlines of
+        # minima and saddles over them.
+        marks = [view.add_landmarks(surface) for view in self.views]
+        self._landmarks = [a for under, _ in marks for a in under]
+        self._outlines = [a for _, over in marks for a in over]
+        (x0, x1), (y0, y1) = sorted(xlim), sorted(ylim)
+        shown = {
+            kind
+            for kind, points in landmarks(surface, self.trajectories)
+            if any(x0 <= x <= x1 and y0 <= y <= y1 for x, y in points)
+        }
+        self._marker_kinds = [kind for kind in KEY if kind in shown]
         self._heads = [view.add_heads() for view in self.views]
         # Above the top right corner of the views, whether one or two.
         counter_axes = self.views[-1].axes
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
         handles, names = self._legend_entries(labels)
-        self.legend = self._place_legend(handles, names, "best")
+        self.legend = self._place_legend(handles, names, _SPOTS[0])
         self._lay_out(animation)
-        # One full draw of the final state lays the figure out and lets the
-        # legend find the spot the complete trajectories leave free; then both
-        # are frozen so that no frame can move them.
+        # One full draw of the final state lays the figure out; the legend
+        # goes to the first spot in the axes that no path, head or marker of
+        # any frame touches, or outside them (laid out again); then both are
+        # frozen so that no frame can move them.
         self.canvas.draw()
         if self.legend is not None:
+            spot = self._legend_spot(surface)
+            if spot != _SPOTS[0]:
+                self.legend = self._place_legend(handles, names, spot)
+            if spot == _OUTSIDE:  # the axes make room for it
+                fig.set_layout_engine(self._layout)
+                self._lay_out(animation)
+                self.canvas.draw()
             box = self.legend.get_window_extent().transformed(ax.transAxes.inverted())
             self.legend = self._place_legend(handles, names, (box.x0, box.y0))
+        # Laid out, the lines know their pixels: a line hidden under others
+        # is widened to show around them, on every view alike.
+        first = self.views[0]
+        line_widths = stacked_widths(
+            [first.pixels(t.points) for t in self.trajectories],
+            [t.optimizer for t in self.trajectories],
+            self.canvas.get_width_height(),
+            fig.dpi / 72,
+        )
+        for view in self.views:
+            for line, width in zip(view.lines, line_widths):
+                line.set_linewidth(width)
         # Only now, laid out, do the axes know how many arrows fit; and the
         # legend did not try to dodge them.
         for view in self.views:
@@ -290,6 +343,7 @@ class Renderer:
             *(line for line, _, _ in self._tracks),
             *self._landmarks,
             *self._heads,
+            *self._outlines,
             self.counter,
         ]
         if self.legend is not None:
@@ -317,8 +371,9 @@ class Renderer:
         fig = self.figure
         engine = fig.get_layout_engine()
         assert engine is not None  # constrained, from _build
+        self._layout = engine  # to lay out again round an outside legend
         renderer = self.canvas.get_renderer()
-        text = self.title.get_text() if self.title is not None else ""
+        text = self._title_text
         if self.title is not None:
             # One letter for now: a long title would squeeze the axes aside.
             self.title.set_text(text[:1])
@@ -398,20 +453,30 @@ class Renderer:
             )
             for i in shown
         ]
-        return handles, [labels[i] + self._badge(i) for i in shown]
+        names = [labels[i] + self._badge(i) for i in shown]
+        # The key to the markers shown, once, under the optimizers.
+        for kind in self._marker_kinds:
+            style = dict(MARKERS[kind])
+            style["markersize"] = min(style["markersize"], 14)
+            handles.append(Line2D([], [], linestyle="none", **style))
+            names.append(kind)
+        return handles, names
 
     def _badge(self, optimizer: int) -> str:
-        """After an optimizer's label, how its runs ended when not at the
-        iteration cap: ' ✓ converged at 812', ' ✗ diverged at 3',
-        ' ✗ singular Hessian at 1', ' ✗ line search failed at 70'; with
-        several starts ' ✗ diverged' (all of them) or ' ✗ diverged from 1 of
-        2 starts'."""
+        """After an optimizer's label, whether its runs reached a known minimum
+        (as the summary table's ``reached``) and how they ended when not at
+        the iteration cap: ' ✓ reached at 728', ' ✓ converged at 812',
+        ' ✗ diverged after 6', ' ✗ singular Hessian at 0', ' ✗ line search
+        failed at 69'; with several starts ' ✗ diverged' (all of them) or
+        ' ✓ reached from 1 of 2 starts'."""
         runs = self._statuses.get(optimizer, [])
+        ends = [("✓", "reached", "at", [r for _, _, r in runs if r is not None])]
+        for status, (mark, words, at) in _BADGES.items():
+            ends.append((mark, words, at, [k for s, k, _ in runs if s is status]))
         badges = []
-        for status, (mark, words) in _BADGES.items():
-            ended = [k for s, k in runs if s is status]
+        for mark, words, at, ended in ends:
             if len(runs) == 1 and ended:
-                badges.append(f" {mark} {words} at {ended[0]:,}")
+                badges.append(f" {mark} {words} {at} {ended[0]:,}")
             elif ended and len(ended) == len(runs):
                 badges.append(f" {mark} {words}")
             elif ended:
@@ -420,11 +485,43 @@ class Renderer:
                 )
         return "".join(badges)
 
+    def _legend_spot(self, surface: Surface) -> str:
+        """Where the legend covers nothing: the first of :data:`_SPOTS` whose
+        box stays clear of every path (over all frames: the whole paths),
+        with a head's radius around it, and of every marker; else
+        :data:`_OUTSIDE`, to the right of the axes."""
+        view, legend = self.views[0], self.legend
+        w, h = self.canvas.get_width_height()
+        px_per_pt = self.figure.dpi / 72
+        busy = np.zeros(h * w, dtype=bool)
+        reach = HEAD_SIZE / 2 * px_per_pt + 2  # a head, its white rim, a margin
+        for t in self.trajectories:
+            busy |= cover(centreline(view.pixels(t.points), w, h), w, h, reach)
+        for kind, points in landmarks(surface, self.trajectories):
+            if points:
+                marks = dots(view.pixels(np.array(points, dtype=float)), w, h)
+                radius = MARKERS[kind]["markersize"] / 2 * px_per_pt + 2
+                busy |= cover(marks, w, h, radius)
+        grid = busy.reshape(h, w)
+        for spot in _SPOTS:
+            legend.set_loc(spot)
+            box = legend.get_window_extent()
+            rows = slice(max(0, math.floor(box.y0)), min(h, math.ceil(box.y1)))
+            cols = slice(max(0, math.floor(box.x0)), min(w, math.ceil(box.x1)))
+            if not grid[rows, cols].any():
+                return spot
+        return _OUTSIDE
+
     def _place_legend(self, handles: list, names: list[str], loc):
         if not handles:
             return None
         style = dict(_LEGEND, edgecolor="#8a96a6") if self.theme == "dark" else _LEGEND
-        legend = self.axes.legend(handles, names, loc=loc, **style)
+        if loc == _OUTSIDE:
+            style = dict(style, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                         borderaxespad=0.0)  # fmt: skip
+        else:
+            style = dict(style, loc=loc)
+        legend = self.axes.legend(handles, names, **style)
         # Above lines, markers and heads in a full draw, as in the fast path.
         legend.set_zorder(10)
         return legend
@@ -523,8 +620,13 @@ class Renderer:
 
     def _show_heads(self, k: int) -> None:
         ends = self._ends(k)
+        sizes = nested_sizes(
+            self.views[0].pixels(self.positions(k)),
+            [t.optimizer for t in self.trajectories],
+            self.figure.dpi / 72,
+        )
         for view in self.views:
-            view.show_heads(ends)
+            view.show_heads(ends, sizes)
         self.counter.set_text(_count(k))
 
     def buffer(self, k: int) -> memoryview:
@@ -552,7 +654,7 @@ class Renderer:
             self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
             self._trails_at = k
         self._show_heads(k)
-        for artist in (*self._landmarks, *self._heads, self.counter):
+        for artist in (*self._landmarks, *self._heads, *self._outlines, self.counter):
             draw(artist)
         buffer = self.canvas.buffer_rgba()
         self._paste_legend(np.asarray(buffer))
@@ -619,6 +721,12 @@ class RendererBoth(Renderer):
     _VIEWS = (View, View3D)
 
 
+# Where the legend may go in the axes, in order of preference.
+_SPOTS = (
+    "upper right", "upper left", "lower right", "lower left",
+    "upper center", "lower center", "center right", "center left",
+)  # fmt: skip
+_OUTSIDE = "outside"  # right of the axes, when every spot covers something
 _LEGEND = dict(
     framealpha=0.9,
     fancybox=False,

@@ -6,12 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from optviz import window
-from optviz.core import Status, Trajectory
+from optviz.core import REACH_RADIUS, Status, Trajectory
 from optviz.surfaces import Minimum
-
-# "Reached" means first came this close to a known minimum: about what a viewer
-# can tell apart on a lecture-sized contour plot.
-REACH_RADIUS = 0.05
 
 
 @dataclass(frozen=True)
@@ -19,7 +15,7 @@ class Row:
     label: str
     start: tuple[float, float]
     status: str
-    iterations: int
+    iterations: int  # the iteration it stopped at (Trajectory.stopped_at)
     reached: int | None  # first iteration within REACH_RADIUS of a known minimum
     final: tuple[float, float]
     loss: float
@@ -33,10 +29,8 @@ def first_reach(
     trajectory: Trajectory, minima: Sequence[Minimum], radius: float = REACH_RADIUS
 ) -> int | None:
     """The first iteration at which ``trajectory`` is within ``radius`` of any of
-    ``minima``, or None."""
-    hits = [trajectory.first_within(m.point, radius) for m in minima]
-    found = [k for k in hits if k is not None]
-    return min(found) if found else None
+    ``minima``, or None (:meth:`Trajectory.first_reach`, as the legend says)."""
+    return trajectory.first_reach([m.point for m in minima], radius)
 
 
 def rows(

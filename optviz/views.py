@@ -10,7 +10,7 @@ A view draws what never moves on its axes (the contours, or the surface in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.lines import Line2D
@@ -37,6 +37,145 @@ if TYPE_CHECKING:  # only read from, so no import-time coupling
 # slot (in width or height); a view that would need more is stretched.
 _MAX_SQUEEZE = 2.0
 
+# How each kind of landmark is drawn, and named in the legend's key.
+MARKERS: dict[str, dict[str, Any]] = {
+    "global minimum": dict(marker="*", markersize=22, markerfacecolor="#FFD23F",
+                           markeredgecolor="black", markeredgewidth=1.0),
+    "local minimum": dict(marker="*", markersize=15, markerfacecolor="white",
+                          markeredgecolor="black", markeredgewidth=1.0),
+    "saddle point": dict(marker="X", markersize=12, markerfacecolor="white",
+                         markeredgecolor="black", markeredgewidth=1.0),
+    "start": dict(marker="o", markersize=10, markerfacecolor="white",
+                  markeredgecolor="black", markeredgewidth=1.8),
+}  # fmt: skip
+# The order of the legend's key.
+KEY = ("start", "global minimum", "local minimum", "saddle point")
+
+
+def landmarks(
+    surface: Surface, trajectories: Sequence[Trajectory]
+) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Each kind of :data:`MARKERS` with its points: the surface's global and
+    local minima and saddles, and the trajectories' starts (each once)."""
+    minima = [(m.x, m.y) for m in surface.minima if m.kind == "global"]
+    local = [(m.x, m.y) for m in surface.minima if m.kind != "global"]
+    saddles = [(m.x, m.y) for m in surface.saddles]
+    starts = sorted(
+        {(float(t.points[0][0]), float(t.points[0][1])) for t in trajectories}
+    )
+    return [
+        ("global minimum", minima),
+        ("local minimum", local),
+        ("saddle point", saddles),
+        ("start", starts),
+    ]
+
+
+LINE_WIDTH = 2.0  # points: a trajectory's line
+HEAD_SIZE = 7.0  # points: the diameter of a head
+# A line that lies under a later one for at least this share of its length is
+# drawn this much wider than the widest of them, and a head under another
+# optimizer's head this much wider than it: coincident paths and heads show
+# as nested bands and rings of their colours instead of hiding each other.
+_COVERED_SHARE = 0.6
+_WIDER = 2.0  # points, for lines
+_RING = 6.0  # points, for heads
+
+
+def stacked_widths(
+    paths: Sequence[np.ndarray],
+    groups: Sequence[int],
+    shape: tuple[int, int],
+    px_per_pt: float,
+) -> list[float]:
+    """The line width (points) of each of ``paths``, drawn in order, later on
+    top: :data:`LINE_WIDTH`, or wider than the lines of other ``groups``
+    (optimizers) drawn over it where they hide a share of it.
+
+    ``paths`` are (n, 2) in pixels of a ``shape`` (width, height) canvas.
+    Gradient descent with momentum and Nesterov's on Beale's function run
+    2e-4 apart, a hundredth of a pixel: the one drawn first would vanish.
+    """
+    w, h = shape
+    centres = [centreline(p, w, h) for p in paths]
+    widths = [LINE_WIDTH] * len(paths)
+    masks: dict[int, np.ndarray] = {}
+    for i in reversed(range(len(paths))):
+        own = centres[i]
+        if own.size:
+            for j in range(i + 1, len(paths)):
+                if groups[j] == groups[i] or not centres[j].size:
+                    continue
+                if j not in masks:
+                    masks[j] = cover(centres[j], w, h, widths[j] * px_per_pt / 2)
+                if masks[j][own].mean() >= _COVERED_SHARE:
+                    widths[i] = max(widths[i], widths[j] + _WIDER)
+    return widths
+
+
+def centreline(path: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The flat indices of the pixels a path's centre runs through."""
+    path = np.asarray(path, dtype=float)
+    path = path[np.all(np.isfinite(path), axis=1)]
+    if len(path) < 2:
+        return dots(path, w, h)
+    # Outside the canvas nothing is drawn: clipping keeps segments short.
+    path = np.clip(path, (-2.0, -2.0), (w + 1.0, h + 1.0))
+    steps = np.hypot(*np.diff(path, axis=0).T)
+    spacing = max(0.5, float(steps.sum()) / 2e6)  # at most ~2e6 samples
+    counts = np.maximum(1, np.ceil(steps / spacing).astype(int))
+    seg = np.repeat(np.arange(len(steps)), counts)
+    t = (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    ) / np.repeat(counts, counts)
+    points = path[seg] + (path[seg + 1] - path[seg]) * t[:, None]
+    return dots(np.vstack([points, path[-1:]]), w, h)
+
+
+def dots(points: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The flat indices of the pixels that ``points`` (n, 2) fall in."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    points = points[np.all(np.isfinite(points), axis=1)]
+    col, row = np.floor(points[:, 0]).astype(int), np.floor(points[:, 1]).astype(int)
+    inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+    return np.unique(row[inside] * w + col[inside])
+
+
+def cover(centre: np.ndarray, w: int, h: int, radius: float) -> np.ndarray:
+    """A flat (h·w,) mask of the pixels within ``radius`` of ``centre``'s."""
+    mask = np.zeros((h, w), dtype=bool)
+    rows, cols = np.divmod(centre, w)
+    reach = max(0, int(np.floor(radius)))
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if dx * dx + dy * dy <= radius * radius:
+                r, c = rows + dy, cols + dx
+                ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+                mask[r[ok], c[ok]] = True
+    return mask.ravel()
+
+
+def nested_sizes(
+    points: np.ndarray, groups: Sequence[int], px_per_pt: float
+) -> np.ndarray:
+    """Each head's diameter (points): :data:`HEAD_SIZE`, or a ring wider than
+    every head of another group (optimizer) drawn over it that would hide
+    it, so that two optimizers at one spot (on the minimum, at the start)
+    show as a dot in a ring. ``points`` are the heads in pixels, (n, 2), in
+    drawing order."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    group = np.asarray(groups)
+    sizes = np.full(len(points), HEAD_SIZE)
+    close = HEAD_SIZE / 2 * px_per_pt
+    for i in range(len(points) - 2, -1, -1):
+        later = slice(i + 1, None)
+        with np.errstate(invalid="ignore"):
+            d = np.hypot(*(points[later] - points[i]).T)
+        over = (d < close) & (group[later] != group[i])
+        if over.any():
+            sizes[i] = sizes[later][over].max() + _RING
+    return sizes
+
 
 class View:
     """The surface and the trajectories on one axes: here the contours (2-D).
@@ -56,7 +195,7 @@ class View:
         self.axes.set_xlabel("x")
         self.axes.set_ylabel("y")
         self.lines: list[Line2D] = []  # one per trajectory, by add_lines()
-        self.heads = None  # one collection for all, by add_heads()
+        self.heads: Any = None  # one collection for all, by add_heads()
 
     @staticmethod
     def new_axes(fig, spec):
@@ -98,7 +237,7 @@ class View:
                 t.points[:, 0],
                 t.points[:, 1],
                 color=self.colours[t.optimizer],
-                linewidth=2.0,
+                linewidth=LINE_WIDTH,
                 solid_joinstyle="round",
                 solid_capstyle="round",
                 zorder=5,
@@ -107,40 +246,34 @@ class View:
         self.lines = lines
         return lines
 
-    def add_landmarks(self, surface: Surface) -> list[Line2D]:
-        """A star on each minimum (hollow if local), a ring on each start.
+    def add_landmarks(self, surface: Surface) -> tuple[list, list]:
+        """The markers (see :data:`MARKERS`): a star on each minimum (hollow
+        if local), a cross on each saddle, a ring on each start; as the
+        artists drawn under the heads and those drawn over them.
 
-        They sit above the lines, which start and end on them.
+        They sit above the lines, which start and end on them. A head that
+        arrives on a minimum or a saddle covers its fill but never its
+        outline, which is drawn again over the heads.
         """
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                m.x,
-                m.y,
-                linestyle="none",
-                marker="*",
-                markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black",
-                markeredgewidth=1.0,
-                zorder=6,
-            )
-        starts = sorted({tuple(t.points[0]) for t in self.trajectories})
-        if starts:
-            sx, sy = np.array(starts).T
-            marks += self.axes.plot(
-                sx,
-                sy,
-                linestyle="none",
-                marker="o",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="black",
-                markeredgewidth=1.8,
-                zorder=6,
-            )
-        return marks
+        under, over = [], []
+        for kind, points in landmarks(surface, self.trajectories):
+            if not points:
+                continue
+            style = MARKERS[kind]
+            x, y = np.array(points, dtype=float).T
+            coords = [x, y, self.heights(kind, points)] if self.depth else [x, y]
+            under += self.axes.plot(*coords, linestyle="none", zorder=6, **style)
+            if kind != "start":
+                over += self.axes.plot(
+                    *coords, linestyle="none", zorder=8,
+                    **dict(style, markerfacecolor="none"),
+                )  # fmt: skip
+        return under, over
+
+    depth = False  # 3-D views give landmarks a height
+
+    def heights(self, kind: str, points) -> list[float]:
+        return []
 
     def add_heads(self):
         """One dot per trajectory where it is now: one artist for all."""
@@ -148,7 +281,7 @@ class View:
         self.heads = self.axes.scatter(
             ends[:, 0],
             ends[:, 1],
-            s=49,
+            s=HEAD_SIZE**2,
             c=[self.colours[t.optimizer] for t in self.trajectories] or None,
             edgecolors="white",
             linewidths=1.2,
@@ -156,10 +289,17 @@ class View:
         )
         return self.heads
 
-    def show_heads(self, ends: Sequence[int]) -> None:
-        """Move the heads to index ``ends[i]`` of trajectory ``i``."""
+    def pixels(self, points: np.ndarray) -> np.ndarray:
+        """(n, 2) points of the plane where the axes draw them, in pixels."""
+        return self.axes.transData.transform(np.asarray(points, dtype=float))
+
+    def show_heads(self, ends: Sequence[int], sizes: np.ndarray | None = None) -> None:
+        """Move the heads to index ``ends[i]`` of trajectory ``i`` (with
+        diameters ``sizes`` in points)."""
         points = [t.points[n] for t, n in zip(self.trajectories, ends)]
         self.heads.set_offsets(np.array(points, dtype=float).reshape(-1, 2))
+        if sizes is not None:
+            self.heads.set_sizes(np.asarray(sizes) ** 2)
 
 
 _FACETS = 80  # the 3-D surface's mesh, a side
@@ -178,6 +318,7 @@ class View3D(View):
         return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
 
     def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+        self._surface = surface
         x, y, z = surface_grid(surface, xlim, ylim)
         self._log = surface.levels == "log"
         self._shift = grid_shift(surface, xlim, ylim) if self._log else 0.0
@@ -263,43 +404,55 @@ class View3D(View):
             path = self.path(t)
             (line,) = self.axes.plot(
                 path[:, 0], path[:, 1], path[:, 2], color=self.colours[t.optimizer],
-                linewidth=2.0, solid_joinstyle="round", solid_capstyle="round",
+                linewidth=LINE_WIDTH, solid_joinstyle="round", solid_capstyle="round",
                 zorder=5,
             )  # fmt: skip
             lines.append(line)
         self.lines = lines
         return lines
 
-    def add_landmarks(self, surface: Surface) -> list:
-        marks = []
-        for m in surface.minima:
-            glob = m.kind == "global"
-            marks += self.axes.plot(
-                [m.x], [m.y], [float(self._height(m.value))], linestyle="none",
-                marker="*", markersize=22 if glob else 15,
-                markerfacecolor="#FFD23F" if glob else "white",
-                markeredgecolor="black", markeredgewidth=1.0, zorder=6,
-            )  # fmt: skip
-        starts = [self.path(t)[0] for t in self.trajectories]
-        if starts:
-            sx, sy, sz = np.unique(np.array(starts), axis=0).T
-            marks += self.axes.plot(
-                sx, sy, sz, linestyle="none", marker="o", markersize=10,
-                markerfacecolor="white", markeredgecolor="black",
-                markeredgewidth=1.8, zorder=6,
-            )  # fmt: skip
-        return marks
+    depth = True
+
+    def heights(self, kind: str, points) -> list[float]:
+        """Minima and saddles at the height of their value, starts at the
+        height of their path's first point."""
+        if kind == "start":
+            firsts = {tuple(t.points[0]): self.path(t)[0, 2] for t in self.trajectories}
+            return [float(firsts[tuple(p)]) for p in points]
+        values = {
+            (m.x, m.y): m.value for m in (*self._surface.minima, *self._surface.saddles)
+        }
+        return [float(self._height(values[tuple(p)])) for p in points]
 
     def add_heads(self):
         ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
         self.heads = self.axes.scatter(
-            ends[:, 0], ends[:, 1], ends[:, 2], s=49,
+            ends[:, 0], ends[:, 1], ends[:, 2], s=HEAD_SIZE**2,
             c=[self.colours[t.optimizer] for t in self.trajectories] or None,
             edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
         )  # fmt: skip
         return self.heads
 
-    def show_heads(self, ends: Sequence[int]) -> None:
+    def pixels(self, points: np.ndarray) -> np.ndarray:
+        """Points of the plane, on the surface (at the height of f there), in
+        pixels as the camera sees them; NaN where outside the box."""
+        from mpl_toolkits.mplot3d import proj3d  # type: ignore[import-untyped]
+
+        p = np.asarray(points, dtype=float).reshape(-1, 2)
+        with np.errstate(all="ignore"):
+            z = self._height(np.asarray(self._surface.f(p), dtype=float))
+        (x0, x1), (y0, y1), (z0, z1) = self._box
+        x, y = p.T
+        outside = (x < x0) | (x > x1) | (y < y0) | (y > y1) | ~np.isfinite(z)
+        z = np.clip(np.where(np.isfinite(z), z, z0), z0, z1)
+        px, py, _ = proj3d.proj_transform(x, y, z, self.axes.get_proj())
+        out = self.axes.transData.transform(np.column_stack((px, py)))
+        out[outside] = np.nan
+        return out
+
+    def show_heads(self, ends: Sequence[int], sizes: np.ndarray | None = None) -> None:
+        if sizes is not None:
+            self.heads.set_sizes(np.asarray(sizes) ** 2)
         if self._paths is None:  # computed once: this runs every frame
             self._paths = [self.path(t) for t in self.trajectories]
         points = [path[n] for path, n in zip(self._paths, ends)]

@@ -34,7 +34,8 @@ def test_each_start_gets_its_own_status():
 def test_divergence_is_a_status_and_keeps_only_finite_points():
     (t,) = run("beale", [("gd", {"lr": 0.01})], [(-3, 3)], 1000)
     assert t.status is core.Status.DIVERGED
-    assert t.stopped_at == t.iterations + 1  # the first bad point is dropped
+    # The first bad point is dropped: the run stopped at the one before it.
+    assert t.stopped_at == t.iterations == len(t.points) - 1
     assert np.all(np.isfinite(t.points)) and np.all(np.isfinite(t.loss))
     lo, hi = core.divergence_box(SURFACES["beale"].xlim, SURFACES["beale"].ylim)
     assert np.all((t.points >= lo) & (t.points <= hi))

@@ -79,7 +79,9 @@ def test_fast_path_matches_a_full_draw_and_the_look_shows(trajectories, plain, l
         for k in (0, 40, 300, 900):
             r.frame(k)
         assert rms(r.frame(1200), r.full_draw_frame(1200)) < 6.0
-        assert rms(r.frame(700), plain) > 5, "the option changed nothing"
+        # Far above the 0.5 of the fast path (contour labels, the smallest
+        # change, give 2.7 beside the legend and its key to the markers).
+        assert rms(r.frame(700), plain) > 2, "the option changed nothing"
     finally:
         r.close()
 

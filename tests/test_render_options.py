@@ -157,11 +157,7 @@ def test_still_and_frames_from_the_command_line(tmp_path, capsys):
     ]
     assert f"wrote {out / 'cfg-frame-3.png'}" in stdout
     result = api.run(api.load_config(config))
-    renderer = drawing.Renderer(
-        result.surface, result.trajectories, result.labels, title="small",
-        xlim=result.config.xlim, ylim=result.config.ylim,
-        animation=result.config.animation,
-    )  # fmt: skip
+    renderer = drawing.Renderer(**api.figure(result))
     schedule = renderer.schedule(result.config.animation)
     for name, k in [("cfg.png", renderer.last), ("cfg-frame-3.png", schedule[3])]:
         image = np.asarray(Image.open(out / name).convert("RGB"))
