@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from optviz import api
-from optviz.core import step_all
-from optviz.optimizers import METHODS
+from optviz.optim.methods import METHODS
+from optviz.optim.runner import step_all
 from optviz.surfaces import SURFACES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,9 +30,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import lecture_claims as claims  # noqa: E402
 
-from optviz import core, surfaces  # noqa: E402
+from optviz import surfaces  # noqa: E402
 from optviz.config import load  # noqa: E402
-from optviz.optimizers import METHODS  # noqa: E402
+from optviz.optim import runner as core  # noqa: E402
+from optviz.optim.methods import METHODS  # noqa: E402
 
 STARTS = np.array([[2.0, -2.0], [-3.0, 3.0]])
 Spec = tuple[str, dict]

@@ -59,7 +59,7 @@ def main() -> None:
             f.write(CONFIG)
         lecture = "configs/lecture/2gd_gd+p_gd+np_adagrad_rmsprop+p_adam.yaml"
         cases = [
-            ("imports only (baseline)", "import optviz.api, optviz.drawing"),
+            ("imports only (baseline)", "import optviz.api, optviz.draw.figure"),
             (
                 "1,000,000 iterations, core only",
                 f"import optviz; optviz.run(optviz.load_config({config!r}))",

@@ -43,10 +43,10 @@ import numpy as np
 import yaml
 
 from optviz import api
-from optviz.backdrop import draw_contours, house_style
-from optviz.drawing import _LEGEND, render_video
-from optviz.encode import CRF, PRESET, ffmpeg_exe
-from optviz.frames import frame_iterations
+from optviz.draw.backdrop import draw_contours, house_style
+from optviz.draw.figure import _LEGEND, render_video
+from optviz.draw.schedules import frame_iterations
+from optviz.output.encode import CRF, PRESET, ffmpeg_exe
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURE = ROOT / "configs" / "lecture"

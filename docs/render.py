@@ -75,7 +75,7 @@ def last_frame(
     """The last frame of ``config``'s video, (h, w, 3); with ``size``, drawn
     at that size and ``dpi`` without the panels."""
     from optviz import api
-    from optviz.drawing import Renderer
+    from optviz.draw.figure import Renderer
 
     result = api.run(api.load_config(config))
     animation = result.config.animation
@@ -93,7 +93,7 @@ def surface_tiles() -> list[np.ndarray]:
     import tempfile
 
     from optviz import surfaces
-    from optviz.drawing import surface_still
+    from optviz.draw.figure import surface_still
     from optviz.snapshot import load_png
 
     tiles = []

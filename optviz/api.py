@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 
 from optviz import config as config_module
-from optviz import core, export, optimizers, summary, window
 from optviz.config import Config
+from optviz.optim import methods as optimizers
+from optviz.optim import runner as core
+from optviz.optim import summary, window
+from optviz.output import trajectories_csv as export
 from optviz.surfaces import Surface
 
 
@@ -108,7 +111,7 @@ def render(
     draws and encodes parts of it in that many forked processes at once (not
     in a program running threads of its own, such as a notebook kernel:
     there one process draws, see :mod:`optviz.segments`)."""
-    from optviz.drawing import render_video  # matplotlib only when drawing
+    from optviz.draw.figure import render_video  # matplotlib only when drawing
 
     c = result.config
     return render_video(
@@ -125,7 +128,7 @@ def figure(result: Result, animation: Any = None) -> dict[str, Any]:
     """What the drawing functions need to draw ``result``: the surface, the
     trajectories, the legend's labels and colours, the title, the view and the
     animation settings (``animation`` overrides the config's)."""
-    from optviz.backdrop import optimizer_colours  # matplotlib: only to draw
+    from optviz.draw.backdrop import optimizer_colours  # matplotlib: only to draw
 
     c = result.config
     colours = optimizer_colours(
@@ -198,7 +201,7 @@ def stills(
     """PNGs in the output folder, drawn with one figure: ``<stem>.png`` (the
     last frame) if ``last``, and ``<stem>-frame-K.png`` for each K of
     ``frames`` (an index into the animation's frames, 0 first)."""
-    from optviz.drawing import render_stills
+    from optviz.draw.figure import render_stills
 
     c = result.config
     folder = output_dir(result, output)
@@ -211,7 +214,7 @@ def stills(
 
 def still(result: Result, path: str | Path, iteration: int | None = None) -> Path:
     """The frame at ``iteration`` (default: the last) as a PNG at ``path``."""
-    from optviz.drawing import render_still
+    from optviz.draw.figure import render_still
 
     return render_still(
         **figure(result),

@@ -429,7 +429,7 @@ def list_(what: str | None) -> None:
     """
     from optviz import surfaces
     from optviz.config import ENTRY_OPTIONS
-    from optviz.optimizers import METHODS
+    from optviz.optim.methods import METHODS
 
     if what in (None, "surfaces"):
         click.echo("Surfaces (surface: NAME; see them with 'optviz show NAME'):")
@@ -522,7 +522,7 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
       optviz show my-surface.yaml
     """
     from optviz.config import parse_surface
-    from optviz.drawing import surface_still
+    from optviz.draw.figure import surface_still
 
     values: dict[str, str] = {}
     for item in params:

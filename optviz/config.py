@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optviz.encode import FORMATS
+from optviz.draw.schedules import SCHEDULES
 from optviz.errors import ConfigError, join_path
-from optviz.frames import SCHEDULES
+from optviz.output.encode import FORMATS
 from optviz.surfaces import Surface
 from optviz.validate import (
     TOO_DEEP,
@@ -336,7 +336,7 @@ def _misplaced(top: Mapping[str, Any]) -> None:
 
 
 def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
-    from optviz.optimizers import METHODS
+    from optviz.optim.methods import METHODS
 
     items = sized_list(
         value, "optimizers", "a list of optimizers", "optimizer", MAX_OPTIMIZERS

@@ -53,7 +53,7 @@ import numpy as np
 from optviz import api
 from optviz.config import Animation, Config
 from optviz.errors import RenderError
-from optviz.files import replace_when_done
+from optviz.output.files import replace_when_done
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
@@ -194,7 +194,7 @@ def key_frames(
     the video does, which can change a few pixels where lines cross (the
     renderer keeps the lines drawn so far between frames).
     """
-    from optviz.drawing import Renderer  # matplotlib only when drawing
+    from optviz.draw.figure import Renderer  # matplotlib only when drawing
 
     renderer = Renderer(**api.figure(result, animation))
     try:
@@ -474,7 +474,7 @@ def _size(image: np.ndarray) -> str:
 
 
 def _save(path: Path, image: np.ndarray) -> Path:
-    from optviz.drawing import save_png
+    from optviz.draw.figure import save_png
 
     return save_png(path, image)
 

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from optviz import core, surfaces
-from optviz.optimizers import METHODS
+from optviz import surfaces
+from optviz.optim import runner as core
+from optviz.optim.methods import METHODS
 
 
 def run(surface, specs, starts, iterations, tolerance=0.0, labels=None):

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from optviz import api, surfaces
 from optviz.cli import cli, main
-from optviz.optimizers import METHODS
+from optviz.optim.methods import METHODS
 from optviz.surfaces import SURFACES
 
 ITERATIONS = 50
@@ -484,7 +484,9 @@ def test_the_api_functions_are_not_shadowed_by_submodules():
     """``optviz.run`` and ``optviz.render`` are API functions; a submodule of
     the same name, once imported, would replace them on the package."""
     import optviz
-    from optviz import api, core, drawing, snapshot  # noqa: F401
+    from optviz import api, snapshot  # noqa: F401
+    from optviz.draw import figure as drawing  # noqa: F401
+    from optviz.optim import runner as core  # noqa: F401
 
     for name in optviz.__all__:
         assert callable(getattr(optviz, name)) or name == "__version__", name

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from optviz import config
 from optviz.config import MAX_OPTIMIZERS, MAX_POINTS, MAX_STARTS, Animation
 from optviz.errors import ConfigError
-from optviz.optimizers import METHODS
+from optviz.optim.methods import METHODS
 from optviz.surfaces import SURFACES
 
 LECTURE = sorted((Path(__file__).parent.parent / "configs" / "lecture").glob("*.yaml"))

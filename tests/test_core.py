@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from runs import run
 
-from optviz import core
-from optviz.export import COLUMNS, write_csv
-from optviz.optimizers import METHODS
+from optviz.optim import runner as core
+from optviz.optim.methods import METHODS
+from optviz.output.trajectories_csv import COLUMNS, write_csv
 from optviz.surfaces import SURFACES
 
 

@@ -5,18 +5,23 @@ import pytest
 from PIL import Image
 from runs import run
 
-from optviz import core
-from optviz.backdrop import PALETTE, contour_levels, optimizer_colours, surface_grid
 from optviz.config import Animation
-from optviz.drawing import (
+from optviz.draw.backdrop import (
+    PALETTE,
+    contour_levels,
+    optimizer_colours,
+    surface_grid,
+)
+from optviz.draw.figure import (
     Renderer,
     even_size,
     render_still,
     render_video,
     save_png,
 )
+from optviz.draw.schedules import frame_iterations
 from optviz.errors import RenderError
-from optviz.frames import frame_iterations
+from optviz.optim import runner as core
 from optviz.surfaces import SURFACES, Minimum
 
 BEALE = SURFACES["beale"]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from optviz.encode import Encoder, ffmpeg_exe, gif_fps
 from optviz.errors import RenderError
+from optviz.output.encode import Encoder, ffmpeg_exe, gif_fps
 
 W, H = 160, 120
 

@@ -18,8 +18,9 @@ import pytest
 import runs
 
 import optviz
-from optviz import api, core
+from optviz import api
 from optviz.config import load
+from optviz.optim import runner as core
 
 EXAMPLES = sorted(
     (Path(__file__).resolve().parent.parent / "configs" / "examples").glob("*.yaml")
@@ -160,7 +161,7 @@ def variant(stem: str, label: str, **hyperparameters: float) -> api.Result:
 
 def pixels(stem: str, points: np.ndarray) -> np.ndarray:
     """Points in pixels of the example's default frame (its size and dpi)."""
-    from optviz.drawing import Renderer
+    from optviz.draw.figure import Renderer
 
     renderer = Renderer(**api.figure(run(stem)))
     renderer.figure.canvas.draw()  # lays the axes out (equal aspect, panels)
@@ -381,7 +382,7 @@ def test_easom_flat_plain__adam_walks_a_unit_and_stops_in_a_dimple():
 def test_easom_flat_plain__the_dimple_is_too_shallow_for_a_contour():
     # No contour level of the drawn backdrop separates the dimple from the
     # plain around it: both lie in one band of the filled contours.
-    from optviz.backdrop import contour_levels, surface_grid
+    from optviz.draw.backdrop import contour_levels, surface_grid
 
     stem = "easom_flat_plain"
     c, s = run(stem).config, run(stem).surface
@@ -667,7 +668,7 @@ def floor_gap(points: np.ndarray) -> np.ndarray:
 
 
 def test_rosenbrock_gradient_field__arrows_point_down_the_walls():
-    from optviz.backdrop import gradient_field
+    from optviz.draw.backdrop import gradient_field
 
     c = run("rosenbrock_gradient_field").config
     x, y, u, v = gradient_field(c.surface, c.xlim, c.ylim, 24, 24)

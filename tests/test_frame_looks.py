@@ -10,9 +10,9 @@ from matplotlib.text import Text
 from runs import run
 
 from optviz import config
-from optviz.backdrop import surface_grid
 from optviz.config import Animation
-from optviz.drawing import Renderer
+from optviz.draw.backdrop import surface_grid
+from optviz.draw.figure import Renderer
 from optviz.errors import ConfigError
 from optviz.surfaces import SURFACES
 
@@ -384,7 +384,7 @@ def test_3d_panes_follow_the_dark_theme(beale_runs):
 
 
 def test_panel_scale_follows_the_values():
-    from optviz.drawing import panel_scale
+    from optviz.draw.figure import panel_scale
 
     falling = [np.array([2.0, -7.0, -65.0, -4.8e4])]
     narrow = [np.array([-1.0, -0.5, 0.25])]

@@ -3,7 +3,11 @@ import warnings
 import numpy as np
 import pytest
 
-from optviz.frames import adaptive_iterations, frame_iterations, linear_iterations
+from optviz.draw.schedules import (
+    adaptive_iterations,
+    frame_iterations,
+    linear_iterations,
+)
 
 
 def check_schedule(k, last, frames):

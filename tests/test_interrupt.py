@@ -120,8 +120,8 @@ def test_a_full_disk_while_writing_the_csv_leaves_no_file(
 ):
     import errno
 
-    from optviz import export
     from optviz.cli import main
+    from optviz.output import trajectories_csv as export
 
     class Full:
         def __init__(self, *args, **kwargs):
@@ -159,8 +159,8 @@ def test_a_signal_that_a_c_extension_turned_into_another_error_is_still_a_stop(
     come out as that extension's own error (matplotlib's transforms make it
     "ValueError: Invalid affine transformation matrix"): seen once in CI as
     an "internal error" after SIGTERM. A stop is reported as a stop."""
-    from optviz import drawing
     from optviz.cli import main
+    from optviz.draw import figure as drawing
 
     buffer = drawing.Renderer.buffer
     calls = []

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from lecture_claims import STEMS, excursion, reach
 
-from optviz import core, surfaces
+from optviz import surfaces
 from optviz.cli import main
 from optviz.config import load
-from optviz.optimizers import METHODS
+from optviz.optim import runner as core
+from optviz.optim.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURE = ROOT / "configs" / "lecture"

@@ -15,10 +15,13 @@ import numpy as np
 import pytest
 from runs import run
 
-from optviz import api, backdrop, core, summary
+from optviz import api
 from optviz.config import Animation
-from optviz.drawing import Renderer
-from optviz.export import write_csv
+from optviz.draw import backdrop
+from optviz.draw.figure import Renderer
+from optviz.optim import runner as core
+from optviz.optim import summary
+from optviz.output.trajectories_csv import write_csv
 from optviz.surfaces import SURFACES
 
 ROOT = Path(__file__).resolve().parent.parent

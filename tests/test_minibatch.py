@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from optviz import api, minibatch, surfaces
+from optviz import api, surfaces
 from optviz.config import parse
 from optviz.errors import ConfigError
+from optviz.surfaces import minibatch
 
 
 def test_the_full_batch_surface_is_the_mean_squared_error_over_the_examples():

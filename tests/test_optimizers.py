@@ -11,9 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from optviz import optimizers
-from optviz.core import step_all
-from optviz.optimizers import METHODS
+from optviz.optim import methods as optimizers
+from optviz.optim.methods import METHODS
+from optviz.optim.runner import step_all
 from optviz.surfaces import SURFACES
 
 

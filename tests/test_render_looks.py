@@ -12,9 +12,9 @@ from matplotlib.text import Text
 from runs import run
 
 from optviz import api
-from optviz.backdrop import gradient_field, surface_grid
 from optviz.config import Animation
-from optviz.drawing import Renderer, RendererBoth
+from optviz.draw.backdrop import gradient_field, surface_grid
+from optviz.draw.figure import Renderer, RendererBoth
 from optviz.errors import ConfigError
 from optviz.surfaces import SURFACES
 

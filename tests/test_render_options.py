@@ -13,9 +13,10 @@ import yaml
 from click.testing import CliRunner
 from PIL import Image
 
-from optviz import api, drawing
+from optviz import api
 from optviz.cli import cli, main
 from optviz.config import Animation
+from optviz.draw import figure as drawing
 from optviz.errors import ConfigError
 
 SMALL = {"frames": 6, "hold": 0, "size": [160, 120], "dpi": 40}

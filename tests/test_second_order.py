@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from runs import run
 
-from optviz import api, core, second_order, surfaces
+from optviz import api, surfaces
 from optviz.config import parse
+from optviz.optim import runner as core
+from optviz.optim import second_order
 
 BOWL = {"formula": "x^2 + 3*y^2", "domain": {"x": [-3, 3], "y": [-3, 3]}}
 
@@ -183,7 +185,7 @@ def test_gradient_noise_is_seeded():
 
 def test_the_legend_says_why_a_second_order_run_stopped():
     from optviz.config import Animation
-    from optviz.drawing import Renderer
+    from optviz.draw.figure import Renderer
 
     flat = parse({"surface": {"formula": "x^2 + y", "domain": {
         "x": [-3, 3], "y": [-3, 3]}}, "starts": [[1, 1]],

@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from optviz import api, segments
-from optviz.drawing import Renderer, sequence
-from optviz.encode import Encoder, ffmpeg_exe, gif_fps, join_gifs, join_mp4
+from optviz import api
+from optviz.draw.figure import Renderer, sequence
 from optviz.errors import RenderError
+from optviz.output import segments
+from optviz.output.encode import Encoder, ffmpeg_exe, gif_fps, join_gifs, join_mp4
 
 pytestmark = pytest.mark.skipif(
     "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"

@@ -275,7 +275,7 @@ def test_written_snapshot_reads_back_without_differences(small, tmp_path):
 
 def test_frames_are_the_videos_first_middle_and_last(small):
     # 300 iterations over 40 frames: the schedule's frames 0, 20 and 39
-    from optviz.frames import frame_iterations
+    from optviz.draw.schedules import frame_iterations
 
     schedule = frame_iterations(300, 40)
     assert small.frame_iterations == (0, int(schedule[20]), 300)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optviz import api, formula, surfaces
+from optviz import api, surfaces
 from optviz.config import parse
 from optviz.errors import ConfigError
-from optviz.surfaces import SURFACES
+from optviz.surfaces import SURFACES, formula
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = sorted(SURFACES)

@@ -17,8 +17,8 @@ import yaml
 from optviz import api, cli
 from optviz.cli import main
 from optviz.config import parse
-from optviz.drawing import Renderer, sequence
-from optviz.frames import SCHEDULES, held
+from optviz.draw.figure import Renderer, sequence
+from optviz.draw.schedules import SCHEDULES, held
 
 SHORT = {
     "surface": "beale",

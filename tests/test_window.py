@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import yaml
 
-from optviz import api, window
+from optviz import api
 from optviz.cli import main
 from optviz.config import parse
-from optviz.core import Status
-from optviz.drawing import Renderer
+from optviz.draw.figure import Renderer
+from optviz.optim import window
+from optviz.optim.runner import Status
 
 # On the cliff, gd at ε = 0.5 is flung off the right edge (x = 6) at
 # iteration 12 and comes back into the basin; at ε = 0.05 it stays in view.

@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
-from optviz.encode import Encoder, _die_with_parent, gif_fps, join_gifs, join_mp4
 from optviz.errors import RenderError
-from optviz.files import partial_name
+from optviz.output.encode import Encoder, _die_with_parent, gif_fps, join_gifs, join_mp4
+from optviz.output.files import partial_name
 
 # Fewer frames than this a worker are not worth its start (fork, ffmpeg, and
 # the joining afterwards take about a tenth of a second).

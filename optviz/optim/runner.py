@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optviz import minibatch, optimizers, second_order
+from optviz.optim import methods as optimizers
+from optviz.optim import second_order
+from optviz.surfaces import minibatch
 
 Array = np.ndarray
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from optviz import window
-from optviz.core import REACH_RADIUS, Status, Trajectory
+from optviz.optim import window
+from optviz.optim.runner import REACH_RADIUS, Status, Trajectory
 from optviz.surfaces import Minimum
 
 

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from optviz.second_order import SecondOrder
+from optviz.optim.second_order import SecondOrder
 
 Array = np.ndarray
 

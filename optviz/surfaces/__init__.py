@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from optviz import minibatch
 from optviz.errors import ConfigError, join_path
+from optviz.surfaces import minibatch
 from optviz.validate import (
     choice,
     did_you_mean,
@@ -207,7 +207,7 @@ def parse_definition(
 
     ``path`` is the key path of the mapping inside a config, for messages.
     """
-    from optviz import formula as formulas
+    from optviz.surfaces import formula as formulas
 
     entry = mapping(data, path, "a surface: formula, domain, minima, ...")
     known_keys(entry, _KEYS, path)
@@ -371,7 +371,7 @@ def build(
 ) -> Surface:
     """Compile ``definition`` with ``parameters`` (sorted name/value pairs that
     override the defaults)."""
-    from optviz import formula as formulas
+    from optviz.surfaces import formula as formulas
 
     values = {**dict(definition.parameters), **dict(parameters)}
     text, listed, examples = definition.formula, definition.minima, None

@@ -32,8 +32,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from optviz import segments
-from optviz.backdrop import (
+from optviz.draw.backdrop import (
     CARD,
     DARK_RC,
     draw_contours,
@@ -41,17 +40,13 @@ from optviz.backdrop import (
     optimizer_colours,
     styled,
 )
-from optviz.core import Status
-from optviz.encode import FORMATS, Encoder
-from optviz.errors import RenderError
-from optviz.files import replace_when_done
-from optviz.frames import (
+from optviz.draw.schedules import (
     adaptive_iterations,
     frame_iterations,
     held,
     linear_iterations,
 )
-from optviz.views import (
+from optviz.draw.views import (
     HEAD_SIZE,
     KEY,
     MARKERS,
@@ -65,10 +60,15 @@ from optviz.views import (
     set_line,
     stacked_widths,
 )
+from optviz.errors import RenderError
+from optviz.optim.runner import Status
+from optviz.output import segments
+from optviz.output.encode import FORMATS, Encoder
+from optviz.output.files import replace_when_done
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
     from optviz.config import Animation
-    from optviz.core import Trajectory
+    from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
 
 # Lines drawn so far are kept as pixels every this many iterations, which

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optviz.core import Status, Trajectory
+from optviz.optim.runner import Status, Trajectory
 
 Limits = tuple[float, float]
 

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from optviz.backdrop import (
+from optviz.draw.backdrop import (
     CONTOUR_FILL,
     CONTOUR_LINE,
     DARK_FILL,
@@ -28,8 +28,8 @@ from optviz.backdrop import (
 )
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling
-    from optviz.core import Trajectory
-    from optviz.drawing import Renderer
+    from optviz.draw.figure import Renderer
+    from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
 
 

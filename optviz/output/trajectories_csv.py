@@ -6,9 +6,9 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from optviz.core import Trajectory
 from optviz.errors import OptvizError
-from optviz.files import replace_when_done
+from optviz.optim.runner import Trajectory
+from optviz.output.files import replace_when_done
 
 COLUMNS = ("optimizer", "start", "iteration", "x", "y", "loss", "grad_norm")
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.files import partial_name
+from optviz.output.files import partial_name
 
 FORMATS = ("mp4", "gif")
 # GIF delays are whole centiseconds: 30 fps would need 3.33 cs, which players
