@@ -137,7 +137,7 @@ def _data_dir() -> Any:
     try:
         return importlib.resources.files("optviz.builtin_surfaces")
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "surfaces"
+        return Path(__file__).resolve().parent.parent.parent / "surfaces"
 
 
 @functools.cache
