@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optviz.draw.animation import Animation
 from optviz.draw.schedules import SCHEDULES
 from optviz.errors import ConfigError, join_path
 from optviz.output.encode import FORMATS
@@ -53,57 +54,6 @@ from optviz.validate import (
 MAX_POINTS = 10_000_000
 MAX_STARTS = 100
 MAX_OPTIMIZERS = 20
-
-
-@dataclass(frozen=True)
-class Animation:
-    """How a run is drawn: every field has a default, so ``animation:`` is optional."""
-
-    frames: int = 300  # frames that show motion (the held last frame is extra)
-    fps: int = 30
-    hold: float = 1.0  # seconds the last frame stays on screen
-    # Pixels, width × height; a config with view: both and no size gets BOTH_SIZE.
-    size: tuple[int, int] = (800, 600)
-    # None: text, lines and markers keep their proportion to the frame (see
-    # figure_dpi); a number fixes matplotlib's dpi whatever the size.
-    dpi: int | None = None
-    formats: tuple[str, ...] = FORMATS  # and "png": the last frame as a still
-    schedule: str = "log"  # which iteration each frame shows: see optviz.frames
-    title_card: float = 0.0  # seconds of title and settings before the motion
-    panels: tuple[str, ...] = ()  # beside the contours: "loss", "grad_norm"
-    theme: str = "light"  # or "dark"
-    hyperparameters_in_legend: bool = False  # "adam (ε=0.22, β2=0.99)"
-    contour_labels: bool = False  # the value on some of the contour lines
-    view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
-    gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
-    aspect: str = "equal"  # x and y units of one length where the frame allows
-
-    @property
-    def figure_dpi(self) -> float:
-        """The dpi the frame is drawn at: ``dpi`` if given, else
-        :data:`BASE_DPI` times how much larger than :data:`BASE_SIZE` the
-        frame is, so that 1080p or 4K shows what 800×600 shows, only sharper
-        (and 800×600 itself is drawn as ever)."""
-        if self.dpi is not None:
-            return float(self.dpi)
-        w, h = self.size
-        return BASE_DPI * min(w / BASE_SIZE[0], h / BASE_SIZE[1])
-
-    @property
-    def intro_frames(self) -> int:
-        """Frames of the title card, before the motion."""
-        return max(0, round(self.title_card * self.fps))
-
-    @property
-    def hold_frames(self) -> int:
-        """Frames the last one is held for, after the motion."""
-        return max(0, round(self.hold * self.fps))
-
-    @property
-    def total_frames(self) -> int:
-        """Every frame of the video: title card, motion (always ``frames``:
-        a short run holds each iteration for several) and hold."""
-        return self.intro_frames + self.frames + self.hold_frames
 
 
 @dataclass(frozen=True)
@@ -211,9 +161,6 @@ PANELS = ("loss", "grad_norm")
 THEMES = ("light", "dark")
 VIEWS = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
-# The frame whose proportions every size keeps (unless a dpi is given).
-BASE_SIZE = (800, 600)
-BASE_DPI = 100
 # Side by side, the two views need a wider frame than one (unless given).
 BOTH_SIZE = (1280, 600)
 # Video formats (the encoder's) and stills.
