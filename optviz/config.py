@@ -100,7 +100,7 @@ class Config:
     output: Path
     seed: int = 0  # minibatch sampling
     # view: auto: xlim × ylim (the surface's window) is widened to the paths
-    # after the run (optviz.window.fit); the run itself is the same.
+    # after the run (optviz.optim.window.fit); the run itself is the same.
     fit_view: bool = False
 
 

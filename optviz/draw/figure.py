@@ -11,9 +11,9 @@ of frames of a 10,000-iteration run cheap (a few milliseconds each). Optional
 panels beside the contours (loss and gradient norm against the iteration)
 are drawn the same way: their axes are static, their curves grow like the
 lines. The surface can be shown in 3-D instead of as contours, or both ways
-side by side: each is a view of one axes (:mod:`optviz.views`), and every
+side by side: each is a view of one axes (:mod:`optviz.draw.views`), and every
 view's layers are animated alike. The layers under the trajectories and the
-house look are :mod:`optviz.backdrop`'s.
+house look are :mod:`optviz.draw.backdrop`'s.
 
 matplotlib is imported by these three modules alone; the CLI imports them
 lazily so that ``optviz --help`` stays fast.
@@ -582,7 +582,7 @@ class Renderer:
         """The iteration each of ``animation``'s motion frames shows, by its
         ``schedule`` (``adaptive`` measures motion in this figure's pixels):
         always ``animation.frames`` of them, a run with fewer iterations
-        holding each for several frames (:func:`optviz.frames.held`)."""
+        holding each for several frames (:func:`optviz.draw.schedules.held`)."""
         frames = animation.frames
         if animation.schedule == "linear":
             k = linear_iterations(self.last, frames)
@@ -877,7 +877,7 @@ def render_video(
     ``xlim``, ``ylim``, and optionally ``title`` and ``colors``).
 
     ``animation.frames`` frames follow ``animation.schedule`` (see
-    :mod:`optviz.frames`), then the last one stays for ``animation.hold``
+    :mod:`optviz.draw.schedules`), then the last one stays for ``animation.hold``
     seconds. With ``animation.title_card`` seconds, the first frame is shown
     that long first under a box with the lines of ``card`` (default: the
     title). ``png`` among the formats writes the last frame as
@@ -885,7 +885,7 @@ def render_video(
 
     ``jobs`` > 1 cuts a long enough video into that many contiguous ranges of
     frames, drawn and encoded in forked processes and joined losslessly
-    (:mod:`optviz.segments`); the frames are the same either way.
+    (:mod:`optviz.output.segments`); the frames are the same either way.
     """
     renderer = Renderer(surface, trajectories, labels, **figure)
     animation, title = figure["animation"], figure.get("title")

@@ -3,7 +3,7 @@
 A view draws what never moves on its axes (the contours, or the surface in
 3-D) and makes the artists that do — a line per trajectory, the landmarks
 (starts and minima), one collection of heads — which the renderer
-(:mod:`optviz.drawing`) animates. :class:`View` is the 2-D contour plot,
+(:mod:`optviz.draw.figure`) animates. :class:`View` is the 2-D contour plot,
 :class:`View3D` the surface in 3-D; a figure may hold one of each.
 """
 

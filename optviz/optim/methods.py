@@ -1,7 +1,7 @@
 """The registry of methods, and the lecture's first-order family as one rule.
 
 Second-order methods (newton, bfgs, lbfgs, cg) register here too, at the end
-of the module; their steps live in :mod:`optviz.second_order`.
+of the module; their steps live in :mod:`optviz.optim.second_order`.
 
 Every method is a factory registered under the name users write in YAML: it
 turns validated hyperparameters into the coefficients of one rule that covers
@@ -437,7 +437,7 @@ def adam(
     )
 
 
-# The second-order family steps its own blocks of rows (optviz.second_order);
+# The second-order family steps its own blocks of rows (optim.second_order);
 # it registers here so that there is one registry of methods.
 LR_ONE = Hyperparameter(
     "lr", "ε", "step size along the Newton direction", default=1.0, low=0.0,
