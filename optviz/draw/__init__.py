@@ -2,9 +2,10 @@
 
 :mod:`~optviz.draw.backdrop` draws what never moves (contours, the house
 look), :mod:`~optviz.draw.views` the 2-D and 3-D views of one axes,
-:mod:`~optviz.draw.schedules` which iteration each frame shows, and
-:mod:`~optviz.draw.figure` the :class:`Renderer` that owns the figure. Of the
-layers under the API, this one alone imports matplotlib. (Not named
-``render``: that is the API function ``optviz.render``, which a subpackage of
-the same name would shadow once imported.)
+:mod:`~optviz.draw.schedules` which iteration each frame shows,
+:mod:`~optviz.draw.animation` the settings they read, and
+:mod:`~optviz.draw.figure` the :class:`Renderer` that owns the figure. This is
+the layer that imports matplotlib (the config borrows only its colour check).
+It is not named ``render``: that is the API function ``optviz.render``, which
+a subpackage of the same name would shadow once imported.
 """
