@@ -66,7 +66,7 @@ from optviz.output import segments
 from optviz.output.encode import FORMATS, Encoder
 from optviz.output.files import replace_when_done
 
-if TYPE_CHECKING:  # only read from, so no import-time coupling to the config
+if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.draw.animation import Animation
     from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
