@@ -34,6 +34,7 @@ from optviz.validate import (
     TOO_DEEP,
     choice,
     did_you_mean,
+    drawn_text,
     integer,
     kind,
     known_keys,
@@ -42,6 +43,8 @@ from optviz.validate import (
     number,
     pair,
     quoted,
+    quoted_path,
+    read_bytes,
     read_yaml,
     show,
     sized_list,
@@ -51,6 +54,10 @@ from optviz.validate import (
 # every point is kept (16 bytes, plus its loss and gradient norm), so this
 # bounds a run's memory at roughly half a gigabyte.
 MAX_POINTS = 10_000_000
+# Text the figure draws: a title wraps to two or three lines at most; a label
+# stands in the legend beside its badge.
+MAX_TITLE = 200
+MAX_LABEL = 80
 MAX_STARTS = 100
 MAX_OPTIMIZERS = 20
 
@@ -279,10 +286,8 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
             path="iterations",
         )
     title = top.get("title")
-    if title is not None and (
-        isinstance(title, bool) or not isinstance(title, str | int | float)
-    ):
-        raise ConfigError(f"must be text; got {kind(title)}", path="title")
+    if title is not None:
+        title = drawn_text(title, "title", MAX_TITLE)
     output = top.get("output")
     if output is None:
         output_path = Path("out") / stem
@@ -379,15 +384,11 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             method.build(params)
         except ValueError as e:  # the checks above should have caught it
             raise ConfigError(str(e), path=path) from None
-        label = entry.get("label", name)
-        if not isinstance(label, str | int | float) or isinstance(label, bool):
-            raise ConfigError(
-                f"must be text; got {kind(label)}", path=join_path(path, "label")
-            )
-        label = str(label)
+        label = drawn_text(entry.get("label", name), join_path(path, "label"),
+                           MAX_LABEL)  # fmt: skip
         if any(s.label == label for s in specs):
             raise ConfigError(
-                f"label {label!r} is used twice; give each optimizer its own label",
+                f"label {show(label)} is used twice; give each optimizer its own label",
                 path=join_path(path, "label"),
             )
         full = {**method.defaults(), **params}
@@ -583,6 +584,10 @@ def _named_surface(value: Any, base: Path, path: str) -> Any:
             f"must be a surface name or file; got {show(value)}", path=path
         )
     if value.endswith(_PATH_SUFFIXES) or "/" in value:
+        try:  # a file that cannot be read is the config's error, at its key
+            read_bytes(base / value, quoted_path(value))
+        except ConfigError as e:
+            raise e.at(path=path) from None
         return surfaces.read_definition(base / value)
     try:
         return surfaces.builtin(value)

@@ -169,7 +169,14 @@ def builtin(name: str) -> Definition:
 def read_definition(path: Path) -> Definition:
     """Read and validate a surface file."""
     try:
-        return parse_definition(read_yaml(path), default_name=Path(path).stem)
+        data = read_yaml(path)
+        if not (isinstance(data, Mapping) and ("formula" in data or "data" in data)):
+            # Say nothing of what it holds: it may be any file (/etc/shadow).
+            raise ConfigError(
+                "not a surface file: a surface file is a YAML mapping with a "
+                "'formula' (see the files in surfaces/)"
+            )
+        return parse_definition(data, default_name=Path(path).stem)
     except ConfigError as e:
         raise e.at(source=e.source or str(path)) from None
 
