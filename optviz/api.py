@@ -9,6 +9,7 @@ print(optviz.summary_table(result))
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +52,119 @@ def load_config(path: str | Path) -> Config:
 
 def run(config: Config) -> Result:
     """Run every optimizer of ``config`` from every start."""
+    return run_all([config])[0]
+
+
+def run_all(configs: Sequence[Config]) -> list[Result]:
+    """:func:`run` of each config, each row computed once per process.
+
+    A row (one optimizer from one start) is fixed by the surface, the method,
+    its hyperparameters, the clipping, the start, the iterations, the tolerance
+    and the divergence box, and rows never interact (:mod:`optviz.core`), so
+    configs that share rows — the lecture's 14 add one optimizer at a time —
+    share them: the missing rows of all configs with the same surface, starts,
+    iterations, tolerance and box are run as one batch, one loop over the
+    iterations instead of one per config, with the very same numbers. A config
+    with gradient noise or minibatches is run on its own, as it is: its random
+    draws depend on the other rows of its batch.
+    """
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for config in configs:
+        if _shares_rows(config):
+            want = groups.setdefault(_group(config), [])
+            for o in config.optimizers:
+                key = _row_key(o)
+                if key not in want and (_group(config), key) not in _ROWS:
+                    want.append(key)
+    by_group = {_group(c): c for c in configs if _shares_rows(c)}
+    for group, keys in groups.items():
+        config = by_group[group]
+        # no batch bigger than the largest config may be
+        per_row = (config.iterations + 1) * len(config.starts)
+        size = max(1, config_module.MAX_POINTS // per_row)
+        for first in range(0, len(keys), size):
+            _run_rows(config, keys[first : first + size])
+    return [_result(c) for c in configs]
+
+
+# (group, row key) -> one trajectory per start, with read-only arrays (they
+# are shared by every config that has the row). A per-process cache: a
+# notebook that runs a config again gets it at once.
+_ROWS: dict[tuple[Any, ...], tuple[core.Trajectory, ...]] = {}
+_MAX_POINTS = 2_000_000  # points kept at most; the oldest rows go first
+
+
+def _shares_rows(config: Config) -> bool:
+    return not any(o.noise or o.batch_size for o in config.optimizers)
+
+
+def _group(config: Config) -> tuple[Any, ...]:
+    """What a batch of rows shares; the surface by its functions (a surface
+    is compiled once per process, so equal surfaces have the same ones)."""
+    s = config.surface
+    lo, hi = core.divergence_box(config.xlim, config.ylim)
+    box = (tuple(lo.tolist()), tuple(hi.tolist()))
+    starts = tuple(map(tuple, config.starts))
+    return (s.f, s.grad, s.hessian, starts, config.iterations, config.tolerance, box)
+
+
+def _row_key(spec: config_module.OptimizerSpec) -> tuple[Any, ...]:
+    return (spec.method, spec.hyperparameters, spec.clip_norm)
+
+
+def _run_rows(config: Config, keys: list[tuple[Any, ...]]) -> None:
+    """Run the optimizers ``keys`` on ``config``'s surface, starts, iterations,
+    tolerance and box in one batch, and keep their rows."""
+    surface, group = config.surface, _group(config)
+    rules = [optimizers.METHODS[m].build(dict(h)) for m, h, _ in keys]
+    clip = tuple(c for _, _, c in keys)
+    perturb = core.Perturbations(clip, (0.0,) * len(keys)) if any(clip) else None
+    rows = core.trajectories(
+        surface.f,
+        surface.grad,
+        rules,
+        [str(i) for i in range(len(keys))],
+        np.array(config.starts, dtype=float),
+        config.iterations,
+        config.tolerance,
+        core.divergence_box(config.xlim, config.ylim),
+        None,
+        hessian=surface.hessian,
+        perturb=perturb,
+    )
+    n = len(config.starts)
+    for i, key in enumerate(keys):
+        mine = rows[i * n : (i + 1) * n]
+        for t in mine:
+            for a in (t.points, t.loss, t.grad_norm):
+                a.flags.writeable = False
+        _ROWS[(group, key)] = tuple(mine)
+    while sum(len(t.points) for ts in _ROWS.values() for t in ts) > _MAX_POINTS:
+        del _ROWS[next(iter(_ROWS))]
+
+
+def _result(config: Config) -> Result:
+    if _shares_rows(config):
+        group = _group(config)
+        if not all((group, _row_key(o)) in _ROWS for o in config.optimizers):
+            _run_rows(config, list(dict.fromkeys(map(_row_key, config.optimizers))))
+        trajectories = [
+            dataclasses.replace(t, label=o.label, optimizer=i, start=j)
+            for i, o in enumerate(config.optimizers)
+            for j, t in enumerate(_ROWS[(group, _row_key(o))])
+        ]
+    else:
+        trajectories = _run_alone(config)
+    view = (config.xlim, config.ylim)
+    if config.fit_view:
+        view = window.fit(trajectories, config.xlim, config.ylim)
+    return Result(config, config.surface, tuple(trajectories), view)
+
+
+def _run_alone(config: Config) -> list[core.Trajectory]:
     surface = config.surface
     rules = [optimizers.METHODS[o.method].build(o.params) for o in config.optimizers]
-    trajectories = core.trajectories(
+    return core.trajectories(
         surface.f,
         surface.grad,
         rules,
@@ -66,10 +177,6 @@ def run(config: Config) -> Result:
         hessian=surface.hessian,
         perturb=_perturbations(config),
     )
-    view = (config.xlim, config.ylim)
-    if config.fit_view:
-        view = window.fit(trajectories, config.xlim, config.ylim)
-    return Result(config, surface, tuple(trajectories), view)
 
 
 def _perturbations(config: Config) -> core.Perturbations | None:

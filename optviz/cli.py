@@ -137,8 +137,8 @@ def run(
             if not quiet:
                 _report(config, table, paths)
         return
-    for config, folder in zip(loaded, folders):
-        result = api.run(config)
+    results = api.run_all(loaded)  # rows shared by configs computed once
+    for config, folder, result in zip(loaded, folders, results):
         if quiet or no_video:
             paths = api.write_outputs(result, folder, **outputs)
         else:

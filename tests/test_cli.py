@@ -417,10 +417,10 @@ def test_unwritable_output_folder_is_one_line_not_a_crash(tmp_path, capsys):
 
 
 def test_a_bug_is_reported_in_one_line(tmp_path, capsys, monkeypatch):
-    def broken(config):
+    def broken(configs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "run", broken)
+    monkeypatch.setattr(api, "run_all", broken)
     code, _, err = call(capsys, "run", write_config(tmp_path), "--no-video")
     assert code == 1
     assert err.startswith("optviz: internal error: RuntimeError: boom (please report")
@@ -428,10 +428,10 @@ def test_a_bug_is_reported_in_one_line(tmp_path, capsys, monkeypatch):
 
 
 def test_ctrl_c_exits_130(tmp_path, capsys, monkeypatch):
-    def interrupted(config):
+    def interrupted(configs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "run", interrupted)
+    monkeypatch.setattr(api, "run_all", interrupted)
     code, _, err = call(capsys, "run", write_config(tmp_path), "--no-video")
     assert code == 130
     assert err.strip() == "optviz: interrupted; no output was left half-written"
