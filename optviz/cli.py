@@ -72,7 +72,9 @@ def cli(ctx: click.Context) -> None:
     type=click.IntRange(min=1),
     help="Worker processes (default: the number of CPUs): several configs are "
     "rendered side by side, and one video is cut into this many runs of "
-    "frames, drawn at once and joined losslessly.",
+    "frames, drawn at once and joined losslessly. A run that draws nothing "
+    "(--no-video without --still or --frame) computes in one process, where "
+    "rows that several configs share are computed once.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
 def run(
@@ -128,6 +130,10 @@ def run(
             )
     jobs = jobs or os.cpu_count() or 1
     workers = min(jobs, len(loaded))
+    if no_video and not still and not frames:
+        # Nothing to draw: one process, where configs share their rows
+        # (api.run_all), beats workers that would each compute theirs.
+        workers = 1
     # Processes left over after one per config cut each video into pieces.
     outputs = dict(video=not no_video, still=still, frames=frames)
     outputs["jobs"] = max(1, jobs // workers)

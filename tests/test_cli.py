@@ -416,6 +416,21 @@ def test_unwritable_output_folder_is_one_line_not_a_crash(tmp_path, capsys):
     assert "internal error" not in err
 
 
+def test_a_run_that_draws_nothing_stays_in_one_process(tmp_path, capsys, monkeypatch):
+    """Workers would each compute their configs' rows; one process computes
+    the rows the configs share once (api.run_all)."""
+    from optviz import cli
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker pool was started")
+
+    monkeypatch.setattr(cli, "_run_in_parallel", no_pool)
+    paths = [write_config(tmp_path, f"c{i}") for i in range(3)]
+    code, out, _ = call(capsys, "run", *paths, "--no-video", "-j", "2")
+    assert code == 0
+    assert out.count("trajectories.csv") == 3
+
+
 def test_a_bug_is_reported_in_one_line(tmp_path, capsys, monkeypatch):
     def broken(configs):
         raise RuntimeError("boom")

@@ -277,7 +277,9 @@ def test_jobs_report_a_workers_error_in_one_line(tmp_path, capsys):
     good = write_config(tmp_path, "good")
     blocked = write_config(tmp_path, "blocked", output=str(tmp_path / "file" / "x"))
     (tmp_path / "file").write_text("not a folder")
-    code, _, err = call(capsys, "run", good, blocked, "--no-video", "--jobs", "2")
+    code, _, err = call(
+        capsys, "run", good, blocked, "--no-video", "--still", "--jobs", "2"
+    )  # (a still: a run that draws nothing does not start workers)
     assert code == 1
     assert err.count("\n") == 1
     assert err.startswith("optviz: error: cannot write ")
@@ -288,9 +290,17 @@ def test_jobs_gives_the_same_files_as_one_at_a_time(tmp_path, capsys):
     paths = [write_config(tmp_path, f"c{i}", iterations=30 + i) for i in range(2)]
     for jobs in ("1", "2"):
         code, _, _ = call(
-            capsys, "run", *paths, "--no-video", "-q", "-j", jobs,
-            "-o", tmp_path / jobs,
-        )  # fmt: skip
+            capsys,
+            "run",
+            *paths,
+            "--no-video",
+            "--still",
+            "-q",
+            "-j",
+            jobs,
+            "-o",
+            tmp_path / jobs,
+        )  # fmt: skip (a still: a run that draws nothing starts no workers)
         assert code == 0
     for i in range(2):
         one = (tmp_path / "1" / f"c{i}" / "trajectories.csv").read_bytes()
