@@ -198,8 +198,6 @@ THEMES = ("light", "dark")
 VIEWS = ("2d", "3d", "both")
 # Side by side, the two views need a wider frame than one (unless given).
 BOTH_SIZE = (1280, 600)
-# Video formats (the encoder's) and stills.
-_ANIMATION_FORMATS = (*FORMATS, "png")
 
 
 def parse(

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 CONFIG = """
 surface: beale
 starts: [[-3, 3]]
