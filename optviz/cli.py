@@ -3,8 +3,8 @@
 Every optviz error becomes one line on stderr and a non-zero exit (2 for a bad
 config, 1 for anything else); no traceback reaches the user, unless they ask
 for it with ``--debug`` or ``OPTVIZ_DEBUG=1``: then the traceback comes first
-and the one line still last. Heavy imports
-(NumPy, matplotlib) happen inside the commands, so ``--help`` is instant.
+and the one line still last. Heavy imports (NumPy, matplotlib) happen inside
+the commands, so ``--help`` is instant.
 """
 
 from __future__ import annotations
