@@ -76,6 +76,22 @@ def test_the_lecture_configs_of_one_start_are_one_batch(fresh):
     assert [len(r.trajectories) for r in again] == [len(c.optimizers) for c in configs]
 
 
+def test_the_fourteen_lecture_configs_are_one_batch(fresh):
+    """Two starts, the same seven optimizers: one loop for all fourteen."""
+    configs = [api.load_config(p) for p in sorted(LECTURE[0].parent.glob("*.yaml"))]
+    results = api.run_all(configs)
+    assert len(configs) == 14 and fresh == [7]
+    for config, result in zip(configs[:: len(configs) - 1], results[::13]):
+        assert all(same(a, b) for a, b in zip(alone(config), result.trajectories))
+
+
+def test_a_row_too_big_to_keep_is_still_returned(fresh, monkeypatch):
+    monkeypatch.setattr(api, "_MAX_POINTS", 10)
+    (result,) = api.run_all([api.load_config(LECTURE[1])])
+    assert [t.label for t in result.trajectories] == ["gd", "gd+p"]
+    assert api._ROWS == {}
+
+
 def test_a_config_with_noise_runs_on_its_own(fresh):
     """Its random draws depend on the rest of its batch: nothing is shared."""
     (lr_decay,) = (api.load_config(p) for p in CONFIGS if p.stem == "lr_decay")
