@@ -42,18 +42,7 @@ class Status(str, enum.Enum):
     SINGULAR = "singular_hessian"
     LINE_SEARCH = "line_search_failed"
 
-    @property
-    def message(self) -> str:
-        return _STATUS_MESSAGES[self]
 
-
-_STATUS_MESSAGES = {
-    Status.MAX_ITER: "reached the iteration cap",
-    Status.CONVERGED: "gradient norm fell below the tolerance",
-    Status.DIVERGED: "diverged (non-finite or far outside the view)",
-    Status.SINGULAR: "the Hessian (plus damping) was singular",
-    Status.LINE_SEARCH: "the line search found no step that decreases f",
-}
 _CODES = {
     second_order.SINGULAR: Status.SINGULAR,
     second_order.LINE_SEARCH: Status.LINE_SEARCH,

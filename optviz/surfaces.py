@@ -19,7 +19,8 @@ folder and ship in the package as ``optviz.builtin_surfaces``)::
 The formula is parsed by whitelist and differentiated symbolically
 (:mod:`optviz.formula`); f, ∇f and ∇²f take any ``(..., 2)`` array, so the
 contour grid and the optimizer batch share one code path. A surface is
-compiled once per set of parameter values and cached.
+compiled once per set of parameter values and cached, in the process and (its
+generated code) on disk: see :mod:`optviz.cache`.
 """
 
 from __future__ import annotations
@@ -242,8 +243,8 @@ def parse_definition(
             ).items()
         )
         text = _text(entry["formula"], at("formula"))
-        try:
-            formulas.parse(text, dict(parameters))
+        try:  # the full check; it leaves the compiled code in the cache
+            formulas.source(text, dict(parameters))
         except formulas.FormulaError as e:
             raise ConfigError(str(e), path=at("formula")) from None
     xlim, ylim = _domain(entry.get("domain"), at("domain"))
@@ -389,9 +390,8 @@ def build(
         w, b, loss = minibatch.minimum(examples)
         listed = (Minimum(w, b, loss),)
         symbols = {}  # the settings are already in the formula's numbers
-    expr = formulas.parse(text, symbols)
-    compiled = formulas.compile_expression(
-        expr, guard_nan=bool(definition.nondifferentiable)
+    compiled = formulas.compile_formula(
+        text, symbols, guard_nan=bool(definition.nondifferentiable)
     )
     minima = tuple(m for m in listed if m.kind != "saddle")
     saddles = tuple(m for m in listed if m.kind == "saddle")
