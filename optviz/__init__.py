@@ -16,6 +16,7 @@ _API = (
     "Result",
     "load_config",
     "run",
+    "run_all",
     "render",
     "still",
     "write_csv",

@@ -9,6 +9,7 @@ print(optviz.summary_table(result))
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +55,139 @@ def load_config(path: str | Path) -> Config:
 
 def run(config: Config) -> Result:
     """Run every optimizer of ``config`` from every start."""
+    return run_all([config])[0]
+
+
+def run_all(configs: Sequence[Config]) -> list[Result]:
+    """:func:`run` of each config, each row computed once per process.
+
+    A row (one optimizer from one start) is fixed by the surface, the method,
+    its hyperparameters, the clipping, the start, the iterations, the tolerance
+    and the divergence box, and rows never interact (:mod:`optviz.optim.runner`), so
+    configs that share rows — the lecture's 14 add one optimizer at a time,
+    from two starts — share them: the missing rows of all configs with the
+    same surface, iterations, tolerance and box are run as one batch (their
+    optimizers from their starts), one loop over the iterations instead of
+    one per config, with the very same numbers. A config with gradient noise
+    or minibatches is run on its own, as it is: its random draws depend on the
+    other rows of its batch.
+    """
+    wanted: dict[tuple[Any, ...], tuple[Config, dict, dict]] = {}
+    for config in configs:
+        if not _shares_rows(config):
+            continue
+        group = _group(config)
+        _, keys, starts = wanted.setdefault(group, (config, {}, {}))
+        for o in config.optimizers:
+            for start in config.starts:
+                if (group, _row_key(o), _start_key(start)) not in _ROWS:
+                    keys[_row_key(o)] = None
+                    starts[_start_key(start)] = start
+    for config, keys, starts in wanted.values():
+        # no batch bigger than the largest config may be
+        per_row = (config.iterations + 1) * max(1, len(starts))
+        size = max(1, config_module.MAX_POINTS // per_row)
+        methods = list(keys)
+        for first in range(0, len(methods), size):
+            _run_rows(config, methods[first : first + size], list(starts.values()))
+    return [_result(c) for c in configs]
+
+
+# (group, optimizer key, start key) -> its trajectory, with read-only arrays
+# (shared by every config that has the row). A per-process cache: a notebook
+# that runs a config again gets it at once.
+_ROWS: dict[tuple[Any, ...], core.Trajectory] = {}
+_MAX_POINTS = 2_000_000  # points kept at most; the oldest rows go first
+
+
+def _shares_rows(config: Config) -> bool:
+    return not any(o.noise or o.batch_size for o in config.optimizers)
+
+
+def _group(config: Config) -> tuple[Any, ...]:
+    """What a batch of rows shares; the surface by its functions (a surface
+    is compiled once per process, so equal surfaces have the same ones)."""
+    s = config.surface
+    lo, hi = core.divergence_box(config.xlim, config.ylim)
+    box = (lo.tobytes(), hi.tobytes())
+    return (s.f, s.grad, s.hessian, config.iterations, config.tolerance, box)
+
+
+def _row_key(spec: config_module.OptimizerSpec) -> tuple[Any, ...]:
+    return (spec.method, spec.hyperparameters, spec.clip_norm)
+
+
+def _start_key(start: Sequence[float]) -> bytes:
+    """A start by its bits: −0.0 is not 0.0 here, and NaN is itself."""
+    return np.asarray(start, dtype=float).tobytes()
+
+
+def _run_rows(
+    config: Config, keys: list[tuple[Any, ...]], starts: list[Sequence[float]]
+) -> dict[tuple[Any, ...], core.Trajectory]:
+    """Run the optimizers ``keys`` from ``starts`` on ``config``'s surface,
+    iterations, tolerance and box in one batch, and keep the rows not kept
+    yet (a kept row keeps its arrays, whose CSV text may be kept too); the
+    rows, by key (kept or not: the oldest go when there are too many)."""
+    surface, group = config.surface, _group(config)
+    rules = [optimizers.METHODS[m].build(dict(h)) for m, h, _ in keys]
+    clip = tuple(c for _, _, c in keys)
+    perturb = core.Perturbations(clip, (0.0,) * len(keys)) if any(clip) else None
+    rows = core.trajectories(
+        surface.f,
+        surface.grad,
+        rules,
+        [str(i) for i in range(len(keys))],
+        np.array(starts, dtype=float),
+        config.iterations,
+        config.tolerance,
+        core.divergence_box(config.xlim, config.ylim),
+        None,
+        hessian=surface.hessian,
+        perturb=perturb,
+    )
+    n = len(starts)
+    made = {}
+    for i, key in enumerate(keys):
+        for j, start in enumerate(starts):
+            t = rows[i * n + j]
+            for a in (t.points, t.loss, t.grad_norm):
+                a.flags.writeable = False
+            row = (group, key, _start_key(start))
+            made[row] = _ROWS.setdefault(row, t)
+    while sum(len(t.points) for t in _ROWS.values()) > _MAX_POINTS:
+        del _ROWS[next(iter(_ROWS))]
+    return made
+
+
+def _result(config: Config) -> Result:
+    if _shares_rows(config):
+        group = _group(config)
+        keys = [
+            [(group, _row_key(o), _start_key(s)) for s in config.starts]
+            for o in config.optimizers
+        ]
+        found = {k: _ROWS[k] for row in keys for k in row if k in _ROWS}
+        if not all(k in found for row in keys for k in row):
+            methods = list(dict.fromkeys(map(_row_key, config.optimizers)))
+            found = _run_rows(config, methods, list(config.starts))
+        trajectories = [
+            dataclasses.replace(found[k], label=o.label, optimizer=i, start=j)
+            for i, (o, row) in enumerate(zip(config.optimizers, keys))
+            for j, k in enumerate(row)
+        ]
+    else:
+        trajectories = _run_alone(config)
+    view = (config.xlim, config.ylim)
+    if config.fit_view:
+        view = window.fit(trajectories, config.xlim, config.ylim)
+    return Result(config, config.surface, tuple(trajectories), view)
+
+
+def _run_alone(config: Config) -> list[core.Trajectory]:
     surface = config.surface
     rules = [optimizers.METHODS[o.method].build(o.params) for o in config.optimizers]
-    trajectories = core.trajectories(
+    return core.trajectories(
         surface.f,
         surface.grad,
         rules,
@@ -69,10 +200,6 @@ def run(config: Config) -> Result:
         hessian=surface.hessian,
         perturb=_perturbations(config),
     )
-    view = (config.xlim, config.ylim)
-    if config.fit_view:
-        view = window.fit(trajectories, config.xlim, config.ylim)
-    return Result(config, surface, tuple(trajectories), view)
 
 
 def _perturbations(config: Config) -> core.Perturbations | None:
@@ -110,7 +237,7 @@ def render(
     """Draw the animation in every format the config asks for; ``jobs`` > 1
     draws and encodes parts of it in that many forked processes at once (not
     in a program running threads of its own, such as a notebook kernel:
-    there one process draws, see :mod:`optviz.segments`)."""
+    there one process draws, see :mod:`optviz.output.segments`)."""
     from optviz.draw.figure import render_video  # matplotlib only when drawing
 
     c = result.config

@@ -1,8 +1,10 @@
 """The ``optviz`` command: a thin layer over :mod:`optviz.api`.
 
 Every optviz error becomes one line on stderr and a non-zero exit (2 for a bad
-config, 1 for anything else); no traceback reaches the user. Heavy imports
-(NumPy, matplotlib) happen inside the commands, so ``--help`` is instant.
+config, 1 for anything else); no traceback reaches the user, unless they ask
+for it with ``--debug`` or ``OPTVIZ_DEBUG=1``: then the traceback comes first
+and the one line still last. Heavy imports (NumPy, matplotlib) happen inside
+the commands, so ``--help`` is instant.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
@@ -23,8 +26,13 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 @click.group(context_settings=CONTEXT, invoke_without_command=True)
 @click.version_option(package_name="optviz")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the traceback behind an error (also: OPTVIZ_DEBUG=1).",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, debug: bool) -> None:
     """Watch optimizers move: contour-plot animations of gradient descent and
     its variants on 2-D surfaces, from a YAML config.
 
@@ -36,6 +44,8 @@ def cli(ctx: click.Context) -> None:
       optviz validate my-config.yaml
       optviz list
     """
+    if debug:
+        _debug.append(True)
     if ctx.invoked_subcommand is None:  # a bare "optviz" asks what it can do
         click.echo(ctx.get_help())
 
@@ -72,7 +82,9 @@ def cli(ctx: click.Context) -> None:
     type=click.IntRange(min=1),
     help="Worker processes (default: the number of CPUs): several configs are "
     "rendered side by side, and one video is cut into this many runs of "
-    "frames, drawn at once and joined losslessly.",
+    "frames, drawn at once and joined losslessly. A run that draws nothing "
+    "(--no-video without --still or --frame) computes in one process, where "
+    "rows that several configs share are computed once.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
 def run(
@@ -128,6 +140,10 @@ def run(
             )
     jobs = jobs or os.cpu_count() or 1
     workers = min(jobs, len(loaded))
+    if no_video and not still and not frames:
+        # Nothing to draw: one process, where configs share their rows
+        # (api.run_all), beats workers that would each compute theirs.
+        workers = 1
     # Processes left over after one per config cut each video into pieces.
     outputs = dict(video=not no_video, still=still, frames=frames)
     outputs["jobs"] = max(1, jobs // workers)
@@ -137,8 +153,8 @@ def run(
             if not quiet:
                 _report(config, table, paths)
         return
-    for config, folder in zip(loaded, folders):
-        result = api.run(config)
+    results = api.run_all(loaded)  # rows shared by configs computed once
+    for config, folder, result in zip(loaded, folders, results):
         if quiet or no_video:
             paths = api.write_outputs(result, folder, **outputs)
         else:
@@ -250,10 +266,10 @@ def _run_in_parallel(configs, folders, jobs: int, outputs: dict, no_bar: bool):
             for future in futures:
                 outcome = future.result()
                 if outcome[0] == "error":
-                    _, message, code = outcome
+                    _, message, code, trace = outcome
                     error = OptvizError(message)
                     error.exit_code = code
-                    raise error
+                    raise error from _WorkerTraceback(trace)
                 done.append(outcome[1:])
                 if bar is not None:
                     bar.update(1)
@@ -272,6 +288,13 @@ def _run_in_parallel(configs, folders, jobs: int, outputs: dict, no_bar: bool):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _WorkerTraceback(Exception):
+    """Where a worker's error came from, as the worker's traceback text."""
+
+    def __str__(self) -> str:
+        return f"\n\n(in a worker process)\n{self.args[0]}"
+
+
 def _render_one(path: Path, folder: Path, outputs: dict):
     """In a worker process: one config, with any optviz error as data (one
     line and an exit code), so that it reaches the parent unchanged."""
@@ -282,10 +305,10 @@ def _render_one(path: Path, folder: Path, outputs: dict):
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cleaned up; take no more work
         os._exit(130)
     except OptvizError as e:
-        return ("error", str(e), e.exit_code)
+        return ("error", str(e), e.exit_code, traceback.format_exc())
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
-        return ("error", f"{where}{e.strerror or e}", 1)
+        return ("error", f"{where}{e.strerror or e}", 1, traceback.format_exc())
     return ("ok", table, paths)
 
 
@@ -565,6 +588,7 @@ def _interrupt(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every failure into one line."""
     _signals.clear()
+    _debug.clear()
     try:
         previous = {
             signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate),
@@ -613,24 +637,43 @@ def _run(argv: list[str] | None) -> int:
     except OptvizError as e:
         if _signals:
             raise
-        click.echo(f"optviz: error: {e}", err=True)
+        _fail(e, f"optviz: error: {e}")
         return e.exit_code
     except OSError as e:  # an output folder that cannot be written, a full disk
         if _signals:
             raise
         where = f"{e.filename}: " if e.filename else ""
-        click.echo(f"optviz: error: {where}{e.strerror or e}", err=True)
+        _fail(e, f"optviz: error: {where}{e.strerror or e}")
         return 1
     except Exception as e:  # a bug: still one line, and a way to report it
         if _signals:
             raise
-        click.echo(
+        _fail(
+            e,
             f"optviz: internal error: {type(e).__name__}: {e} "
-            "(please report this with the config that caused it)",
-            err=True,
+            "(please report this with the config that caused it; OPTVIZ_DEBUG=1 "
+            "shows where it happened)",
         )
         return 1
     return code if isinstance(code, int) else 0
+
+
+# Set by --debug for one call of main (a list, like _signals: no global
+# statement, and main clears it).
+_debug: list[bool] = []
+
+
+def debugging() -> bool:
+    """Whether tracebacks are wanted: --debug, or OPTVIZ_DEBUG set to anything
+    but empty or 0."""
+    return bool(_debug) or os.environ.get("OPTVIZ_DEBUG", "") not in ("", "0")
+
+
+def _fail(error: BaseException, line: str) -> None:
+    """``line`` on stderr; in debug mode after the traceback of ``error``."""
+    if debugging():
+        traceback.print_exception(error, file=sys.stderr)
+    click.echo(line, err=True)
 
 
 def _stopped(how: str, code: int) -> int:

@@ -21,6 +21,7 @@ near-miss names. Nothing past this module sees unchecked input.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from optviz.validate import (
     TOO_DEEP,
     choice,
     did_you_mean,
+    drawn_text,
     integer,
     kind,
     known_keys,
@@ -43,6 +45,8 @@ from optviz.validate import (
     number,
     pair,
     quoted,
+    quoted_path,
+    read_bytes,
     read_yaml,
     show,
     sized_list,
@@ -52,6 +56,10 @@ from optviz.validate import (
 # every point is kept (16 bytes, plus its loss and gradient norm), so this
 # bounds a run's memory at roughly half a gigabyte.
 MAX_POINTS = 10_000_000
+# Text the figure draws: a title wraps to two or three lines at most; a label
+# stands in the legend beside its badge.
+MAX_TITLE = 200
+MAX_LABEL = 80
 MAX_STARTS = 100
 MAX_OPTIMIZERS = 20
 
@@ -163,8 +171,6 @@ VIEWS = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
 # Side by side, the two views need a wider frame than one (unless given).
 BOTH_SIZE = (1280, 600)
-# Video formats (the encoder's) and stills.
-_ANIMATION_FORMATS = (*FORMATS, "png")
 
 
 def parse(
@@ -226,10 +232,8 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
             path="iterations",
         )
     title = top.get("title")
-    if title is not None and (
-        isinstance(title, bool) or not isinstance(title, str | int | float)
-    ):
-        raise ConfigError(f"must be text; got {kind(title)}", path="title")
+    if title is not None:
+        title = drawn_text(title, "title", MAX_TITLE)
     output = top.get("output")
     if output is None:
         output_path = Path("out") / stem
@@ -326,15 +330,11 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             method.build(params)
         except ValueError as e:  # the checks above should have caught it
             raise ConfigError(str(e), path=path) from None
-        label = entry.get("label", name)
-        if not isinstance(label, str | int | float) or isinstance(label, bool):
-            raise ConfigError(
-                f"must be text; got {kind(label)}", path=join_path(path, "label")
-            )
-        label = str(label)
+        label = drawn_text(entry.get("label", name), join_path(path, "label"),
+                           MAX_LABEL)  # fmt: skip
         if any(s.label == label for s in specs):
             raise ConfigError(
-                f"label {label!r} is used twice; give each optimizer its own label",
+                f"label {show(label)} is used twice; give each optimizer its own label",
                 path=join_path(path, "label"),
             )
         full = {**method.defaults(), **params}
@@ -471,7 +471,14 @@ def _format(value: Any, path: str) -> str:
         ) from None
 
 
+# #RGB, #RRGGBB, #RRGGBBAA, #RGBA: what matplotlib takes as hex, checked
+# without importing it (0.13 s that a --no-video run would spend for nothing).
+_HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+
 def _color(value: Any, path: str) -> str:
+    if isinstance(value, str) and _HEX_COLOR.fullmatch(value):
+        return value
     from matplotlib.colors import is_color_like
 
     if not isinstance(value, str) or not is_color_like(value):
@@ -530,6 +537,10 @@ def _named_surface(value: Any, base: Path, path: str) -> Any:
             f"must be a surface name or file; got {show(value)}", path=path
         )
     if value.endswith(_PATH_SUFFIXES) or "/" in value:
+        try:  # a file that cannot be read is the config's error, at its key
+            read_bytes(base / value, quoted_path(value))
+        except ConfigError as e:
+            raise e.at(path=path) from None
         return surfaces.read_definition(base / value)
     try:
         return surfaces.builtin(value)

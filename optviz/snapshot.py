@@ -423,10 +423,10 @@ def diff_image(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
 
 
 def load_png(path: Path) -> np.ndarray:
-    from PIL import Image  # matplotlib's own dependency
+    """A stored frame, as (height, width, 3) RGB (any alpha dropped)."""
+    import imageio.v3 as iio
 
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    return np.asarray(iio.imread(path, plugin="pillow", mode="RGB"))
 
 
 def compare_frame(

@@ -17,6 +17,60 @@ from typing import Any
 
 from optviz.errors import ConfigError, join_path
 
+# A config or surface file is a few kilobytes; anything near this is not one
+# (or is an attack: /dev/zero, a log file, a YAML bomb written out).
+MAX_FILE_BYTES = 1 << 20
+# Aliases (``*name``) let a few lines stand for a huge tree: nine levels of
+# nine aliases each expand to 9⁹ values. The tree a file stands for, aliases
+# expanded, is counted before anything is built from it.
+MAX_VALUES = 100_000
+
+
+def read_bytes(path: Path, name: str | None = None) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`; a
+    missing or unreadable file, a folder, a device or a FIFO (whose reading
+    would block for ever) is a :class:`ConfigError` without a source: the
+    caller names the file and the key that named it. ``name``: how the
+    message calls the file (default: its path, quoted)."""
+    import os
+    import stat
+
+    shown = quoted_path(str(path)) if name is None else name
+
+    try:
+        info = os.stat(path)
+    except OSError as e:
+        raise ConfigError(f"cannot read {shown}: {_reason(e)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"cannot read {shown}: it is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(
+            f"cannot read {shown}: not a regular file (a device, a FIFO "
+            "or a socket); name a .yaml file"
+        )
+    if info.st_size > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"cannot read {shown}: {info.st_size:,} bytes, more than the "
+            f"{MAX_FILE_BYTES:,} a config or surface file may have"
+        )
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"cannot read {shown}: {_reason(e)}") from None
+    if len(raw) > MAX_FILE_BYTES:  # it grew after the stat
+        raise ConfigError(f"cannot read {shown}: more than {MAX_FILE_BYTES:,} bytes")
+    return raw
+
+
+def quoted_path(path: str) -> str:
+    """A path as written, quoted, for a message (cut short if absurd)."""
+    return repr(path) if len(path) <= 300 else show(path)
+
+
+def _reason(e: OSError) -> str:
+    return e.strerror or type(e).__name__
+
 
 def read_yaml(path: Path) -> Any:
     """The data in a YAML file, through ``yaml.safe_load`` only."""
@@ -24,9 +78,9 @@ def read_yaml(path: Path) -> Any:
 
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise ConfigError(f"cannot read the file: {e.strerror}", source=source) from e
+        raw = read_bytes(Path(path), "the file")
+    except ConfigError as e:
+        raise e.at(source=source) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -37,6 +91,8 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_unique_keys_loader())
     except yaml.YAMLError as e:
         raise ConfigError(_yaml_message(e), source=source) from e
+    except ConfigError as e:  # from the loader: too many values
+        raise e.at(source=source) from None
     except RecursionError:
         raise ConfigError(TOO_DEEP, source=source) from None
 
@@ -53,6 +109,12 @@ def _unique_keys_loader():
     import yaml
 
     class Loader(yaml.SafeLoader):
+        def construct_document(self, node):
+            values = expanded_size(node)
+            if values > MAX_VALUES:
+                raise ConfigError(TOO_MANY)
+            return super().construct_document(node)
+
         def construct_mapping(self, node, deep=False):
             if isinstance(node, yaml.MappingNode):
                 first: dict = {}
@@ -66,7 +128,7 @@ def _unique_keys_loader():
                         continue
                     if earlier is not key_node.start_mark:
                         raise yaml.constructor.ConstructorError(
-                            problem=f"the key {key!r} is given twice in one "
+                            problem=f"the key {show(key)} is given twice in one "
                             f"mapping (first on line {earlier.line + 1}); keep one",
                             problem_mark=key_node.start_mark,
                         )
@@ -75,6 +137,38 @@ def _unique_keys_loader():
     return Loader
 
 
+def expanded_size(root: Any) -> int:
+    """How many values the YAML node tree ``root`` stands for with every
+    alias expanded (a node reached twice counts twice), counted in one pass
+    over the distinct nodes, stopping once past :data:`MAX_VALUES`."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            total = 1 + sum(sizes[id(c)] for c in children)
+            sizes[id(node)] = min(total, MAX_VALUES + 1)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+TOO_MANY = (
+    f"its aliases (*name) expand to more than {MAX_VALUES:,} values; a config "
+    "needs far fewer"
+)
 TOO_DEEP = "nested too deeply to be a config (lists or mappings inside each other)"
 _NO_CONSTRUCTOR = re.compile(r"could not determine a constructor for the tag '(.*)'")
 
@@ -111,7 +205,7 @@ def number(
         raise ConfigError(f"must be a number; got {kind(value)}", path=path)
     if isinstance(value, str):
         if not NUMBER_TEXT.fullmatch(value.strip()):
-            raise ConfigError(f"must be a number; got {value!r}", path=path)
+            raise ConfigError(f"must be a number; got {show(value)}", path=path)
         value = float(value)
     try:
         number = float(value)
@@ -149,7 +243,9 @@ def mapping(value: Any, path: str, what: str) -> Mapping[str, Any]:
         raise ConfigError(f"must be a mapping ({what}); got {kind(value)}", path=path)
     for key in value:
         if not isinstance(key, str):
-            raise ConfigError(f"keys must be text; got {kind(key)} {key!r}", path=path)
+            raise ConfigError(
+                f"keys must be text; got {kind(key)} {show(key)}", path=path
+            )
     return value
 
 
@@ -190,11 +286,13 @@ def known_keys(
     for key in entry:
         if key not in allowed:
             raise ConfigError(
-                f"unknown key {key!r}{' ' + what if what else ''}; "
+                f"unknown key {show(key)}{' ' + what if what else ''}; "
                 f"allowed keys are {quoted(allowed)}" + did_you_mean(key, allowed),
                 # the key goes into the path as written, unless that would
                 # break the one-line message (newlines, control characters)
-                path=join_path(path, key if key.isprintable() else repr(key)),
+                path=join_path(
+                    path, key if key.isprintable() and len(key) <= _SHOWN else show(key)
+                ),
             )
 
 
@@ -222,6 +320,57 @@ def kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+def drawn_text(value: Any, path: str, most: int) -> str:
+    """Text that the figure will draw (a title, a label): at most ``most``
+    characters, one line, and if matplotlib would read it as mathtext (an
+    even number of unescaped ``$``), mathtext that it can draw; checked here,
+    where it enters, so that ``run`` cannot fail on what ``validate``
+    accepted."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f"must be text; got {kind(value)}", path=path)
+    text = str(value)
+    if len(text) > most:
+        raise ConfigError(
+            f"must be at most {most} characters; got {len(text):,}", path=path
+        )
+    if not text.isprintable():
+        raise ConfigError(
+            f"must be one line of printable text; got {show(text)}", path=path
+        )
+    if "$" in text:
+        from matplotlib import cbook
+
+        if cbook.is_math_text(text):
+            from matplotlib.mathtext import MathTextParser
+
+            try:
+                MathTextParser("path").parse(text)
+            except ValueError as e:
+                problem = str(e).strip().splitlines()[-1].strip() or "cannot be parsed"
+                raise ConfigError(
+                    f"{show(text)} is not mathtext matplotlib can draw ({problem}); "
+                    r"write \$ for a dollar sign",
+                    path=path,
+                ) from None
+    return text
+
+
+_SHOWN = 40  # characters of a user's value an error echoes
+
+
 def show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """``value`` for an error message: at most about :data:`_SHOWN`
+    characters, built without making the whole repr (a value may be a
+    megabyte of text or an alias bomb), with the length of long text."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = _SHOWN
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = 4
+    short.maxlevel = 2
+    text = short.repr(value)  # bounded: nested containers stop at 4 × 4
+    if len(text) > 2 * _SHOWN:
+        text = text[: 2 * _SHOWN - 3] + "..."
+    if isinstance(value, str) and len(value) > _SHOWN:
+        text += f" ({len(value):,} characters)"
+    return text

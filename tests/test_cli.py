@@ -110,6 +110,26 @@ def test_help_in_a_fresh_interpreter():
         assert f"\n  {name} " in result.stdout
 
 
+def test_python_dash_m_optviz_is_the_optviz_command(tmp_path):
+    config = write_config(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "optviz", "validate", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{config}: ok (beale, 2 start(s)")
+    bad = subprocess.run(
+        [sys.executable, "-m", "optviz", "validate", str(tmp_path / "none.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("optviz: error: ")
+
+
 def test_import_and_help_do_not_load_numpy_or_matplotlib():
     # the reason --help is fast: the heavy libraries load inside the commands
     script = """
@@ -416,22 +436,96 @@ def test_unwritable_output_folder_is_one_line_not_a_crash(tmp_path, capsys):
     assert "internal error" not in err
 
 
+def test_a_run_that_draws_nothing_stays_in_one_process(tmp_path, capsys, monkeypatch):
+    """Workers would each compute their configs' rows; one process computes
+    the rows the configs share once (api.run_all)."""
+    from optviz import cli
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker pool was started")
+
+    monkeypatch.setattr(cli, "_run_in_parallel", no_pool)
+    paths = [write_config(tmp_path, f"c{i}") for i in range(3)]
+    code, out, _ = call(capsys, "run", *paths, "--no-video", "-j", "2")
+    assert code == 0
+    assert out.count("trajectories.csv") == 3
+
+
 def test_a_bug_is_reported_in_one_line(tmp_path, capsys, monkeypatch):
-    def broken(config):
+    def broken(configs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "run", broken)
+    monkeypatch.setattr(api, "run_all", broken)
     code, _, err = call(capsys, "run", write_config(tmp_path), "--no-video")
     assert code == 1
     assert err.startswith("optviz: internal error: RuntimeError: boom (please report")
     assert err.count("\n") == 1
 
 
+def bad_lr_config(tmp_path):
+    return write_config(
+        tmp_path, optimizers=[{"label": "gd", "method": "gd", "lr": -1}]
+    )
+
+
+def test_an_error_is_one_line_without_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPTVIZ_DEBUG", raising=False)
+    code, _, err = call(capsys, "run", bad_lr_config(tmp_path), "--no-video")
+    assert code == 2
+    assert err.count("\n") == 1 and "optimizers[0].lr" in err
+
+
+@pytest.mark.parametrize(
+    ("env", "flag"), [("1", ()), ("", ("--debug",))], ids=["OPTVIZ_DEBUG", "--debug"]
+)
+def test_debug_shows_the_traceback_before_the_one_line(
+    tmp_path, capsys, monkeypatch, env, flag
+):
+    monkeypatch.setenv("OPTVIZ_DEBUG", env)
+    code = main([*flag, "run", str(bad_lr_config(tmp_path)), "--no-video"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("Traceback (most recent call last):")
+    assert "ConfigError" in err and "load_config" in err  # where it was raised
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("optviz: error: ") and "optimizers[0].lr" in last
+
+
+def test_debug_shows_where_a_bug_happened(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPTVIZ_DEBUG", raising=False)
+
+    def broken(configs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api, "run_all", broken)
+    code = main(["--debug", "run", str(write_config(tmp_path)), "--no-video"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert 'raise RuntimeError("boom")' in err
+    assert err.strip().splitlines()[-1].startswith("optviz: internal error: ")
+    # --debug lasts one call
+    code, _, err = call(capsys, "run", str(write_config(tmp_path)), "--no-video")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.render
+def test_debug_shows_a_workers_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPTVIZ_DEBUG", raising=False)
+    good = write_config(tmp_path, "good")
+    blocked = write_config(tmp_path, "blocked", output=str(tmp_path / "file" / "x"))
+    (tmp_path / "file").write_text("not a folder")
+    args = ["run", str(good), str(blocked), "--no-video", "--still", "-j", "2"]
+    assert main(["--debug", *args]) == 1
+    err = capsys.readouterr().err
+    assert "(in a worker process)" in err and "NotADirectoryError" in err
+    assert err.strip().splitlines()[-1].startswith("optviz: error: cannot write ")
+
+
 def test_ctrl_c_exits_130(tmp_path, capsys, monkeypatch):
-    def interrupted(config):
+    def interrupted(configs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "run", interrupted)
+    monkeypatch.setattr(api, "run_all", interrupted)
     code, _, err = call(capsys, "run", write_config(tmp_path), "--no-video")
     assert code == 130
     assert err.strip() == "optviz: interrupted; no output was left half-written"
@@ -452,6 +546,7 @@ def test_console_script_exit_code_reaches_the_shell(tmp_path):
     )
 
 
+@pytest.mark.render
 def test_run_renders_a_short_video(tmp_path, capsys):
     config = write_config(tmp_path, animation={"frames": 8, "hold": 0})
     out = tmp_path / "out"
@@ -465,6 +560,7 @@ def test_run_renders_a_short_video(tmp_path, capsys):
     assert f"wrote {out / 'cfg.mp4'}" in stdout
 
 
+@pytest.mark.render
 def test_a_missing_ffmpeg_is_one_line_and_leaves_no_video(
     tmp_path, capsys, monkeypatch
 ):
@@ -492,6 +588,7 @@ def test_the_api_functions_are_not_shadowed_by_submodules():
         assert callable(getattr(optviz, name)) or name == "__version__", name
 
 
+@pytest.mark.render
 def test_show_draws_a_surface_with_parameters(tmp_path, capsys):
     out = tmp_path / "bowl.png"
     code, stdout, _ = call(
@@ -503,6 +600,7 @@ def test_show_draws_a_surface_with_parameters(tmp_path, capsys):
     assert Image.open(out).size == (800, 600)
 
 
+@pytest.mark.render
 def test_show_a_surface_file(tmp_path, capsys):
     surface = tmp_path / "mine.yaml"
     surface.write_text(

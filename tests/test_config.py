@@ -717,7 +717,7 @@ def test_unusable_file_gives_one_clear_error(tmp_path, content, fragment):
 
 
 def test_a_folder_is_not_a_config(tmp_path):
-    with pytest.raises(ConfigError, match=r": cannot read the file: Is a directory$"):
+    with pytest.raises(ConfigError, match=r": cannot read the file: it is a folder$"):
         config.load(tmp_path)
 
 

@@ -83,6 +83,52 @@ def test_csv_round_trips_at_full_precision(tmp_path):
     assert not list(tmp_path.glob(".*.part"))
 
 
+def csv_module_text(trajectories) -> str:
+    """The file as the csv module writes it, row by row: the reference."""
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for t in trajectories:
+        for k in range(len(t.points)):
+            x, y = t.points[k].tolist()
+            writer.writerow((t.label, t.start, k, x, y, *t.loss[[k]].tolist(),
+                             *t.grad_norm[[k]].tolist()))  # fmt: skip
+    return out.getvalue()
+
+
+def tricky(label: str, read_only: bool) -> core.Trajectory:
+    rng = np.random.default_rng(len(label))
+    values = rng.standard_normal((50, 4)) * 10.0 ** rng.integers(-320, 300, (50, 4))
+    values[:6, 0] = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324]
+    values[:3, 3] = [1e16, 1e-5, 0.1 + 0.2]
+    points, loss, norm = values[:, :2].copy(), values[:, 2].copy(), values[:, 3].copy()
+    for a in (points, loss, norm):
+        a.flags.writeable = not read_only
+    return core.Trajectory(label, 0, 1, points, loss, norm, core.Status.MAX_ITER)
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["own", "shared"])
+def test_the_csv_is_the_csv_module_s_text_to_the_byte(tmp_path, read_only):
+    """Written in bulk (and, for rows shared between runs, formatted once),
+    the file is what csv.writer makes of the same rows: quoting of awkward
+    labels, the shortest repr of every float, nan and inf."""
+    ts = [tricky(label, read_only) for label in ("gd", 'say "hi", then', "ε, β")]
+    ts.append(core.Trajectory("empty", 1, 0, np.empty((0, 2)), np.empty(0),
+                              np.empty(0), core.Status.DIVERGED))  # fmt: skip
+    for name in ("first.csv", "again.csv"):  # the second from the shared text
+        path = write_csv(ts, tmp_path / name)
+        assert path.read_text() == csv_module_text(ts)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    got = np.array([[float(v) for v in row[3:]] for row in rows])
+    want = np.concatenate([np.column_stack([t.points, t.loss, t.grad_norm])
+                           for t in ts])  # fmt: skip
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))  # -0.0 stays -0.0
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_start_diverges_at_once(bad):
     (t,) = run("beale", [("gd", {"lr": 1e-4})], [(bad, 0.0)], 10)

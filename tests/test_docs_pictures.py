@@ -14,6 +14,9 @@ import pytest
 
 from optviz.snapshot import DEFAULT_IMAGE_TOL, load_png, rms
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -24,6 +24,9 @@ from optviz.errors import RenderError
 from optviz.optim import runner as core
 from optviz.surfaces import SURFACES, Minimum
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 BEALE = SURFACES["beale"]
 # The lecture's Beale race, shortened so that the tests stay fast.
 OPTIMIZERS = [

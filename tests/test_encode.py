@@ -8,6 +8,9 @@ from PIL import Image
 from optviz.errors import RenderError
 from optviz.output.encode import Encoder, ffmpeg_exe, gif_fps
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 W, H = 160, 120
 
 
@@ -180,5 +183,10 @@ def test_threads_limit_the_encoder_and_the_filters(tmp_path):
     cmd = Encoder(tmp_path, "v", (64, 48), 25, ["mp4", "gif"], threads=1).command()
     assert cmd[cmd.index("-filter_complex_threads") + 1] == "1"
     assert cmd.index("-filter_complex_threads") < cmd.index("-map")  # global
-    x264 = cmd.index("libx264")
-    assert cmd[x264 + 1 : x264 + 3] == ["-threads", "1"]
+    # -threads is one of the MP4 output's options (between its -map and its
+    # file), where it limits x264, not the filters or the GIF encoder
+    mp4_options = cmd[cmd.index("-map") : cmd.index(str(tmp_path / ".v.mp4.part"))]
+    assert "libx264" in mp4_options
+    threads = mp4_options.index("-threads")
+    assert mp4_options[threads + 1] == "1"
+    assert cmd.count("-threads") == 1

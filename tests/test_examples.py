@@ -28,6 +28,7 @@ EXAMPLES = sorted(
 BY_STEM = {p.stem: p for p in EXAMPLES}
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_and_draws(path, tmp_path):
     text = path.read_text(encoding="utf-8")
@@ -245,6 +246,7 @@ def test_batch_vs_minibatch__minibatch_noisy_around_it_stochastic_noisier():
     assert 0.01 < off[MINI] < off[SGD] / 3
 
 
+@pytest.mark.render
 def test_batch_vs_minibatch__stochastic_keeps_jittering_near_the_minimum():
     last = path("batch_vs_minibatch", SGD)[-50:]
     assert np.linalg.norm(last - minimum("batch_vs_minibatch"), axis=1).max() < 0.5
@@ -364,6 +366,7 @@ def test_easom_flat_plain__the_gradient_on_the_plain_is_about_1e_5():
     assert 0.5e-5 < g < 2e-5
 
 
+@pytest.mark.render
 def test_easom_flat_plain__gd_does_not_visibly_move():
     points = pixels("easom_flat_plain", path("easom_flat_plain", "gd", 1))
     assert np.linalg.norm(points - points[0], axis=1).max() < 1

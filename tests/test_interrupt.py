@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 CONFIG = """
 surface: beale
 starts: [[-3, 3]]
@@ -119,21 +122,24 @@ def test_a_full_disk_while_writing_the_csv_leaves_no_file(
     tmp_path, monkeypatch, capsys
 ):
     import errno
+    import io
 
     from optviz.cli import main
     from optviz.output import trajectories_csv as export
 
-    class Full:
-        def __init__(self, *args, **kwargs):
-            pass
+    class Full(io.StringIO):
+        """A file on a disk that fills up after the header."""
 
-        def writerow(self, row):
-            pass
+        def write(self, text):
+            if self.tell():
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(text)
 
-        def writerows(self, rows):
-            raise OSError(errno.ENOSPC, "No space left on device")
+    def full_open(path, *args, **kwargs):
+        Path(path).write_text("")  # the partial file exists, as on a real disk
+        return Full()
 
-    monkeypatch.setattr(export.csv, "writer", Full)
+    monkeypatch.setattr(export, "open", full_open, raising=False)
     config = tmp_path / "v.yaml"
     config.write_text(CONFIG.replace("frames: 20000", "frames: 10"))
     out = tmp_path / "out"

@@ -391,3 +391,29 @@ def test_two_optimizers_of_one_method_get_told_apart():
     first, second = backdrop.optimizer_colours(2, methods=["rmsprop", "rmsprop"])
     assert first == backdrop.METHOD_COLOURS["rmsprop"]
     assert second == backdrop.SPARE_COLOURS[0]  # sky blue
+
+
+@pytest.mark.parametrize(
+    "look", [{"panels": ("loss",)}, {"view": "both"}], ids=["panels", "both"]
+)
+def test_with_no_room_and_panels_or_two_views_the_legend_goes_below(look):
+    """Beside the axes the panels (or the 3-D view) leave it no room: it goes
+    along the bottom of the frame, overlapping no axes and inside the frame."""
+    result = himmelblau_25()
+    c = result.config
+    result = dataclasses.replace(
+        result,
+        config=dataclasses.replace(
+            c, animation=dataclasses.replace(c.animation, **look)
+        ),
+    )
+    r = Renderer(**api.figure(result))
+    try:
+        legend = r.legend.get_window_extent()
+        assert legend.x0 >= 0 and legend.x1 <= r.size[0] and legend.y0 >= 0
+        for axes in r.figure.axes:
+            assert not legend.overlaps(axes.get_tightbbox()), axes
+        # the views keep most of the frame's height
+        assert r.axes.get_window_extent().height > 0.5 * r.size[1]
+    finally:
+        r.close()

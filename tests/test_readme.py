@@ -53,6 +53,7 @@ def python_snippet() -> str:
     return snippet
 
 
+@pytest.mark.render
 def test_the_python_snippet_writes_only_under_out(tmp_path, monkeypatch):
     # the snippet as it stands, in a checkout whose lecture config is cut
     # down to a few iterations and frames so that it runs in seconds

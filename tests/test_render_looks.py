@@ -18,6 +18,9 @@ from optviz.draw.figure import Renderer, RendererBoth
 from optviz.errors import ConfigError
 from optviz.surfaces import SURFACES
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 BEALE = SURFACES["beale"]
 OPTIMIZERS = [
     ("gd", {"lr": 1e-4}),

@@ -142,6 +142,7 @@ def test_png_format_and_schedules_are_accepted(tmp_path):
 # --- stills -------------------------------------------------------------------
 
 
+@pytest.mark.render
 def test_still_and_frames_from_the_command_line(tmp_path, capsys):
     config = write_config(tmp_path)
     out = tmp_path / "out"
@@ -170,6 +171,7 @@ def test_still_and_frames_from_the_command_line(tmp_path, capsys):
     renderer.close()
 
 
+@pytest.mark.render
 def test_png_in_formats_writes_the_last_frame_beside_the_video(tmp_path, capsys):
     config = write_config(tmp_path, animation={"formats": ["mp4", "png"]})
     code, _, _ = call(capsys, "run", config, "-q", "-o", tmp_path / "out")
@@ -185,6 +187,7 @@ def test_a_frame_past_the_end_is_a_usage_error(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.render
 def test_a_failed_still_leaves_no_file(tmp_path, monkeypatch):
     result = api.run(api.load_config(write_config(tmp_path)))
 
@@ -217,6 +220,7 @@ def frames_sent(tmp_path, monkeypatch, **animation):
     return result, CountingEncoder.images
 
 
+@pytest.mark.render
 def test_title_card_comes_first_for_its_seconds(tmp_path, monkeypatch):
     _, plain = frames_sent(tmp_path, monkeypatch, formats=["mp4"], fps=10)
     _, carded = frames_sent(
@@ -229,6 +233,7 @@ def test_title_card_comes_first_for_its_seconds(tmp_path, monkeypatch):
     assert all(rms(a, b) == 0 for a, b in zip(carded[5:], plain))
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("schedule", ["log", "linear", "adaptive"])
 def test_each_schedule_draws_its_frames(tmp_path, monkeypatch, schedule):
     _, images = frames_sent(
@@ -251,6 +256,7 @@ def test_title_card_names_the_optimizers_and_their_settings(tmp_path):
 # --- --jobs -------------------------------------------------------------------
 
 
+@pytest.mark.render
 def test_jobs_render_several_configs_and_print_tables_in_order(tmp_path):
     paths = [write_config(tmp_path, f"c{i}", iterations=30 + i) for i in range(3)]
     out = tmp_path / "out"
@@ -270,24 +276,36 @@ def test_jobs_render_several_configs_and_print_tables_in_order(tmp_path):
         assert (out / f"c{i}" / ".c{i}.mp4.part").exists() is False
 
 
+@pytest.mark.render
 def test_jobs_report_a_workers_error_in_one_line(tmp_path, capsys):
     good = write_config(tmp_path, "good")
     blocked = write_config(tmp_path, "blocked", output=str(tmp_path / "file" / "x"))
     (tmp_path / "file").write_text("not a folder")
-    code, _, err = call(capsys, "run", good, blocked, "--no-video", "--jobs", "2")
+    code, _, err = call(
+        capsys, "run", good, blocked, "--no-video", "--still", "--jobs", "2"
+    )  # (a still: a run that draws nothing does not start workers)
     assert code == 1
     assert err.count("\n") == 1
     assert err.startswith("optviz: error: cannot write ")
     assert "Not a directory" in err
 
 
+@pytest.mark.render
 def test_jobs_gives_the_same_files_as_one_at_a_time(tmp_path, capsys):
     paths = [write_config(tmp_path, f"c{i}", iterations=30 + i) for i in range(2)]
     for jobs in ("1", "2"):
         code, _, _ = call(
-            capsys, "run", *paths, "--no-video", "-q", "-j", jobs,
-            "-o", tmp_path / jobs,
-        )  # fmt: skip
+            capsys,
+            "run",
+            *paths,
+            "--no-video",
+            "--still",
+            "-q",
+            "-j",
+            jobs,
+            "-o",
+            tmp_path / jobs,
+        )  # fmt: skip (a still: a run that draws nothing starts no workers)
         assert code == 0
     for i in range(2):
         one = (tmp_path / "1" / f"c{i}" / "trajectories.csv").read_bytes()

@@ -183,6 +183,7 @@ def test_gradient_noise_is_seeded():
     np.testing.assert_array_equal(quiet, plain)
 
 
+@pytest.mark.render
 def test_the_legend_says_why_a_second_order_run_stopped():
     from optviz.config import Animation
     from optviz.draw.figure import Renderer

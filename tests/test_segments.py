@@ -5,10 +5,10 @@ piece fails or the run is stopped."""
 import itertools
 import multiprocessing
 import os
-import subprocess
 import time
 from fractions import Fraction
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,7 +19,7 @@ from optviz import api
 from optviz.draw.figure import Renderer, sequence
 from optviz.errors import RenderError
 from optviz.output import segments
-from optviz.output.encode import Encoder, ffmpeg_exe, gif_fps, join_gifs, join_mp4
+from optviz.output.encode import Encoder, gif_fps, join_gifs, join_mp4
 
 pytestmark = pytest.mark.skipif(
     "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
@@ -52,23 +52,16 @@ def result(tmp_path_factory):
 
 
 def gif_frames(path) -> list[np.ndarray]:
-    with Image.open(path) as image:
-        frames = []
-        for i in range(image.n_frames):
-            image.seek(i)
-            frames.append(np.asarray(image.convert("RGB")))
-        return frames
+    """Every frame of a GIF as a player shows it (disposal applied), RGB."""
+    return list(iio.imread(path, index=None, mode="RGB"))
 
 
 def mp4_frames(path, size) -> np.ndarray:
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo",
-         "-pix_fmt", "rgb24", "-"],
-        capture_output=True,
-        check=True,
-    ).stdout  # fmt: skip
+    """Every frame of an MP4 decoded to RGB: (frames, height, width, 3)."""
+    frames = iio.imread(path, plugin="FFMPEG", index=None)
     w, h = size
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
+    assert frames.shape[1:] == (h, w, 3)
+    return frames
 
 
 # -- where the video is cut -----------------------------------------------
@@ -132,6 +125,7 @@ def renderer_for(result):
     return Renderer(**{k: v for k, v in api.figure(result).items()})
 
 
+@pytest.mark.render
 def test_seek_leaves_the_figure_as_drawing_every_earlier_frame_would(result):
     animation = result.config.animation
     drawn = renderer_for(result)
@@ -166,6 +160,7 @@ def cuts_used(monkeypatch):
     return used
 
 
+@pytest.mark.render
 def test_two_workers_write_the_gif_of_one_and_an_mp4_of_the_same_frames(
     result, tmp_path, cuts_used
 ):
@@ -212,6 +207,7 @@ LOOKS = [
 ]
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("looks", LOOKS)
 def test_any_look_and_format_is_cut_and_joined_alike(
     result, tmp_path, looks, cuts_used
@@ -241,6 +237,7 @@ def test_any_look_and_format_is_cut_and_joined_alike(
             assert error.max() < 1.0
 
 
+@pytest.mark.render
 def test_a_program_with_threads_of_its_own_renders_in_one_process(
     result, tmp_path, cuts_used
 ):
@@ -273,6 +270,7 @@ def gray_frames(count, size=(64, 48), first=0):
         yield frame
 
 
+@pytest.mark.render
 def test_joined_gifs_play_every_frame_of_every_piece(tmp_path):
     palette = np.zeros((48, 64, 4), dtype=np.uint8)
     palette[..., 3] = 255
@@ -296,6 +294,7 @@ def test_joined_gifs_play_every_frame_of_every_piece(tmp_path):
         assert image.info.get("loop") == 0  # the header's loop count is kept
 
 
+@pytest.mark.render
 def test_gifs_with_other_palettes_are_not_joined(tmp_path):
     for name, red in (("a", 0), ("b", 200)):
         palette = np.full((48, 64, 4), 255, dtype=np.uint8)
@@ -310,6 +309,7 @@ def test_gifs_with_other_palettes_are_not_joined(tmp_path):
         join_gifs([tmp_path / "a.gif", tmp_path / "c.gif"], tmp_path / "j.gif")
 
 
+@pytest.mark.render
 def test_joined_mp4_has_the_frames_of_its_pieces(tmp_path):
     for index, first in enumerate((0, 20)):
         with Encoder(tmp_path, f"p{index}", (64, 48), 25, ["mp4"]) as e:
@@ -323,6 +323,7 @@ def test_joined_mp4_has_the_frames_of_its_pieces(tmp_path):
     assert not list(tmp_path.glob(".*"))  # the list of pieces is gone
 
 
+@pytest.mark.render
 def test_a_broken_piece_fails_the_join_with_ffmpegs_words(tmp_path):
     (tmp_path / "p0.mp4").write_bytes(b"not a video at all")
     with pytest.raises(RenderError, match="joining the video's segments failed"):
@@ -353,6 +354,7 @@ def writes_gray(start, stop, write, tick):
         tick()
 
 
+@pytest.mark.render
 def test_gray_pieces_are_joined_in_order(tmp_path):
     paths = encode_gray(tmp_path, writes_gray)
     assert [p.name for p in paths] == ["v.mp4", "v.gif"]
@@ -376,6 +378,7 @@ def dies_in_the_second_piece(start, stop, write, tick):
     writes_gray(start, stop, write, tick)
 
 
+@pytest.mark.render
 def test_a_failing_piece_fails_the_video_and_leaves_nothing(tmp_path):
     with pytest.raises(RenderError) as error:
         encode_gray(tmp_path, fails_in_the_second_piece)
@@ -409,6 +412,7 @@ def test_an_interrupt_kills_the_workers_and_leaves_nothing(tmp_path):
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.render
 @pytest.mark.parametrize(("jobs", "pieces"), [("1", 0), ("2", 2)])
 def test_optviz_run_jobs_cuts_one_config_video(tmp_path, cuts_used, jobs, pieces):
     from optviz.cli import main
@@ -421,6 +425,7 @@ def test_optviz_run_jobs_cuts_one_config_video(tmp_path, cuts_used, jobs, pieces
     assert sorted(os.listdir(out)) == ["pieces.gif", "pieces.mp4", "trajectories.csv"]
 
 
+@pytest.mark.render
 def test_a_killed_renders_pieces_folder_is_swept_and_a_live_ones_kept(tmp_path):
     """SIGKILL leaves a pieces folder behind; the next render of that video
     removes it, unless its process still runs (another render at work)."""

@@ -23,6 +23,9 @@ from optviz import snapshot
 from optviz.cli import cli, main
 from optviz.config import load, parse
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 ROOT = Path(__file__).resolve().parent.parent
 LECTURE = ROOT / "configs" / "lecture"
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"

@@ -232,7 +232,7 @@ def test_the_formula_parser_never_evaluates(monkeypatch):
         ({"formula": "x^2"}, "surface", "missing required key 'domain'"),
         ({"name": "quadratic", "conditon": 5}, "surface.conditon", "did you mean"),
         ({"name": "quadratic", "condition": "steep"}, "surface.condition", "number"),
-        ({"name": "nope.yaml"}, "", "cannot read the file"),
+        ({"name": "nope.yaml"}, "surface.name", "cannot read 'nope.yaml': No such"),
         ({"formula": "x", "domain": {"x": [1, 0], "y": [0, 1]}}, "surface.domain.x",
          "min must be below max"),
         ({"formula": "x", "domain": {"x": [0, 1], "y": [0, 1]}, "levels": "logg"},

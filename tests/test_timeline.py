@@ -20,6 +20,9 @@ from optviz.config import parse
 from optviz.draw.figure import Renderer, sequence
 from optviz.draw.schedules import SCHEDULES, held
 
+# Every test here draws or encodes: deselect with -m 'not render'.
+pytestmark = pytest.mark.render
+
 SHORT = {
     "surface": "beale",
     "starts": [[2, -2]],

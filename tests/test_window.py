@@ -91,6 +91,7 @@ def test_a_path_that_ends_outside_says_so():
 # --- view: auto -------------------------------------------------------------
 
 
+@pytest.mark.render
 def test_view_auto_contains_every_drawn_point():
     result = api.run(config([FLUNG, STAYS], view="auto"))
     assert api.view_warnings(result) == []
@@ -120,6 +121,7 @@ def test_view_auto_keeps_the_surfaces_window():
     assert result.ylim == (-3, 3)
 
 
+@pytest.mark.render
 def test_view_auto_is_bounded_when_a_run_diverges():
     # Newton with a small damping on x² − y² is thrown to y ≈ 1e5 and on:
     # the fit stops FIT_SPANS window spans past each edge, and warns

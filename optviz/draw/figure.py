@@ -320,8 +320,10 @@ class Renderer:
                 fig.set_layout_engine(self._layout)
                 self._lay_out(animation)
                 self.canvas.draw()
-            box = self.legend.get_window_extent().transformed(ax.transAxes.inverted())
-            self.legend = self._place_legend(handles, names, (box.x0, box.y0))
+            if not (spot == _OUTSIDE and self._legend_below()):
+                box = self.legend.get_window_extent()
+                box = box.transformed(ax.transAxes.inverted())
+                self.legend = self._place_legend(handles, names, (box.x0, box.y0))
         # Laid out, the lines know their pixels: a line hidden under others
         # is widened to show around them, on every view alike.
         first = self.views[0]
@@ -512,10 +514,26 @@ class Renderer:
                 return spot
         return _OUTSIDE
 
+    def _legend_below(self) -> bool:
+        """Whether a legend that fits nowhere in the axes goes below them:
+        panels or a second view take the room to the right."""
+        return bool(self.panels) or len(self.views) > 1
+
     def _place_legend(self, handles: list, names: list[str], loc):
         if not handles:
             return None
         style = dict(_LEGEND, edgecolor="#8a96a6") if self.theme == "dark" else _LEGEND
+        if loc == _OUTSIDE and self._legend_below():
+            # Along the bottom of the frame, in columns, it costs the views
+            # least; the layout makes room for it and it stays put.
+            columns = min(3, len(handles))
+            if self.axes.get_legend() is not None:  # the first try, in the axes
+                self.axes.get_legend().remove()
+            legend = self.figure.legend(
+                handles, names, loc="outside lower center", ncol=columns, **style
+            )
+            legend.set_zorder(10)
+            return legend
         if loc == _OUTSIDE:
             style = dict(style, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                          borderaxespad=0.0)  # fmt: skip

@@ -1,9 +1,9 @@
 """Run optimizers on a surface: one Python loop over iterations, nothing else.
 
 Every first-order optimizer from every start is one row of a single batch
-(see :mod:`optviz.optimizers`), so each iteration is one gradient call and one
+(see :mod:`optviz.optim.methods`), so each iteration is one gradient call and one
 update for all of them; each second-order optimizer steps its own block of
-rows (:mod:`optviz.second_order`). Rows never interact, so a row that has
+rows (:mod:`optviz.optim.second_order`). Rows never interact, so a row that has
 stopped (converged or diverged) keeps being stepped harmlessly; where it
 stopped is read off the stored trajectory afterwards, vectorized, and a
 second-order row that could not go on (singular Hessian, failed line search)
@@ -44,18 +44,7 @@ class Status(str, enum.Enum):
     SINGULAR = "singular_hessian"
     LINE_SEARCH = "line_search_failed"
 
-    @property
-    def message(self) -> str:
-        return _STATUS_MESSAGES[self]
 
-
-_STATUS_MESSAGES = {
-    Status.MAX_ITER: "reached the iteration cap",
-    Status.CONVERGED: "gradient norm fell below the tolerance",
-    Status.DIVERGED: "diverged (non-finite or far outside the view)",
-    Status.SINGULAR: "the Hessian (plus damping) was singular",
-    Status.LINE_SEARCH: "the line search found no step that decreases f",
-}
 _CODES = {
     second_order.SINGULAR: Status.SINGULAR,
     second_order.LINE_SEARCH: Status.LINE_SEARCH,

@@ -41,6 +41,8 @@ _GIF_MIN_DELAY_CS = 4
 # the encoder's CPU time, and the encoder shares the machine with the drawing.
 PRESET = "veryfast"
 CRF = 17
+# Global options of every ffmpeg run: errors only, on stderr, which is kept.
+_QUIET = ("-hide_banner", "-nostats", "-loglevel", "error")
 _STDERR_LINES = 30  # how much of ffmpeg's stderr an error message carries
 _EXIT_GRACE_S = 5.0  # how long ffmpeg may take to exit after closing its input
 
@@ -131,83 +133,77 @@ class Encoder:
         self._proc: subprocess.Popen | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._reader: threading.Thread | None = None
-        self.frames_written = 0
 
     # -- the command --------------------------------------------------------
 
-    def _graph(self) -> str:
-        """The filter graph: input 0 → ``[mp4]`` and/or ``[gif]``."""
-        skip = 1 if self._palette is not None else 0
-        # Drop the palette frame and restart the clock at the first real frame.
-        video = f"trim=start_frame={skip},setpts=PTS-STARTPTS," if skip else ""
-        chains = []
+    def _outputs(self) -> list:
+        """The filter graph and the outputs, as ffmpeg-python streams: the raw
+        frames → ``split`` → palette and GIF, and/or the MP4."""
+        # ffmpeg-python: the graph as objects (labels, escaping) instead of text
+        import ffmpeg  # type: ignore[import-untyped]
+
+        frames = ffmpeg.input(
+            "pipe:0",
+            format="rawvideo",
+            pix_fmt="rgba",
+            video_size=(self.width, self.height),
+            framerate=f"{self.fps:g}",
+        ).video
+
+        def video(stream):
+            """Drop the palette frame and restart the clock at the first real
+            frame."""
+            if self._palette is None:
+                return stream
+            return stream.trim(start_frame=1).setpts("PTS-STARTPTS")
+
+        outputs = []
+        mp4 = frames
         if "gif" in self.formats:
-            branches = ["[pal_in]", "[gif_in]"]
-            if "mp4" in self.formats:
-                branches.append("[mp4_in]")
-            chains.append(f"[0:v]split={len(branches)}{''.join(branches)}")
-            chains.append("[pal_in]trim=end_frame=1,palettegen=stats_mode=full[pal]")
+            both = "mp4" in self.formats
+            split = frames.filter_multi_output("split", 3 if both else 2)
+            palette = split[0].trim(end_frame=1).filter("palettegen", stats_mode="full")
+            gif = video(split[1]).filter("fps", fps=f"{gif_fps(self.fps):g}")
             # Ordered (Bayer) dithering is a function of position only, so
             # pixels that do not change between frames keep their palette
             # index and the GIF stores just the changed rectangle per frame.
-            chains.append(
-                f"[gif_in]{video}fps={gif_fps(self.fps):g}[gif_v];"
-                "[gif_v][pal]paletteuse=dither=bayer:bayer_scale=4"
-                ":diff_mode=rectangle[gif]"
+            gif = ffmpeg.filter(
+                [gif, palette],
+                "paletteuse",
+                dither="bayer",
+                bayer_scale=4,
+                diff_mode="rectangle",
             )
-            mp4_in = "[mp4_in]"
-        else:
-            mp4_in = "[0:v]"
-        if "mp4" in self.formats:
-            chains.append(f"{mp4_in}{video}format=yuv420p[mp4]")
-        return ";".join(chains)
+            outputs.append(
+                ffmpeg.output(gif, str(self.parts["gif"]), loop=0, format="gif")
+            )
+            mp4 = split[2] if both else None
+        if mp4 is not None:
+            x264 = {"threads": self._threads} if self._threads else {}
+            outputs.insert(
+                0,
+                ffmpeg.output(
+                    video(mp4).filter("format", "yuv420p"),
+                    str(self.parts["mp4"]),
+                    format="mp4",
+                    vcodec="libx264",
+                    preset=self._preset,
+                    crf=self._crf,
+                    pix_fmt="yuv420p",
+                    movflags="+faststart",
+                    **x264,
+                ),
+            )
+        return outputs
 
     def command(self) -> list[str]:
         """The ffmpeg command line (outputs go to the temporary names)."""
-        cmd = [
-            self._ffmpeg or ffmpeg_exe(),
-            "-hide_banner",
-            "-nostats",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgba",
-            "-video_size",
-            f"{self.width}x{self.height}",
-            "-framerate",
-            f"{self.fps:g}",
-            "-i",
-            "pipe:0",
-            "-filter_complex",
-            self._graph(),
-        ]
+        import ffmpeg  # type: ignore[import-untyped]
+
+        start = [self._ffmpeg or ffmpeg_exe(), *_QUIET, "-y"]
         if self._threads:  # a global option: before the outputs
-            cmd += ["-filter_complex_threads", str(self._threads)]
-        if "mp4" in self.formats:
-            cmd += [
-                "-map",
-                "[mp4]",
-                "-c:v",
-                "libx264",
-                *(["-threads", str(self._threads)] if self._threads else []),
-                "-preset",
-                self._preset,
-                "-crf",
-                str(self._crf),
-                "-pix_fmt",
-                "yuv420p",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(self.parts["mp4"]),
-            ]
-        if "gif" in self.formats:
-            cmd += ["-map", "[gif]", "-loop", "0", "-f", "gif", str(self.parts["gif"])]
-        return cmd
+            start += ["-filter_complex_threads", str(self._threads)]
+        return ffmpeg.merge_outputs(*self._outputs()).compile(cmd=start)
 
     # -- the process --------------------------------------------------------
 
@@ -273,7 +269,6 @@ class Encoder:
         if self._proc is None:
             raise RuntimeError("encoder not started")
         self._send(self._bytes(frame))
-        self.frames_written += 1
 
     def finish(self) -> list[Path]:
         """Close the input, wait for ffmpeg, and move the outputs into place."""
@@ -359,11 +354,13 @@ def join_mp4(segments: Sequence[Path], dest: Path, ffmpeg: str | None = None) ->
     lines = ["file '" + str(Path(s).resolve()).replace("'", "'\\''") + "'"
              for s in segments]  # fmt: skip
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    cmd = [
-        ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error",
-        "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
-        "-movflags", "+faststart", "-f", "mp4", str(dest),
-    ]  # fmt: skip
+    # ffmpeg-python, by another name: ``ffmpeg`` is the binary's path here
+    import ffmpeg as ffmpeg_python  # type: ignore[import-untyped]
+
+    joined = ffmpeg_python.input(str(listing), format="concat", safe=0).output(
+        str(dest), format="mp4", c="copy", movflags="+faststart"
+    )
+    cmd = joined.compile(cmd=[ffmpeg or ffmpeg_exe(), *_QUIET, "-y"])
     try:
         done = subprocess.run(
             cmd,

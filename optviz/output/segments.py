@@ -5,7 +5,7 @@ Each worker draws its range and encodes it with an ffmpeg of its own into
 segment files — H.264 with the same settings, and a GIF with the same
 palette — and the segments are then joined without re-encoding: the MP4s by
 ffmpeg's concat demuxer with ``-c copy``, the GIFs by splicing their frame
-blocks (:func:`optviz.encode.join_gifs`).
+blocks (:func:`optviz.output.encode.join_gifs`).
 
 Workers are forked, so each starts with the figure the parent has already
 drawn (a compiled surface cannot be pickled, and building the figure again

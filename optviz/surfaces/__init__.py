@@ -17,9 +17,10 @@ folder and ship in the package as ``optviz.builtin_surfaces``)::
     nondifferentiable: "at the origin"   # optional: where ∇f has kinks
 
 The formula is parsed by whitelist and differentiated symbolically
-(:mod:`optviz.formula`); f, ∇f and ∇²f take any ``(..., 2)`` array, so the
+(:mod:`optviz.surfaces.formula`); f, ∇f and ∇²f take any ``(..., 2)`` array, so the
 contour grid and the optimizer batch share one code path. A surface is
-compiled once per set of parameter values and cached.
+compiled once per set of parameter values and cached, in the process and (its
+generated code) on disk: see :mod:`optviz.surfaces.cache`.
 """
 
 from __future__ import annotations
@@ -169,7 +170,14 @@ def builtin(name: str) -> Definition:
 def read_definition(path: Path) -> Definition:
     """Read and validate a surface file."""
     try:
-        return parse_definition(read_yaml(path), default_name=Path(path).stem)
+        data = read_yaml(path)
+        if not (isinstance(data, Mapping) and ("formula" in data or "data" in data)):
+            # Say nothing of what it holds: it may be any file (/etc/shadow).
+            raise ConfigError(
+                "not a surface file: a surface file is a YAML mapping with a "
+                "'formula' (see the files in surfaces/)"
+            )
+        return parse_definition(data, default_name=Path(path).stem)
     except ConfigError as e:
         raise e.at(source=e.source or str(path)) from None
 
@@ -235,8 +243,8 @@ def parse_definition(
             ).items()
         )
         text = _text(entry["formula"], at("formula"))
-        try:
-            formulas.parse(text, dict(parameters))
+        try:  # the full check; it leaves the compiled code in the cache
+            formulas.source(text, dict(parameters))
         except formulas.FormulaError as e:
             raise ConfigError(str(e), path=at("formula")) from None
     xlim, ylim = _domain(entry.get("domain"), at("domain"))
@@ -382,9 +390,8 @@ def build(
         w, b, loss = minibatch.minimum(examples)
         listed = (Minimum(w, b, loss),)
         symbols = {}  # the settings are already in the formula's numbers
-    expr = formulas.parse(text, symbols)
-    compiled = formulas.compile_expression(
-        expr, guard_nan=bool(definition.nondifferentiable)
+    compiled = formulas.compile_formula(
+        text, symbols, guard_nan=bool(definition.nondifferentiable)
     )
     minima = tuple(m for m in listed if m.kind != "saddle")
     saddles = tuple(m for m in listed if m.kind == "saddle")

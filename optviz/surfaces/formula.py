@@ -10,6 +10,12 @@ refused before anything runs. The accepted tree is rebuilt as a SymPy
 expression, differentiated symbolically, and printed as NumPy code over the
 last axis of a ``(..., 2)`` array, so that the contour grid and the optimizer
 batch go through the same function.
+
+SymPy is slow to import and to differentiate (most of a second for a built-in
+surface), so the generated NumPy code is kept in a user cache
+(:mod:`optviz.surfaces.cache`), keyed by the formula, its parameters and the versions
+that print it; a later load re-runs the whitelist walk (which needs no SymPy)
+and executes the cached code without importing SymPy at all.
 """
 
 from __future__ import annotations
@@ -63,6 +69,18 @@ def _functions() -> dict[str, Any]:
 CONSTANTS = ("pi", "e")
 
 
+def check(text: str, parameters: Mapping[str, float] | None = None) -> None:
+    """Refuse ``text`` (:class:`FormulaError`) unless it passes the whitelist.
+
+    The node-by-node walk of :func:`parse` without building anything, so it
+    needs no SymPy: what a load from the cache still runs. (What only SymPy can
+    see — a division by zero, a power that overflows — was seen when the code
+    was generated: a formula it refuses never reaches the cache.)
+    """
+    tree, params = _syntax(text, parameters)
+    _Walker(sorted(params)).build(tree.body)
+
+
 def parse(text: str, parameters: Mapping[str, float] | None = None) -> Any:
     """The SymPy expression of ``text``, with parameters replaced by their values.
 
@@ -70,6 +88,25 @@ def parse(text: str, parameters: Mapping[str, float] | None = None) -> Any:
     """
     import sympy as sp
 
+    tree, params = _syntax(text, parameters)
+    names = {
+        "x": sp.Symbol("x", real=True),
+        "y": sp.Symbol("y", real=True),
+        "pi": sp.pi,
+        "e": sp.E,
+        **{k: sp.Float(v) for k, v in params.items()},
+    }
+    expr = _Builder(names, _functions(), sorted(params)).build(tree.body)
+    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan):
+        raise FormulaError("the formula is undefined (division by zero?)")
+    return expr
+
+
+def _syntax(
+    text: str, parameters: Mapping[str, float] | None
+) -> tuple[ast.Expression, dict[str, float]]:
+    """The syntax tree of ``text`` (refused if too long, too big or not a
+    formula) and the parameters (refused if they clash with a built-in name)."""
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be text; got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -90,54 +127,60 @@ def parse(text: str, parameters: Mapping[str, float] | None = None) -> Any:
     for name in params:
         if name in ("x", "y", *CONSTANTS, *FUNCTIONS):
             raise FormulaError(f"parameter {name!r} clashes with a built-in name")
-    names = {
-        "x": sp.Symbol("x", real=True),
-        "y": sp.Symbol("y", real=True),
-        "pi": sp.pi,
-        "e": sp.E,
-        **{k: sp.Float(v) for k, v in params.items()},
-    }
-    builder = _Builder(names, _functions(), sorted(params))
-    try:
-        expr = builder.build(tree.body)
-    except RecursionError:
-        raise FormulaError("a formula is nested too deeply") from None
-    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan):
-        raise FormulaError("the formula is undefined (division by zero?)")
-    return expr
+    return tree, params
 
 
-class _Builder:
-    """Turns a whitelisted Python expression tree into SymPy, node by node."""
+class _Walker:
+    """Walks a Python expression tree against the whitelist, node by node.
 
-    def __init__(self, names, functions, parameters):
-        self.names = names
-        self.functions = functions
+    Every refusal is made here; what each node turns into is left to the hooks
+    (:meth:`number`, :meth:`name`, :meth:`operate`, :meth:`call`), which
+    build nothing: :class:`_Builder` overrides them to build SymPy.
+    """
+
+    def __init__(self, parameters: list[str]):
         self.parameters = parameters
+        self.known = {"x", "y", *CONSTANTS, *parameters}
 
     def build(self, node: ast.AST) -> Any:
+        try:
+            return self._node(node)
+        except RecursionError:
+            raise FormulaError("a formula is nested too deeply") from None
+
+    def _node(self, node: ast.AST) -> Any:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise FormulaError(f"{_describe(node)} is not allowed in a formula")
         return method(node)
 
-    def _Constant(self, node: ast.Constant) -> Any:
-        import sympy as sp
+    # the hooks: nothing is built
+    def number(self, value: int | float) -> Any:
+        return None
 
+    def name(self, name: str) -> Any:
+        return None
+
+    def operate(self, op: ast.AST, left: Any, right: Any = None) -> Any:
+        return None
+
+    def call(self, function: str, args: list[Any]) -> Any:
+        return None
+
+    def _Constant(self, node: ast.Constant) -> Any:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise FormulaError(f"{value!r} is not allowed in a formula: only numbers")
         if isinstance(value, int):
             if abs(value) > 10**15:
                 raise FormulaError(f"the number {value} is too large")
-            return sp.Integer(value)
-        if not math.isfinite(value):
+        elif not math.isfinite(value):
             raise FormulaError(f"the number {value} is not finite")
-        return sp.Float(value)
+        return self.number(value)
 
     def _Name(self, node: ast.Name) -> Any:
-        if node.id in self.names:
-            return self.names[node.id]
+        if node.id in self.known:
+            return self.name(node.id)
         allowed = ["x", "y", *self.parameters, *CONSTANTS]
         hint = ""
         if node.id in FUNCTIONS:
@@ -150,36 +193,22 @@ class _Builder:
         )
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
-        operand = self.build(node.operand)
-        if isinstance(node.op, ast.USub):
-            return -operand
+        operand = self._node(node.operand)
         if isinstance(node.op, ast.UAdd):
             return operand
+        if isinstance(node.op, ast.USub):
+            return self.operate(node.op, operand)
         raise FormulaError(f"{_describe(node)} is not allowed in a formula")
 
     def _BinOp(self, node: ast.BinOp) -> Any:
-        import sympy as sp
-
-        left, right = self.build(node.left), self.build(node.right)
-        op = node.op
-        if isinstance(op, ast.Add):
-            return left + right
-        if isinstance(op, ast.Sub):
-            return left - right
-        if isinstance(op, ast.Mult):
-            return left * right
-        if isinstance(op, ast.Div):
-            return left / right
-        if isinstance(op, ast.Pow):
-            if right.is_Number and abs(float(right)) > MAX_POWER:
+        left, right = self._node(node.left), self._node(node.right)
+        if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
+            raise FormulaError(f"{_describe(node)} is not allowed in a formula")
+        if isinstance(node.op, ast.Pow):
+            exponent = _literal(node.right)
+            if exponent is not None and abs(exponent) > MAX_POWER:
                 raise FormulaError(f"exponents may be at most {MAX_POWER}")
-            result = left**right
-            if result.is_Number and result.is_finite is False:
-                raise FormulaError("a power in the formula overflows")
-            if isinstance(result, sp.Integer) and abs(result) > 10**300:
-                raise FormulaError("a power in the formula is too large")
-            return result
-        raise FormulaError(f"{_describe(node)} is not allowed in a formula")
+        return self.operate(node.op, left, right)
 
     def _Call(self, node: ast.Call) -> Any:
         if not isinstance(node.func, ast.Name):
@@ -201,8 +230,61 @@ class _Builder:
             raise FormulaError(
                 f"{node.func.id}() takes {want} argument{'s' if want > 1 else ''}"
             )
-        args = [self.build(a) for a in node.args]
-        return self.functions[node.func.id](*args)
+        return self.call(node.func.id, [self._node(a) for a in node.args])
+
+
+def _literal(node: ast.AST) -> float | None:
+    """The value of a number written out (``3``, ``-2.5``), else None."""
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return sign * float(node.value)
+    return None
+
+
+class _Builder(_Walker):
+    """The walk of :class:`_Walker`, turning each node into SymPy."""
+
+    def __init__(self, names, functions, parameters):
+        super().__init__(parameters)
+        self.names = names
+        self.functions = functions
+
+    def number(self, value: int | float) -> Any:
+        import sympy as sp
+
+        return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+
+    def name(self, name: str) -> Any:
+        return self.names[name]
+
+    def operate(self, op: ast.AST, left: Any, right: Any = None) -> Any:
+        import sympy as sp
+
+        if isinstance(op, ast.USub):
+            return -left
+        if isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Sub):
+            return left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.Div):
+            return left / right
+        # a power; exponents computed by the formula (9^9^9) are seen here
+        if right.is_Number and abs(float(right)) > MAX_POWER:
+            raise FormulaError(f"exponents may be at most {MAX_POWER}")
+        result = left**right
+        if result.is_Number and result.is_finite is False:
+            raise FormulaError("a power in the formula overflows")
+        if isinstance(result, sp.Integer) and abs(result) > 10**300:
+            raise FormulaError("a power in the formula is too large")
+        return result
+
+    def call(self, function: str, args: list[Any]) -> Any:
+        return self.functions[function](*args)
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str:
@@ -238,6 +320,10 @@ def _describe(node: ast.AST) -> str:
     return kinds.get(name, name)
 
 
+# Bump when the printed code changes: cached code printed before is then unused.
+GENERATOR = 1
+
+
 @dataclass(frozen=True)
 class Compiled:
     """f, ∇f and ∇²f over arrays of shape (..., 2)."""
@@ -245,36 +331,137 @@ class Compiled:
     f: Callable[[Array], Array]
     grad: Callable[[Array], Array]
     hessian: Callable[[Array], Array]
-    source: str  # the generated NumPy code, for the curious
+
+
+class Generated:
+    """One function of the generated NumPy code, callable like it.
+
+    It pickles as its source and is rebuilt from it on unpickling, so that a
+    compiled surface can be sent to a worker process that was spawned (a
+    function made by ``exec`` cannot be pickled by reference).
+    """
+
+    __slots__ = ("_function", "guard_nan", "name", "source")
+
+    def __init__(self, source: str, name: str, guard_nan: bool = False):
+        self.source, self.name, self.guard_nan = source, name, guard_nan
+        namespace: dict[str, Any] = {"numpy": np, "_ipow": _ipow}
+        exec(compile(source, "<optviz formula>", "exec"), namespace)  # our own code
+        function = namespace[name]
+        self._function = _guarded(function) if guard_nan else function
+
+    def __call__(self, p: Array) -> Array:
+        return self._function(p)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Generated, (self.source, self.name, self.guard_nan))
+
+
+def compile_formula(
+    text: str, parameters: Mapping[str, float] | None = None, guard_nan: bool = False
+) -> Compiled:
+    """f, ∇f and ∇²f of ``text`` (see :func:`compile_expression`), the
+    generated code taken from the cache when it is there: then SymPy is not
+    imported. The whitelist walk runs either way."""
+    return compile_source(source(text, parameters), guard_nan)
+
+
+def source(text: str, parameters: Mapping[str, float] | None = None) -> str:
+    """The NumPy code of f, ∇f and ∇²f of ``text``: from the cache, or
+    generated (the full SymPy parse, which refuses what the walk cannot see)
+    and cached. Raises :class:`FormulaError` for a refused formula."""
+    from optviz.surfaces import cache
+
+    params = dict(parameters or {})
+    check(text, params)
+    key = _cache_key(text, params)
+    code = cache.load("formula", key)
+    if code is not None and _well_formed(code):
+        return code
+    code = generate(parse(text, params))
+    cache.store("formula", key, code)
+    return code
+
+
+def _cache_key(text: str, parameters: Mapping[str, float]) -> str:
+    """Everything the generated code depends on: the formula, the parameters
+    (exactly, as hexadecimal floats) and the versions of what prints it."""
+    import json
+
+    from optviz import __version__
+
+    return json.dumps(
+        {
+            "formula": text,
+            "parameters": sorted((k, float(v).hex()) for k, v in parameters.items()),
+            "optviz": __version__,
+            "generator": GENERATOR,
+            "sympy": _sympy_release(),
+        }
+    )
+
+
+def _sympy_release() -> str:
+    """SymPy's version file, read without importing SymPy (which is what the
+    cache saves; ``importlib.metadata`` alone costs a tenth of a second)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sympy")
+    if spec is None or spec.origin is None:
+        return ""
+    try:
+        return (Path(spec.origin).parent / "release.py").read_text()
+    except OSError:
+        return spec.origin
+
+
+def _well_formed(code: str) -> bool:
+    """Whether cached ``code`` defines f, grad and hessian (a damaged entry
+    that still matches its digest is not trusted either)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    defined = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    return defined == ["f", "grad", "hessian"] and len(tree.body) == 3
+
+
+def compile_source(code: str, guard_nan: bool = False) -> Compiled:
+    """The three functions of generated ``code`` (see :func:`generate`)."""
+    return Compiled(
+        Generated(code, "f"),
+        Generated(code, "grad", guard_nan),
+        Generated(code, "hessian", guard_nan),
+    )
 
 
 def compile_expression(expr: Any, guard_nan: bool = False) -> Compiled:
-    """Differentiate ``expr`` (in the real symbols x and y) and print f, ∇f and
-    ∇²f as NumPy functions of a ``(..., 2)`` array.
+    """Differentiate ``expr`` (in the real symbols x and y) and compile f, ∇f
+    and ∇²f as NumPy functions of a ``(..., 2)`` array.
 
     ``guard_nan``: where the formula is not differentiable (√ or |·| at 0), the
     printed derivative is 0/0; replace such NaN entries at finite points by 0,
     a valid subgradient at those kinks, so that an optimizer sitting on one
     stays put instead of turning into NaN.
     """
+    return compile_source(generate(expr), guard_nan)
+
+
+def generate(expr: Any) -> str:
+    """The NumPy code of f, ∇f and ∇²f of ``expr``, differentiated by SymPy."""
     import sympy as sp
 
     x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
     gx, gy = sp.diff(expr, x), sp.diff(expr, y)
     hxx, hxy, hyy = sp.diff(gx, x), sp.diff(gx, y), sp.diff(gy, y)
-    source = "\n".join(
+    return "\n".join(
         [
             _function("f", [expr], None),
             _function("grad", [gx, gy], "p.shape"),
             _function("hessian", [hxx, hxy, hyy], "p.shape + (2,)"),
         ]
     )
-    namespace: dict[str, Any] = {"numpy": np, "_ipow": _ipow}
-    exec(compile(source, "<optviz formula>", "exec"), namespace)  # our own code
-    grad, hessian = namespace["grad"], namespace["hessian"]
-    if guard_nan:
-        grad, hessian = _guarded(grad), _guarded(hessian)
-    return Compiled(namespace["f"], grad, hessian, source)
 
 
 def _guarded(derivative: Callable[[Array], Array]) -> Callable[[Array], Array]:
