@@ -332,7 +332,9 @@ def stills(
 
     c = result.config
     folder = output_dir(result, output)
-    shots = [(folder / f"{c.stem}.png", None)] if last else []
+    shots: list[tuple[Path, int | None]] = (
+        [(folder / f"{c.stem}.png", None)] if last else []
+    )
     shots += [(folder / f"{c.stem}-frame-{k}.png", k) for k in dict.fromkeys(frames)]
     if not shots:
         return []

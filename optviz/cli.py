@@ -16,12 +16,31 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TypedDict, cast
 
 import click
 
 from optviz.errors import ConfigError, OptvizError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Outputs(TypedDict):
+    """What ``optviz run`` writes besides the CSV (``api.write_outputs``)."""
+
+    video: bool
+    still: bool
+    frames: tuple[int, ...]
+    jobs: int  # processes for one video
+
+
+class Tolerances(TypedDict, total=False):
+    """The tolerances ``optviz snapshot`` was given (``snapshot.check``)."""
+
+    rtol: float
+    atol: float
+    image_tol: float
+    scale: float
 
 
 @click.group(context_settings=CONTEXT, invoke_without_command=True)
@@ -145,8 +164,12 @@ def run(
         # (api.run_all), beats workers that would each compute theirs.
         workers = 1
     # Processes left over after one per config cut each video into pieces.
-    outputs = dict(video=not no_video, still=still, frames=frames)
-    outputs["jobs"] = max(1, jobs // workers)
+    outputs = Outputs(
+        video=not no_video,
+        still=still,
+        frames=tuple(frames),
+        jobs=max(1, jobs // workers),
+    )
     if workers > 1:
         done = _run_in_parallel(configs, folders, workers, outputs, quiet or no_video)
         for config, (table, paths) in zip(loaded, done):
@@ -233,7 +256,7 @@ class FrameProgress:
         self.bar.update(done - self.bar.pos, current_item=text)
 
 
-def _run_in_parallel(configs, folders, jobs: int, outputs: dict, no_bar: bool):
+def _run_in_parallel(configs, folders, jobs: int, outputs: Outputs, no_bar: bool):
     """``optviz run`` over several configs in ``jobs`` worker processes; each
     config's (summary table, paths), in the order given.
 
@@ -295,7 +318,7 @@ class _WorkerTraceback(Exception):
         return f"\n\n(in a worker process)\n{self.args[0]}"
 
 
-def _render_one(path: Path, folder: Path, outputs: dict):
+def _render_one(path: Path, folder: Path, outputs: Outputs):
     """In a worker process: one config, with any optviz error as data (one
     line and an exit code), so that it reaches the parent unchanged."""
     from optviz import api
@@ -413,8 +436,8 @@ def snapshot(
                 "give one of them another name, or check them separately",
                 source=str(path),
             )
-    options = dict(rtol=rtol, atol=atol, image_tol=image_tol, scale=scale)
-    options = {k: v for k, v in options.items() if v is not None}
+    given = dict(rtol=rtol, atol=atol, image_tol=image_tol, scale=scale)
+    options = cast(Tolerances, {k: v for k, v in given.items() if v is not None})
     differ = 0
     for config in loaded:
         outcome = snapshots.check(config, directory, update=update, **options)

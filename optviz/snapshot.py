@@ -174,7 +174,10 @@ def take(config: Config, *, scale: float = SCALE) -> Snapshot:
     video = config.animation
     drawn = dataclasses.replace(
         video,
-        size=tuple(max(1, round(v * scale)) for v in video.size),
+        size=(
+            max(1, round(video.size[0] * scale)),
+            max(1, round(video.size[1] * scale)),
+        ),
         # Unset, the dpi follows the size: the same layout at either size.
         dpi=None if video.dpi is None else max(1, round(video.dpi * scale)),
     )
@@ -340,25 +343,25 @@ def compare_text(
         return [Difference(file, f"unreadable snapshot: {e}; {UPDATE_HINT}")]
     new = parse(got)
     out = []
-    for key in HEADER:
-        if old.header.get(key) != new.header.get(key):
-            a, b = old.header.get(key, "nothing"), new.header.get(key, "nothing")
-            out.append(Difference(file, key, a, b))
-    for key in [*old.paths, *(k for k in new.paths if k not in old.paths)]:
-        label, start = key
+    for field in HEADER:
+        if old.header.get(field) != new.header.get(field):
+            was = old.header.get(field, "nothing")
+            out.append(Difference(file, field, was, new.header.get(field, "nothing")))
+    for path_key in [*old.paths, *(k for k in new.paths if k not in old.paths)]:
+        label, start = path_key
         name = f"{label} start {start}"
-        if key not in new.paths:
+        if path_key not in new.paths:
             out.append(Difference(file, name, "a path", "none (no such optimizer)"))
             continue
-        if key not in old.paths:
+        if path_key not in old.paths:
             out.append(Difference(file, name, "none", "a path (new optimizer)"))
             continue
-        (s0, n0), (s1, n1) = old.paths[key], new.paths[key]
+        (s0, n0), (s1, n1) = old.paths[path_key], new.paths[path_key]
         if s0 != s1:
             out.append(Difference(file, f"{name}: status", s0, s1))
         if n0 != n1:
             out.append(Difference(file, f"{name}: iterations", str(n0), str(n1)))
-        a, b = old.rows.get(key, {}), new.rows.get(key, {})
+        a, b = old.rows.get(path_key, {}), new.rows.get(path_key, {})
         common = sorted(a.keys() & b.keys())
         for i, column in enumerate(COLUMNS):
             off = [k for k in common if not _close(a[k][i], b[k][i], rtol, atol)]
@@ -449,13 +452,13 @@ def compare_frame(
     diff = expected_path.with_suffix(".diff.png")
     shown = f"frame at iteration {iteration:,}"
     if expected.shape != actual.shape:
-        see = (_save(failed, actual),) if keep_failed else ()
+        kept: tuple[Path, ...] = (_save(failed, actual),) if keep_failed else ()
         what = f"{shown}: size"
-        return [Difference(expected_path, what, _size(expected), _size(actual), see)]
+        return [Difference(expected_path, what, _size(expected), _size(actual), kept)]
     off = rms(expected, actual)
     if off <= image_tol:
         return []
-    see = ()
+    see: tuple[Path, ...] = ()
     if keep_failed:
         see = (_save(failed, actual), _save(diff, diff_image(expected, actual)))
     return [

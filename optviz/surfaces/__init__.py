@@ -281,8 +281,12 @@ def _data_settings(value: Any, path: str) -> tuple[tuple[str, float], ...]:
     settings = dict(minibatch.DEFAULTS)
     for key, raw in entry.items():
         low, high, whole = _DATA_RANGES[key]
-        check = integer if whole else number
-        settings[key] = check(raw, join_path(path, key), low, high)
+        where = join_path(path, key)
+        settings[key] = (
+            integer(raw, where, int(low), int(high))
+            if whole
+            else number(raw, where, low, high)
+        )
     return tuple(settings.items())
 
 
@@ -303,8 +307,12 @@ def parameter_values(
             )
         if definition.data:
             low, high, whole = _DATA_RANGES[key]
-            check = integer if whole else number
-            out[key] = check(value, join_path(path, key), low, high)
+            where = join_path(path, key)
+            out[key] = (
+                integer(value, where, int(low), int(high))
+                if whole
+                else number(value, where, low, high)
+            )
         else:
             out[key] = number(value, join_path(path, key))
     return tuple(sorted(out.items()))
@@ -385,7 +393,7 @@ def build(
     text, listed, examples = definition.formula, definition.minima, None
     symbols = values  # the parameters the formula names
     if definition.data:
-        examples = minibatch.generate(**values)
+        examples = minibatch.generate(**values)  # type: ignore[arg-type]
         text = minibatch.formula(examples)
         w, b, loss = minibatch.minimum(examples)
         listed = (Minimum(w, b, loss),)

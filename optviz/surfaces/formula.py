@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,7 +287,7 @@ class _Builder(_Walker):
         return self.functions[function](*args)
 
 
-def _did_you_mean(name: str, choices: list[str]) -> str:
+def _did_you_mean(name: str, choices: Sequence[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, choices, n=1)
