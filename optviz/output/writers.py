@@ -59,7 +59,7 @@ class Writer:
     @classmethod
     def summary(cls) -> str:
         """What ``optviz list formats`` prints: the docstring's first line."""
-        return (cls.__doc__ or "").strip().splitlines()[0]
+        return (cls.__doc__ or "").strip().splitlines()[0].rstrip(".")
 
     def path(self, out_dir: Path, stem: str) -> Path:
         return Path(out_dir) / f"{stem}.{self.suffix}"
