@@ -118,8 +118,10 @@ def run(
     """Run each CONFIG and write its video(s) and trajectories.csv.
 
     A CONFIG that is a folder stands for every *.yaml file in it, in name
-    order. Outputs go to the output folder: <name>.mp4 (H.264), <name>.gif and
-    trajectories.csv (one row per iteration per optimizer per start). At the
+    order. Outputs go to the output folder: <name>.<format> for each of the
+    config's animation.formats (by default mp4 and gif; 'optviz list formats'
+    shows them all) and trajectories.csv (one row per iteration per optimizer
+    per start). At the
     end a table shows, per optimizer and start, the status, the iterations
     used, the first iteration within 0.05 of a known minimum, and where it
     ended. Several configs are rendered side by side (--jobs); their tables
@@ -461,43 +463,79 @@ def snapshot(
         )
 
 
+LISTS = ("surfaces", "methods", "formats", "panels", "schedules", "themes")
+
+
 @cli.command("list", context_settings=CONTEXT)
-@click.argument(
-    "what", required=False, type=click.Choice(["surfaces", "methods"]), default=None
-)
+@click.argument("what", required=False, type=click.Choice(LISTS), default=None)
 def list_(what: str | None) -> None:
-    """Show the surfaces and the methods with their hyperparameters.
+    """Show the surfaces, the methods with their hyperparameters, and the
+    output formats, panels, schedules and themes of the animation settings.
 
     \b
     Examples:
       optviz list
       optviz list methods
+      optviz list formats
     """
     from optviz import surfaces
     from optviz.config import ENTRY_OPTIONS
+    from optviz.draw.panels import PANELS
+    from optviz.draw.schedules import SCHEDULES
+    from optviz.draw.themes import THEMES
     from optviz.optim.methods import METHODS
+    from optviz.output.writers import WRITERS
 
-    if what in (None, "surfaces"):
-        click.echo("Surfaces (surface: NAME; see them with 'optviz show NAME'):")
-        for name in surfaces.builtin_names():
-            click.echo(_describe_surface(surfaces.builtin(name)))
-    if what is None:
-        click.echo()
-    if what in (None, "methods"):
-        click.echo("Methods (method: NAME, then its hyperparameters):")
-        for m in METHODS.values():
-            click.echo(f"  {m.name:<12} {m.summary}")
-            for h in m.hyperparameters:
-                default = (
-                    "required" if h.default is None else f"default {_word(h.default)}"
-                )
-                click.echo(
-                    f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
-                    f"{h.allowed()}; {default}"
-                )
-        click.echo("Every method also takes:")
-        for key, text in ENTRY_OPTIONS:
-            click.echo(f"  {key:<12} {text}")
+    shown = [w for w in LISTS if what in (None, w)]
+    for i, which in enumerate(shown):
+        if i:
+            click.echo()
+        if which == "surfaces":
+            click.echo("Surfaces (surface: NAME; see them with 'optviz show NAME'):")
+            for name in surfaces.builtin_names():
+                click.echo(_describe_surface(surfaces.builtin(name)))
+        elif which == "methods":
+            click.echo("Methods (method: NAME, then its hyperparameters):")
+            for m in METHODS.values():
+                click.echo(f"  {m.name:<12} {m.summary}")
+                for h in m.hyperparameters:
+                    default = (
+                        "required"
+                        if h.default is None
+                        else f"default {_word(h.default)}"
+                    )
+                    click.echo(
+                        f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
+                        f"{h.allowed()}; {default}"
+                    )
+            click.echo("Every method also takes:")
+            for key, text in ENTRY_OPTIONS:
+                click.echo(f"  {key:<12} {text}")
+        else:
+            entries = {
+                "formats": (
+                    "Output formats (animation.formats: [NAME, ...]; file "
+                    "<name>.SUFFIX):",
+                    {n: w.summary() for n, w in WRITERS.items()},
+                ),
+                "panels": (
+                    "Panels (animation.panels: [NAME, ...]; beside the contours):",
+                    {n: p.summary for n, p in PANELS.items()},
+                ),
+                "schedules": (
+                    "Schedules (animation.schedule: NAME; which iteration each "
+                    "frame shows):",
+                    {n: s.summary for n, s in SCHEDULES.items()},
+                ),
+                "themes": (
+                    "Themes (animation.theme: NAME):",
+                    {n: t.summary for n, t in THEMES.items()},
+                ),
+            }
+            heading, rows = entries[which]
+            click.echo(heading)
+            for name, text in rows.items():
+                click.echo(f"  {name:<12} {text}")
 
 
 def _word(value) -> str:

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from optviz.draw.animation import Animation
+from optviz.draw.panels import PANELS
 from optviz.draw.schedules import SCHEDULES
+from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
-from optviz.output.encode import FORMATS
+from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface
 from optviz.validate import (
     TOO_DEEP,
@@ -165,8 +167,6 @@ ENTRY_OPTIONS = (
         "the config's seed; >= 0; default 0",
     ),
 )
-PANELS = ("loss", "grad_norm")
-THEMES = ("light", "dark")
 VIEWS = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
 # Side by side, the two views need a wider frame than one (unless given).
@@ -385,10 +385,13 @@ def _animation(value: Any) -> Animation:
         names = list_of(entry["formats"], at("formats"), "a list of formats")
         if not names:
             raise ConfigError(
-                "needs at least one format; supported values are " + quoted(FORMATS),
+                "needs at least one format; supported values are " + quoted(WRITERS),
                 path=at("formats"),
             )
-        chosen = [_format(n, f"{at('formats')}[{i}]") for i, n in enumerate(names)]
+        chosen = [
+            choice(n, f"{at('formats')}[{i}]", tuple(WRITERS))
+            for i, n in enumerate(names)
+        ]
         formats = tuple(dict.fromkeys(chosen))
     fps = integer(entry.get("fps", default.fps), at("fps"), 1, 120)
     if "frames" in entry and "duration" in entry:
@@ -427,13 +430,13 @@ def _animation(value: Any) -> Animation:
         dpi=integer(entry["dpi"], at("dpi"), 20, 600) if "dpi" in entry else None,
         formats=formats,
         schedule=choice(
-            entry.get("schedule", default.schedule), at("schedule"), SCHEDULES
+            entry.get("schedule", default.schedule), at("schedule"), tuple(SCHEDULES)
         ),
         title_card=number(
             entry.get("title_card", default.title_card), at("title_card"), 0.0, 60.0
         ),
         panels=_panels(entry.get("panels", []), at("panels")),
-        theme=choice(entry.get("theme", default.theme), at("theme"), THEMES),
+        theme=choice(entry.get("theme", default.theme), at("theme"), tuple(THEMES)),
         hyperparameters_in_legend=_flag(
             entry.get("hyperparameters_in_legend", False),
             at("hyperparameters_in_legend"),
@@ -447,7 +450,7 @@ def _animation(value: Any) -> Animation:
 
 def _panels(value: Any, path: str) -> tuple[str, ...]:
     names = list_of(value, path, "a list of panels")
-    chosen = [choice(n, f"{path}[{i}]", PANELS) for i, n in enumerate(names)]
+    chosen = [choice(n, f"{path}[{i}]", tuple(PANELS)) for i, n in enumerate(names)]
     return tuple(dict.fromkeys(chosen))
 
 
@@ -455,20 +458,6 @@ def _flag(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"must be true or false; got {show(value)}", path=path)
     return value
-
-
-def _format(value: Any, path: str) -> str:
-    """A video format, or ``png`` for a still (the message names the video
-    formats first: they are what a typo is most likely to have meant)."""
-    if value == "png":
-        return value
-    try:
-        return choice(value, path, FORMATS)
-    except ConfigError as e:
-        raise ConfigError(
-            f"{e.message} ('png' is allowed too: the last frame as a still)",
-            path=path,
-        ) from None
 
 
 # #RGB, #RRGGBB, #RRGGBBAA, #RGBA: what matplotlib takes as hex, checked

@@ -644,7 +644,11 @@ def test_list_surfaces_shows_every_surface_with_its_minima(capsys):
         (["run"], "Missing argument 'CONFIGS...'. (see 'optviz run --help')"),
         (["frobnicate"], "No such command 'frobnicate'. (see 'optviz --help')"),
         (["run", "x.yaml", "--jobs", "0"], "0 is not in the range x>=1."),
-        (["list", "nothing"], "'nothing' is not one of 'surfaces', 'methods'."),
+        (
+            ["list", "nothing"],
+            "'nothing' is not one of 'surfaces', 'methods', 'formats', 'panels', "
+            "'schedules', 'themes'.",
+        ),
     ],
     ids=["missing", "command", "jobs", "choice"],
 )

@@ -102,7 +102,7 @@ def test_the_checker_reads_the_real_imports():
             path.read_text(), name, path.name == "__init__.py"
         )
     }
-    assert ("optviz.draw.figure", "optviz.output.encode") in edges
+    assert ("optviz.draw.figure", "optviz.output.writers") in edges
     assert ("optviz.api", "optviz.draw.figure") in edges  # lazy
     assert ("optviz.draw.views", "optviz.optim.runner") in edges  # TYPE_CHECKING
     assert ("optviz.cli", "click") in edges
@@ -110,7 +110,7 @@ def test_the_checker_reads_the_real_imports():
         "optviz.surfaces",
         "optviz.optim.runner",
         "optviz.draw.figure",
-        "optviz.output.encode",
+        "optviz.output.writers",
     }
 
 

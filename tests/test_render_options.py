@@ -18,6 +18,7 @@ from optviz.cli import cli, main
 from optviz.config import Animation
 from optviz.draw import figure as drawing
 from optviz.errors import ConfigError
+from optviz.output import encode
 
 SMALL = {"frames": 6, "hold": 0, "size": [160, 120], "dpi": 40}
 
@@ -114,7 +115,7 @@ def test_duration_gives_the_frame_count(tmp_path):
         pytest.param(
             {"formats": ["pgn"]},
             "animation.formats[0]",
-            "'png' is allowed too",
+            "supported values are 'mp4', 'gif', 'png'; did you mean 'png'?",
             id="format-typo",
         ),
         pytest.param(
@@ -203,7 +204,7 @@ def test_a_failed_still_leaves_no_file(tmp_path, monkeypatch):
 # --- title card and schedules in the video ----------------------------------
 
 
-class CountingEncoder(drawing.Encoder):
+class CountingEncoder(encode.Encoder):
     images: ClassVar[list] = []
 
     def write(self, frame):
@@ -213,7 +214,7 @@ class CountingEncoder(drawing.Encoder):
 
 def frames_sent(tmp_path, monkeypatch, **animation):
     CountingEncoder.images = []
-    monkeypatch.setattr(drawing, "Encoder", CountingEncoder)
+    monkeypatch.setattr(encode, "Encoder", CountingEncoder)  # as the writers open it
     config = api.load_config(write_config(tmp_path, animation=animation))
     result = api.run(config)
     api.render(result, tmp_path / "video")

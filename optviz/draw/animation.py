@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from optviz.output.encode import FORMATS
+from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 
 # The frame whose proportions every size keeps (unless a dpi is given).
 BASE_SIZE = (800, 600)
@@ -28,11 +28,11 @@ class Animation:
     # None: text, lines and markers keep their proportion to the frame (see
     # figure_dpi); a number fixes matplotlib's dpi whatever the size.
     dpi: int | None = None
-    formats: tuple[str, ...] = FORMATS  # and "png": the last frame as a still
+    formats: tuple[str, ...] = DEFAULT_FORMATS  # names of optviz.output.writers
     schedule: str = "log"  # which iteration each frame shows: see optviz.draw.schedules
     title_card: float = 0.0  # seconds of title and settings before the motion
-    panels: tuple[str, ...] = ()  # beside the contours: "loss", "grad_norm"
-    theme: str = "light"  # or "dark"
+    panels: tuple[str, ...] = ()  # names of optviz.draw.panels.PANELS
+    theme: str = "light"  # a name of optviz.draw.themes.THEMES
     hyperparameters_in_legend: bool = False  # "adam (ε=0.22, β2=0.99)"
     contour_labels: bool = False  # the value on some of the contour lines
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side

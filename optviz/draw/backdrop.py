@@ -1,9 +1,10 @@
 """What lies under the trajectories, and the house look.
 
 The palette the optimizers are coloured from, the contours of a surface on
-its level spacing (log or linear), the gradient field, the dark theme's
-colours, and :func:`house_style`: matplotlib's own defaults, so that a config
-draws the same pixels whatever the user's matplotlib settings. Each layer is
+its level spacing (log or linear) and the gradient field, in the colours of a
+theme of :mod:`optviz.draw.themes`, and :func:`house_style`: matplotlib's own
+defaults, so that a config draws the same pixels whatever the user's
+matplotlib settings. Each layer is
 drawn once per figure, never per frame.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
 from matplotlib.ticker import MaxNLocator
 
+from optviz.draw import themes
 from optviz.errors import RenderError
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling
@@ -61,33 +63,16 @@ PALETTE = (*METHOD_COLOURS.values(), *SPARE_COLOURS)
 # blue and sky blue 22.3; easily told apart are 30 and more.
 MIN_DISTANCE = 25.0
 
-# The contours carry no hue, so that only the trajectories are coloured.
-CONTOUR_FILL = LinearSegmentedColormap.from_list(
-    "optviz_fill", ["#ffffff", "#e4e9ef", "#b3bcc8"]
-)
-CONTOUR_LINE = "#5a6472"
-DARK_FILL = LinearSegmentedColormap.from_list(
-    "optviz_dark_fill", ["#0e1116", "#1c232c", "#323d4b"]
-)
-_DARK = "#15191f"
-# The dark theme's colours for everything matplotlib colours from its settings.
-DARK_RC = {
-    "figure.facecolor": _DARK,
-    "axes.facecolor": _DARK,
-    "axes.edgecolor": "#c8ced6",
-    "axes.labelcolor": "#e6e9ee",
-    "text.color": "#e6e9ee",
-    "xtick.color": "#c8ced6",
-    "ytick.color": "#c8ced6",
-    "legend.facecolor": "#222831",
-    "legend.edgecolor": "#8a96a6",
-}
-# The title card's box and text, and the 3-D view's panes, on each theme.
-CARD = {
-    "light": {"face": "white", "edge": "#444444", "text": "black"},
-    "dark": {"face": "#222831", "edge": "#8a96a6", "text": "#e6e9ee"},
-}
-PANES = {"light": (0.95, 0.95, 0.95, 0.5), "dark": (0.13, 0.16, 0.2, 0.9)}
+
+@functools.cache
+def fill_map(name: str, reverse: bool = False) -> LinearSegmentedColormap:
+    """The contour fill of the theme ``name`` as a colour map."""
+    cmap = LinearSegmentedColormap.from_list(
+        f"optviz_{name}_fill", themes.get(name).fill
+    )
+    return cmap.reversed() if reverse else cmap
+
+
 _LEVELS = 25
 _GRID = 400  # contour samples along the longer side of the view
 # Log levels start at this quantile of the values above the minimum: the
@@ -100,7 +85,6 @@ _MAX_DECADES = 9.0
 # ends on either theme (so it reads on both without competing with the paths).
 _FIELD_SPACING = 40
 _FIELD_LENGTH = 0.55
-_FIELD_COLOURS = {"light": "#7d8896", "dark": "#76828f"}
 
 
 def optimizer_colours(
@@ -277,19 +261,19 @@ def draw_contours(
     # On log levels the grid's lowest point (f − f* = 0) cannot be drawn:
     # mask it here rather than have matplotlib warn about it on stderr.
     z = np.ma.masked_invalid(np.where(z > 0, z, np.nan) if norm_type is LogNorm else z)
-    dark = theme == "dark"
+    look = themes.get(theme)
     filled = axes.contourf(
         x,
         y,
         z,
         levels=levels,
         norm=norm_type(levels[0], levels[-1]),
-        cmap=DARK_FILL if dark else CONTOUR_FILL,
+        cmap=fill_map(theme),
         extend="both",
         zorder=0,
     )
     lines = axes.contour(
-        x, y, z, levels=levels, colors="#8a96a6" if dark else CONTOUR_LINE,
+        x, y, z, levels=levels, colors=look.line,
         linewidths=0.5, linestyles="solid", alpha=0.45, zorder=1,
     )  # fmt: skip
     if surface.levels == "linear":
@@ -308,7 +292,7 @@ def draw_contours(
             lines,
             levels[::3],
             fontsize="x-small",
-            colors="#c8ced6" if dark else "#3a4350",
+            colors=look.label,
             fmt=lambda v: f"{v + shift:.3g}",
         )
 
@@ -359,7 +343,7 @@ def draw_gradient_field(axes, surface: Surface, xlim, ylim, theme: str = "light"
         scale_units="dots", scale=1 / (_FIELD_LENGTH * spacing),
         units="dots", width=1.4 * zoom,
         headwidth=4.0, headlength=4.5, headaxislength=4.0,
-        color=_FIELD_COLOURS[theme], linewidth=0, zorder=0.5,
+        color=themes.get(theme).arrows, linewidth=0, zorder=0.5,
     )  # fmt: skip
 
 

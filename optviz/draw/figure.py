@@ -32,20 +32,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from optviz.draw import panels as panel_registry
+from optviz.draw import schedules, themes
 from optviz.draw.backdrop import (
-    CARD,
-    DARK_RC,
     draw_contours,
     on_dark,
     optimizer_colours,
     styled,
 )
-from optviz.draw.schedules import (
-    adaptive_iterations,
-    frame_iterations,
-    held,
-    linear_iterations,
-)
+from optviz.draw.schedules import held
 from optviz.draw.views import (
     HEAD_SIZE,
     KEY,
@@ -62,9 +57,8 @@ from optviz.draw.views import (
 )
 from optviz.errors import RenderError
 from optviz.optim.runner import Status
-from optviz.output import segments
-from optviz.output.encode import FORMATS, Encoder
-from optviz.output.files import replace_when_done
+from optviz.output import segments, writers
+from optviz.output.writers import save_png
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.draw.animation import Animation
@@ -212,7 +206,8 @@ class Renderer:
         import matplotlib as mpl
 
         self.theme = animation.theme
-        with mpl.rc_context(DARK_RC if self.theme == "dark" else {}):
+        self.look = themes.get(self.theme)
+        with mpl.rc_context(dict(self.look.rc)):
             self._build(surface, *args, animation=animation, **kwargs)
 
     def _build(
@@ -235,7 +230,7 @@ class Renderer:
         self.trajectories = [_in_view(t, xlim, ylim) for t in self._runs]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
         self.colours = optimizer_colours(max(count, len(labels)), colors, methods)
-        if self.theme == "dark":  # black lines would vanish: draw them white
+        if self.look.no_black:  # black lines would vanish: draw them white
             self.colours = [on_dark(c) for c in self.colours]
         self.size = even_size(animation.size)
         self.last = max((t.iterations for t in self._runs), default=0)
@@ -414,17 +409,15 @@ class Renderer:
         return max(0.0, min(right, self.size[0] - gap / 2) - left)
 
     def _add_panel(self, axes, name: str, surface: Surface):
-        """A panel of ``name`` (``loss`` or ``grad_norm``) against the
-        iteration, with one curve per run, to the run's last point (not only
-        as far as its line stays in view), on the scale
+        """The panel ``name`` of :data:`optviz.draw.panels.PANELS` against
+        the iteration, with one curve per run, to the run's last point (not
+        only as far as its line stays in view), on the scale
         :func:`panel_scale` picks for the values."""
         runs = self._runs
-        values = [t.loss if name == "loss" else t.grad_norm for t in runs]
-        known = [m.value for m in surface.minima if m.kind == "global"]
-        if name == "loss":
-            how = panel_scale(values, min(known) if known else None, "f")
-        else:
-            how = panel_scale(values, 0.0, "‖∇f‖", shifted=False)
+        panel = panel_registry.get(name)
+        values = [panel.values(t, surface) for t in runs]
+        lowest = panel.lowest(surface)
+        how = panel_scale(values, lowest, panel.symbol, shifted=panel.shifted)
         axes.set_yscale(how.scale, **how.options)
         # The frames' iterations grow about exponentially (the ``log``
         # schedule), so the iteration axis is logarithmic past 10.
@@ -522,7 +515,7 @@ class Renderer:
     def _place_legend(self, handles: list, names: list[str], loc):
         if not handles:
             return None
-        style = dict(_LEGEND, edgecolor="#8a96a6") if self.theme == "dark" else _LEGEND
+        style = dict(_LEGEND, edgecolor=self.look.legend_edge)
         if loc == _OUTSIDE and self._legend_below():
             # Along the bottom of the frame, in columns, it costs the views
             # least; the layout makes room for it and it stays put.
@@ -602,22 +595,22 @@ class Renderer:
         always ``animation.frames`` of them, a run with fewer iterations
         holding each for several frames (:func:`optviz.draw.schedules.held`)."""
         frames = animation.frames
-        if animation.schedule == "linear":
-            k = linear_iterations(self.last, frames)
-        elif animation.schedule == "adaptive":
+
+        def pixels() -> tuple[float, float]:
             box = self.axes.get_window_extent()
             (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
-            scale = (box.width / abs(x1 - x0), box.height / abs(y1 - y0))
-            paths = [t.points for t in self.trajectories]
-            k = adaptive_iterations(paths, self.last, frames, scale)
-        else:
-            k = frame_iterations(self.last, frames)
+            return (box.width / abs(x1 - x0), box.height / abs(y1 - y0))
+
+        paths = [t.points for t in self.trajectories]
+        k = schedules.get(animation.schedule).iterations(
+            paths, self.last, frames, pixels
+        )
         return held(k, frames)
 
     def card(self, lines: Sequence[str]) -> np.ndarray:
         """The first frame under a box with ``lines`` of text (the title card)."""
         buffer = np.asarray(self.buffer(0))
-        look = CARD[self.theme]
+        look = self.look.card
         text = self.figure.text(
             0.5,
             0.5,
@@ -747,8 +740,7 @@ _SPOTS = (
 _OUTSIDE = "outside"  # right of the axes, when every spot covers something
 _LEGEND = dict(
     framealpha=0.9,
-    fancybox=False,
-    edgecolor="#444444",
+    fancybox=False,  # edged in the theme's legend_edge
     fontsize="medium",
     borderpad=0.6,
     handlelength=2.2,
@@ -909,14 +901,16 @@ def render_video(
     animation, title = figure["animation"], figure.get("title")
     try:
         paths = []
-        videos = [f for f in animation.formats if f in FORMATS]
-        # The still and the GIF's palette are both the last frame, which
-        # holds every line: drawn once for the two.
+        chosen = [writers.get(f) for f in animation.formats]
+        videos = [w.name for w in chosen if not w.from_last_frame]
+        # The stills and a stream's palette (the GIF's) are all the last
+        # frame, which holds every line: drawn once for them all.
         last = None
-        if "png" in animation.formats or "gif" in videos:
+        if any(w.from_last_frame or w.wants_last_frame for w in chosen):
             last = renderer.frame(renderer.last)
-        if "png" in animation.formats:
-            paths.append(save_png(Path(out_dir) / f"{stem}.png", last))
+        for w in chosen:
+            if w.from_last_frame:
+                paths.append(w.still(w.path(Path(out_dir), stem), last))
         if not videos:
             return paths
         frames = sequence(renderer.schedule(animation), animation)
@@ -933,7 +927,7 @@ def render_video(
                 write(image)
                 tick()
 
-        palette = last if "gif" in videos else None
+        palette = last if any(writers.get(f).wants_last_frame for f in videos) else None
         cuts = [(0, len(frames))]
         if jobs > 1 and segments.available():
             # A held frame costs its encoding only, not its drawing.
@@ -954,8 +948,8 @@ def render_video(
                 progress=progress,
             )
             return [*written, *paths]
-        encoder = Encoder(
-            Path(out_dir), stem, renderer.size, animation.fps, videos, palette=palette
+        encoder = writers.Streams(
+            Path(out_dir), stem, renderer.size, animation.fps, videos, last=palette
         )
         done = 0
 
@@ -1038,23 +1032,3 @@ def render_stills(
         return [written[i] for i in range(len(shots))]
     finally:
         renderer.close()
-
-
-def save_png(path: Path, image: np.ndarray) -> Path:
-    """Write an (height, width, 3|4) uint8 image as PNG, atomically.
-
-    The picture goes to a temporary file in the same folder first and is
-    renamed into place (with the user's usual permissions), so ``path``
-    never holds half a file.
-    """
-    from PIL import Image  # matplotlib's own dependency
-
-    image = np.asarray(image, dtype=np.uint8)
-    if image.ndim == 3 and image.shape[2] == 4 and np.all(image[..., 3] == 255):
-        image = image[..., :3]  # opaque: a quarter smaller without alpha
-    try:
-        with replace_when_done(Path(path)) as tmp:
-            Image.fromarray(image).save(tmp, format="PNG")
-    except OSError as e:
-        raise RenderError(f"cannot write {path}: {e}") from e
-    return path

@@ -18,11 +18,54 @@ a cliff, a late escape from a saddle) gets as many frames as it needs.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-SCHEDULES = ("log", "linear", "adaptive")
+Pixels = Callable[[], tuple[float, float]]
+"""Pixels per data unit along x and y in the figure, asked for only by a
+schedule that measures motion on screen (the figure must be laid out)."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A named way of choosing the iteration each frame shows.
+
+    ``iterations(paths, last, frames, pixels)`` returns increasing iterations
+    from 0 to ``last``, ``frames`` of them (or every iteration when there are
+    fewer); ``paths`` are the trajectories' (n_i, 2) points in data units.
+    """
+
+    name: str
+    summary: str  # what ``optviz list schedules`` prints
+    iterations: Callable[[Sequence[np.ndarray], int, int, Pixels], np.ndarray]
+
+
+SCHEDULES: dict[str, Schedule] = {}
+"""Every schedule by name (``animation.schedule``), in ``optviz list`` order."""
+
+
+def register(name: str, summary: str):
+    """Add the decorated ``iterations`` function as the schedule ``name``."""
+
+    def add(iterations):
+        if name in SCHEDULES:
+            raise ValueError(f"a schedule {name!r} is registered already")
+        SCHEDULES[name] = Schedule(name, summary, iterations)
+        return iterations
+
+    return add
+
+
+def get(name: str) -> Schedule:
+    """The schedule of ``name``; a KeyError that lists the valid names."""
+    try:
+        return SCHEDULES[name]
+    except KeyError:
+        valid = ", ".join(repr(n) for n in SCHEDULES)
+        raise KeyError(f"no schedule {name!r}; supported are {valid}") from None
+
 
 # Bisection on s: the first step shrinks monotonically as s grows, and at
 # s = 700 it is below one for any iteration count a float can hold.
@@ -200,6 +243,21 @@ def _fill(k: np.ndarray, frames: int) -> np.ndarray:
         chosen = splittable[np.argsort(-gaps[splittable], kind="stable")[:need]]
         k = np.sort(np.concatenate((k, k[chosen] + gaps[chosen] // 2)))
     return k.astype(np.int64)
+
+
+@register("log", "exponential: one iteration a frame at first, many later")
+def _log(paths, last: int, frames: int, pixels: Pixels) -> np.ndarray:
+    return frame_iterations(last, frames)
+
+
+@register("linear", "iterations evenly spread over the frames")
+def _linear(paths, last: int, frames: int, pixels: Pixels) -> np.ndarray:
+    return linear_iterations(last, frames)
+
+
+@register("adaptive", "frames evenly spread over the visible motion")
+def _adaptive(paths, last: int, frames: int, pixels: Pixels) -> np.ndarray:
+    return adaptive_iterations(paths, last, frames, pixels())
 
 
 def held(schedule: np.ndarray, frames: int) -> np.ndarray:

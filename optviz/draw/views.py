@@ -16,13 +16,11 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
+from optviz.draw import themes
 from optviz.draw.backdrop import (
-    CONTOUR_FILL,
-    CONTOUR_LINE,
-    DARK_FILL,
-    PANES,
     draw_contours,
     draw_gradient_field,
+    fill_map,
     grid_shift,
     surface_grid,
 )
@@ -334,15 +332,15 @@ class View3D(View):
         self._floor = float(finite.min()) if finite.size else 1e-12
         zz = self._height(z + self._shift)
         xx, yy = np.meshgrid(x, y)
-        dark = self.theme == "dark"
+        look = themes.get(self.theme)
         self.axes.plot_surface(
             xx, yy, zz,
-            cmap=DARK_FILL if dark else CONTOUR_FILL.reversed(),
-            linewidth=0.2, edgecolor="#8a96a6" if dark else CONTOUR_LINE,
+            cmap=fill_map(self.theme, reverse=look.mesh_reversed),
+            linewidth=0.2, edgecolor=look.line,
             alpha=0.85, antialiased=True, zorder=0,
         )  # fmt: skip
         for axis in (self.axes.xaxis, self.axes.yaxis, self.axes.zaxis):
-            axis.set_pane_color(PANES[self.theme])
+            axis.set_pane_color(look.panes)
         # Heights are log10(f − f*) on log levels: ticked and labelled in
         # f − f* itself (10⁻², 10⁰, 10²), which is what a viewer reads.
         self.axes.set_zlabel("f − f*" if self._log else "f")

@@ -31,7 +31,6 @@ import numpy as np
 from optviz.errors import RenderError
 from optviz.output.files import partial_name
 
-FORMATS = ("mp4", "gif")
 # GIF delays are whole centiseconds: 30 fps would need 3.33 cs, which players
 # round to 3 and so play 11 % fast. The GIF gets its own rate instead, at most
 # 25 fps, which also keeps it small.
@@ -98,7 +97,7 @@ class Encoder:
         stem: str,
         size: tuple[int, int],
         fps: float,
-        formats: Sequence[str] = FORMATS,
+        formats: Sequence[str] = ("mp4", "gif"),
         *,
         palette: np.ndarray | bytes | None = None,
         crf: int = CRF,
@@ -106,13 +105,19 @@ class Encoder:
         ffmpeg: str | None = None,
         threads: int | None = None,
     ) -> None:
+        from optviz.output.writers import WRITERS, FFmpegWriter
+
         self.formats = tuple(dict.fromkeys(formats))
-        unknown = [f for f in self.formats if f not in FORMATS]
+        ours = [n for n, w in WRITERS.items() if isinstance(w, FFmpegWriter)]
+        unknown = [f for f in self.formats if f not in ours]
         if unknown or not self.formats:
-            raise ValueError(f"formats must be some of {FORMATS}, got {formats}")
+            raise ValueError(f"formats must be some of {tuple(ours)}, got {formats}")
+        self.writers = [
+            w for f in self.formats if isinstance(w := WRITERS[f], FFmpegWriter)
+        ]
         self.width, self.height = (int(v) for v in size)
-        if "mp4" in self.formats and (self.width % 2 or self.height % 2):
-            raise ValueError(f"H.264 needs an even frame size, got {size}")
+        for writer in self.writers:
+            writer.check_size(self.width, self.height)
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.fps = fps
@@ -123,13 +128,13 @@ class Encoder:
         # A copy: the caller may hand over a drawing buffer it will reuse.
         self._palette = (
             bytes(self._bytes(palette))
-            if palette is not None and "gif" in self.formats
+            if palette is not None and any(w.wants_last_frame for w in self.writers)
             else None
         )
-        self._crf = crf
-        self._preset = preset
+        self.crf = crf
+        self.preset = preset
         self._ffmpeg = ffmpeg
-        self._threads = threads  # None: ffmpeg's choice (about 1.5 a core)
+        self.threads = threads  # None: ffmpeg's choice (about 1.5 a core)
         self._proc: subprocess.Popen | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._reader: threading.Thread | None = None
@@ -157,43 +162,20 @@ class Encoder:
                 return stream
             return stream.trim(start_frame=1).setpts("PTS-STARTPTS")
 
-        outputs = []
-        mp4 = frames
-        if "gif" in self.formats:
-            both = "mp4" in self.formats
-            split = frames.filter_multi_output("split", 3 if both else 2)
-            palette = split[0].trim(end_frame=1).filter("palettegen", stats_mode="full")
-            gif = video(split[1]).filter("fps", fps=f"{gif_fps(self.fps):g}")
-            # Ordered (Bayer) dithering is a function of position only, so
-            # pixels that do not change between frames keep their palette
-            # index and the GIF stores just the changed rectangle per frame.
-            gif = ffmpeg.filter(
-                [gif, palette],
-                "paletteuse",
-                dither="bayer",
-                bayer_scale=4,
-                diff_mode="rectangle",
-            )
-            outputs.append(
-                ffmpeg.output(gif, str(self.parts["gif"]), loop=0, format="gif")
-            )
-            mp4 = split[2] if both else None
-        if mp4 is not None:
-            x264 = {"threads": self._threads} if self._threads else {}
-            outputs.insert(
-                0,
-                ffmpeg.output(
-                    video(mp4).filter("format", "yuv420p"),
-                    str(self.parts["mp4"]),
-                    format="mp4",
-                    vcodec="libx264",
-                    preset=self._preset,
-                    crf=self._crf,
-                    pix_fmt="yuv420p",
-                    movflags="+faststart",
-                    **x264,
-                ),
-            )
+        # Each format takes its branches of one split of the frames, the
+        # last format the first branches; the outputs in format order.
+        needed = sum(w.branches for w in self.writers)
+        split = frames.filter_multi_output("split", needed) if needed > 1 else None
+        taken = 0
+        outputs: list = []
+        for writer in reversed(self.writers):
+            if split is None:
+                streams = [frames]
+            else:
+                streams = [split[taken + i] for i in range(writer.branches)]
+            taken += writer.branches
+            part = self.parts[writer.name]
+            outputs.insert(0, writer.output(ffmpeg, streams, video, part, self))
         return outputs
 
     def command(self) -> list[str]:
@@ -201,8 +183,8 @@ class Encoder:
         import ffmpeg  # type: ignore[import-untyped]
 
         start = [self._ffmpeg or ffmpeg_exe(), *_QUIET, "-y"]
-        if self._threads:  # a global option: before the outputs
-            start += ["-filter_complex_threads", str(self._threads)]
+        if self.threads:  # a global option: before the outputs
+            start += ["-filter_complex_threads", str(self.threads)]
         return ffmpeg.merge_outputs(*self._outputs()).compile(cmd=start)
 
     # -- the process --------------------------------------------------------

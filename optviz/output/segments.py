@@ -3,7 +3,8 @@
 The video's frames are cut into contiguous ranges, one per worker process.
 Each worker draws its range and encodes it with an ffmpeg of its own into
 segment files — H.264 with the same settings, and a GIF with the same
-palette — and the segments are then joined without re-encoding: the MP4s by
+palette — and each format's writer then joins its segments
+(:meth:`optviz.output.writers.Writer.join`) without re-encoding: the MP4s by
 ffmpeg's concat demuxer with ``-c copy``, the GIFs by splicing their frame
 blocks (:func:`optviz.output.encode.join_gifs`).
 
@@ -34,14 +35,14 @@ import shutil
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from multiprocessing.connection import wait
 from pathlib import Path
 
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.output.encode import Encoder, _die_with_parent, gif_fps, join_gifs, join_mp4
+from optviz.output import writers
+from optviz.output.encode import _die_with_parent
 from optviz.output.files import partial_name
 
 # Fewer frames than this a worker are not worth its start (fork, ffmpeg, and
@@ -65,17 +66,10 @@ def available() -> bool:
 
 
 def joint_multiple(fps: float, formats: Sequence[str]) -> int:
-    """The frame indices where a range may start: multiples of this.
-
-    With a GIF among the formats, a range must start where a GIF frame does
-    (at 30 fps and a GIF at 25, every 6th video frame); otherwise anywhere.
-    """
-    if "gif" not in formats:
-        return 1
-    per_frame = Fraction(gif_fps(fps)).limit_denominator(1000) / Fraction(
-        fps
-    ).limit_denominator(1000)
-    return per_frame.denominator
+    """The frame indices where a range may start: multiples of this, as the
+    writers of ``formats`` ask (with a GIF among them, where a GIF frame
+    starts: at 30 fps and a GIF at 25, every 6th video frame)."""
+    return writers.joint_multiple(fps, formats)
 
 
 def ranges(
@@ -132,7 +126,7 @@ def encode(
     folder.mkdir()
     context = multiprocessing.get_context("fork")
     workers = []
-    finals = {f: out_dir / f"{stem}.{f}" for f in formats}
+    finals = {f: writers.get(f).path(out_dir, stem) for f in formats}
     parts = {f: partial_name(p) for f, p in finals.items()}
     # Each worker draws on a core of its own and its ffmpeg takes what is
     # left: x264's own choice, threads for every core, would have each of N
@@ -141,13 +135,13 @@ def encode(
     try:
         for index, (start, stop) in enumerate(cuts):
             receive, send = context.Pipe(duplex=False)
-            encoder = Encoder(
+            encoder = writers.Streams(
                 folder,
                 f"segment-{index:03d}",
                 size,
                 fps,
                 formats,
-                palette=palette,
+                last=palette,
                 threads=threads,
             )
             process = context.Process(
@@ -160,15 +154,11 @@ def encode(
             send.close()  # the parent's copy: EOF reaches us when the worker ends
             workers.append((process, receive))
         _collect(workers, total, progress)
-        segments = [
-            [folder / f"segment-{i:03d}.{fmt}" for i in range(len(cuts))]
-            for fmt in formats
-        ]
-        for fmt, files in zip(formats, segments):
-            if fmt == "mp4":
-                join_mp4(files, parts[fmt])
-            else:
-                join_gifs(files, parts[fmt])
+        for fmt in formats:
+            # The writer of each format says how its pieces are joined.
+            writer = writers.get(fmt)
+            pieces = [writer.path(folder, f"segment-{i:03d}") for i in range(len(cuts))]
+            writer.join(pieces, parts[fmt])
         for fmt in formats:
             os.replace(parts[fmt], finals[fmt])
     finally:
