@@ -377,8 +377,9 @@ def _animation(value: Any) -> Animation:
     size = default.size
     if "size" in entry:
         wh = pair(entry["size"], at("size"), "[width, height] in pixels")
-        size = tuple(
-            integer(v, f"{at('size')}[{i}]", 16, 4096) for i, v in enumerate(wh)
+        size = (
+            integer(wh[0], f"{at('size')}[0]", 16, 4096),
+            integer(wh[1], f"{at('size')}[1]", 16, 4096),
         )
     formats = default.formats
     if "formats" in entry:
@@ -426,7 +427,7 @@ def _animation(value: Any) -> Animation:
         frames=frames,
         fps=fps,
         hold=number(entry.get("hold", default.hold), at("hold"), 0.0, 60.0),
-        size=size,  # type: ignore[arg-type]
+        size=size,
         dpi=integer(entry["dpi"], at("dpi"), 20, 600) if "dpi" in entry else None,
         formats=formats,
         schedule=choice(
@@ -498,11 +499,11 @@ def _surface(value: Any, base: Path) -> Surface:
     from optviz import surfaces
 
     path = "surface"
+    overrides: dict[str, Any] = {}
     if isinstance(value, str):
-        definition, overrides = _named_surface(value, base, path), {}
+        definition = _named_surface(value, base, path)
     elif isinstance(value, Mapping) and "formula" in value:
         definition = surfaces.parse_definition(value, path=path)
-        overrides = {}
     elif isinstance(value, Mapping) and "name" in value:
         entry = mapping(value, path, "a surface")
         definition = _named_surface(entry["name"], base, join_path(path, "name"))

@@ -212,8 +212,8 @@ def surface_grid(surface: Surface, xlim, ylim) -> tuple[np.ndarray, ...]:
     a known f* by rounding, and it is the lowest of the two that is subtracted.
     """
     dx, dy = xlim[1] - xlim[0], ylim[1] - ylim[0]
-    x = np.linspace(*xlim, max(2, round(_GRID * min(1.0, dx / dy))))
-    y = np.linspace(*ylim, max(2, round(_GRID * min(1.0, dy / dx))))
+    x = np.linspace(xlim[0], xlim[1], max(2, round(_GRID * min(1.0, dx / dy))))
+    y = np.linspace(ylim[0], ylim[1], max(2, round(_GRID * min(1.0, dy / dx))))
     xx, yy = np.meshgrid(x, y)
     with np.errstate(all="ignore"):
         z = np.asarray(surface.f(np.stack((xx, yy), axis=-1)), dtype=float)

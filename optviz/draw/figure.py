@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
 from optviz.draw import panels as panel_registry
@@ -207,7 +208,7 @@ class Renderer:
 
         self.theme = animation.theme
         self.look = themes.get(self.theme)
-        with mpl.rc_context(dict(self.look.rc)):
+        with mpl.rc_context(dict(self.look.rc)):  # type: ignore[arg-type]
             self._build(surface, *args, animation=animation, **kwargs)
 
     def _build(
@@ -252,13 +253,15 @@ class Renderer:
             grid = fig.add_gridspec(
                 max(1, len(panels)), len(widths), width_ratios=widths
             )
-            specs = [grid[:, i] for i in range(columns)]
+            specs: list[Any] = [grid[:, i] for i in range(columns)]
             if panels and columns > 1:
                 # The 3-D view's z ticks stick out to its right: keep them
                 # clear of the panels' labels.
-                fig.get_layout_engine().set(wspace=0.05)
+                engine = fig.get_layout_engine()
+                assert isinstance(engine, ConstrainedLayoutEngine)
+                engine.set(wspace=0.05)
         else:
-            specs = [None]
+            specs = [None]  # a view on the whole figure
         self.views = [
             view(self, fig, spec, xlim, ylim) for view, spec in zip(self._VIEWS, specs)
         ]
@@ -910,6 +913,7 @@ def render_video(
             last = renderer.frame(renderer.last)
         for w in chosen:
             if w.from_last_frame:
+                assert last is not None
                 paths.append(w.still(w.path(Path(out_dir), stem), last))
         if not videos:
             return paths

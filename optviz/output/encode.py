@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -145,7 +146,7 @@ class Encoder:
         """The filter graph and the outputs, as ffmpeg-python streams: the raw
         frames → ``split`` → palette and GIF, and/or the MP4."""
         # ffmpeg-python: the graph as objects (labels, escaping) instead of text
-        import ffmpeg  # type: ignore[import-untyped]
+        import ffmpeg
 
         frames = ffmpeg.input(
             "pipe:0",
@@ -180,7 +181,7 @@ class Encoder:
 
     def command(self) -> list[str]:
         """The ffmpeg command line (outputs go to the temporary names)."""
-        import ffmpeg  # type: ignore[import-untyped]
+        import ffmpeg
 
         start = [self._ffmpeg or ffmpeg_exe(), *_QUIET, "-y"]
         if self.threads:  # a global option: before the outputs
@@ -240,9 +241,14 @@ class Encoder:
             )
         return view.cast("B")
 
+    def _stdin(self) -> IO[bytes]:
+        """ffmpeg's input, between ``start`` and ``finish``."""
+        assert self._proc is not None and self._proc.stdin is not None
+        return self._proc.stdin
+
     def _send(self, data: memoryview | bytes) -> None:
         try:
-            self._proc.stdin.write(data)
+            self._stdin().write(data)
         except OSError:  # BrokenPipeError: ffmpeg has closed its input
             self._fail("ffmpeg stopped reading frames", wait=True)
 
@@ -258,12 +264,13 @@ class Encoder:
             raise RuntimeError("encoder not started")
         try:
             try:
-                self._proc.stdin.close()
+                self._stdin().close()
             except OSError:
                 self._fail("ffmpeg stopped reading frames", wait=True)
             if self._proc.wait() != 0:
                 self._fail("encoding failed")
-            self._reader.join()
+            if self._reader is not None:
+                self._reader.join()
             missing = [p.name for p in self.parts.values() if not p.is_file()]
             if missing:
                 self._fail(f"ffmpeg wrote no {', '.join(missing)}")
@@ -282,11 +289,12 @@ class Encoder:
         ``wait``: ffmpeg closed its input, so it is on its way out; give it a
         moment to exit by itself so that its exit code and errors are known.
         """
-        if wait:
+        proc = self._proc
+        if wait and proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):  # abort() kills
-                self._proc.wait(timeout=_EXIT_GRACE_S)
+                proc.wait(timeout=_EXIT_GRACE_S)
         self.abort()
-        code = self._proc.returncode
+        code = proc.returncode if proc is not None else None
         if code is not None and code < 0:
             what += f" (ffmpeg was killed by signal {-code})"
         elif code:
@@ -302,7 +310,8 @@ class Encoder:
             proc.wait()
             # A broken pipe is what we are cleaning up after.
             with contextlib.suppress(OSError):
-                proc.stdin.close()
+                if proc.stdin is not None:
+                    proc.stdin.close()
             if self._reader is not None:
                 self._reader.join()
         for part in self.parts.values():
@@ -337,7 +346,7 @@ def join_mp4(segments: Sequence[Path], dest: Path, ffmpeg: str | None = None) ->
              for s in segments]  # fmt: skip
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # ffmpeg-python, by another name: ``ffmpeg`` is the binary's path here
-    import ffmpeg as ffmpeg_python  # type: ignore[import-untyped]
+    import ffmpeg as ffmpeg_python
 
     joined = ffmpeg_python.input(str(listing), format="concat", safe=0).output(
         str(dest), format="mp4", c="copy", movflags="+faststart"

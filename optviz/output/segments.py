@@ -35,8 +35,9 @@ import shutil
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -197,14 +198,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _collect(workers, total: int, progress) -> None:
+def _collect(
+    workers: Sequence[tuple[Any, Connection]],
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     """Wait for every worker, passing their frame counts on to ``progress``;
     the first failure is raised."""
     done = 0
-    waiting = {receive: process for process, receive in workers}
+    waiting: dict[Connection, Any] = {receive: process for process, receive in workers}
     finished = set()
     while waiting:
-        for receive in wait(list(waiting)):
+        for ready in wait(list(waiting)):
+            receive = cast(Connection, ready)
             try:
                 message = receive.recv()
             except EOFError:  # the worker has ended
@@ -227,8 +233,8 @@ def _collect(workers, total: int, progress) -> None:
                 finished.add(receive)
             else:  # "error"
                 _, text, details = message
-                error = RenderError(text)  # already one line, with the cause
-                error.details = details
+                error = RenderError(str(text))  # already one line, with the cause
+                error.details = str(details)
                 raise error
 
 
