@@ -16,10 +16,11 @@ import pytest
 import yaml
 
 import optviz
+from optviz import config as config_module
 from optviz.cli import main
 from optviz.optim import methods
 from optviz.optim.methods import FUSED, LR, METHODS, Hyperparameter, register
-from optviz.optim.runner import step_all
+from optviz.optim.runner import Perturbations, step_all
 from optviz.surfaces import SURFACES
 
 Array = np.ndarray
@@ -234,6 +235,36 @@ def test_a_name_is_registered_once_and_a_method_needs_both_functions(toys):
     with pytest.raises(ValueError, match="needs both init and update"):
         register("half", LR, init=sign_init)
     assert "half" not in METHODS
+
+
+def test_a_hyperparameter_cannot_take_a_key_every_entry_has():
+    for key, _ in config_module.ENTRY_OPTIONS:
+        noisy = Hyperparameter(key, "σ", "clashes", 0.0, low=0.0)
+        with pytest.raises(ValueError, match="key of every optimizer entry"):
+            register("clash", LR, noisy, init=sign_init, update=sign_update)
+    assert "clash" not in METHODS
+
+
+def test_clipping_reaches_a_function_pair_as_it_reaches_the_fused_rows():
+    """gd as a function pair, clipped by norm, takes the fused gd's steps."""
+    gd = register(
+        "pair-gd",
+        LR,
+        init=sign_init,
+        update=lambda g, s, t, hp: SignState(s.theta - hp.lr * g),
+        summary="gd as a function pair",
+    )
+    try:
+        grad, starts = SURFACES["beale"].grad, np.array([[2.0, -2.0], [-3.0, 3.0]])
+        rules = [gd.build({"lr": 1e-3}), METHODS["gd"].build({"lr": 1e-3})]
+        clipped = Perturbations(clip_norm=(0.5, 0.5), noise=(0.0, 0.0))
+        theta = step_all(grad, rules, starts, 200, perturb=clipped)
+        np.testing.assert_array_equal(theta[:, 0], theta[:, 1])
+        plain = step_all(grad, rules[1:], starts, 200)
+        assert not np.array_equal(theta[:, 1], plain[:, 0])  # clipping did act
+    finally:
+        methods.FAMILIES.pop(type(rules[0]))
+        del METHODS["pair-gd"]
 
 
 def test_the_fused_family_steps_as_its_protocol_update_does():

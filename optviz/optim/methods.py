@@ -147,6 +147,9 @@ class Method:
 
 
 METHODS: dict[str, Method] = {}
+# Keys an optimizer's entry in a config has whatever its method: no
+# hyperparameter may take one of these names.
+ENTRY_KEYS = ("label", "method", "color", "batch_size", "clip_norm", "noise")
 # The family that steps an ``hp``, by the type of the ``hp``.
 FAMILIES: dict[type, Family] = {}
 
@@ -186,6 +189,11 @@ def register(
     for key in keys:
         if not key.isidentifier() or keys.count(key) > 1:
             raise ValueError(f"{name}: {key!r} must be a distinct Python name")
+        if key in ENTRY_KEYS:
+            raise ValueError(
+                f"{name}: {key!r} is a key of every optimizer entry; name the "
+                "hyperparameter otherwise (taken: " + ", ".join(ENTRY_KEYS) + ")"
+            )
 
     def add(factory: Callable[..., Any], doc: str | None) -> Method:
         text = summary or (doc or "").strip().splitlines()[0]
