@@ -9,6 +9,8 @@ file, ``optviz.run`` and the command line, and check their steps by hand.
 from __future__ import annotations
 
 import csv
+import re
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -281,3 +283,45 @@ def test_the_fused_family_steps_as_its_protocol_update_does():
     for t in range(1, 41):
         state = FUSED.update(grad(FUSED.where(state, c)), state, t, c)
         np.testing.assert_array_equal(state.theta, fast[t - 1])
+
+
+def test_the_architecture_docs_example_registers_a_method_that_runs(tmp_path):
+    text = (Path(__file__).parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    code = "\n".join(line.removeprefix("  ") for line in block.splitlines())
+    before = METHODS.pop("signsgd", None)  # the module's toy, if registered
+    try:
+        exec(code, {})
+        result = optviz.run(
+            optviz.load_config(write(tmp_path, [{"method": "signsgd", "lr": 0.25}]))
+        )
+        np.testing.assert_array_equal(result.trajectories[0].points[:3],
+                                      [(1, -0.5), (0.75, -0.25), (0.5, 0)])  # fmt: skip
+    finally:
+        added = METHODS.pop("signsgd", None)
+        if added is not None:
+            methods.FAMILIES.pop(type(added.build({"lr": 1})), None)
+        if before is not None:
+            METHODS["signsgd"] = before
+
+
+def test_a_method_registered_again_is_run_again(tmp_path, toys):
+    """``optviz.run`` keeps the rows it computed, by method: a method removed
+    and registered again (a notebook cell run twice, edited) is run anew."""
+    cfg = write(tmp_path, [{"method": "signsgd", "lr": 0.25}])
+    first = optviz.run(optviz.load_config(cfg)).trajectories[0].points
+    before = METHODS.pop("signsgd")
+    try:
+        twice = register(
+            "signsgd",
+            LR,
+            init=sign_init,
+            update=lambda g, s, t, hp: SignState(s.theta - 2 * hp.lr * np.sign(g)),
+            summary="signSGD at twice the step",
+        )
+        again = optviz.run(optviz.load_config(cfg)).trajectories[0].points
+        methods.FAMILIES.pop(type(twice.build({"lr": 1})))
+    finally:
+        METHODS["signsgd"] = before
+    np.testing.assert_array_equal(first[1], (0.75, -0.25))
+    np.testing.assert_array_equal(again[1], (0.5, 0.0))
