@@ -285,16 +285,25 @@ def test_the_fused_family_steps_as_its_protocol_update_does():
         np.testing.assert_array_equal(state.theta, fast[t - 1])
 
 
-def test_the_architecture_docs_example_registers_a_method_that_runs(tmp_path):
-    text = (Path(__file__).parent.parent / "docs" / "ARCHITECTURE.md").read_text()
-    block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+ROOT = Path(__file__).parent.parent
+DOCS = {
+    "architecture": (ROOT / "docs" / "ARCHITECTURE.md", r"```python\n(.*?)```"),
+    "readme": (ROOT / "README.md", r"### Your own method.*?```python\n(.*?)```"),
+}
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_the_docs_example_registers_a_method_that_runs(tmp_path, doc):
+    path, pattern = DOCS[doc]
+    block = re.search(pattern, path.read_text(encoding="utf-8"), re.S).group(1)
     code = "\n".join(line.removeprefix("  ") for line in block.splitlines())
+    cfg = write(tmp_path, [{"method": "signsgd", "lr": 0.25}])
+    code = code.replace('"signsgd.yaml"', repr(str(cfg)))
     before = METHODS.pop("signsgd", None)  # the module's toy, if registered
     try:
-        exec(code, {})
-        result = optviz.run(
-            optviz.load_config(write(tmp_path, [{"method": "signsgd", "lr": 0.25}]))
-        )
+        namespace: dict = {}
+        exec(code, namespace)
+        result = namespace.get("result") or optviz.run(optviz.load_config(cfg))
         np.testing.assert_array_equal(result.trajectories[0].points[:3],
                                       [(1, -0.5), (0.75, -0.25), (0.5, 0)])  # fmt: skip
     finally:
@@ -325,3 +334,28 @@ def test_a_method_registered_again_is_run_again(tmp_path, toys):
         METHODS["signsgd"] = before
     np.testing.assert_array_equal(first[1], (0.75, -0.25))
     np.testing.assert_array_equal(again[1], (0.5, 0.0))
+
+
+def test_noise_and_minibatches_reach_a_function_pair(tmp_path, toys):
+    """``noise`` and ``batch_size`` change a pair method's gradients as they
+    change gd's: seeded, so the same config gives the same path."""
+    data = yaml.safe_load(
+        (ROOT / "configs" / "examples" / "batch_vs_minibatch.yaml").read_text()
+    )
+    entries = [
+        {"label": "full", "method": "signsgd", "lr": 0.01},
+        {"label": "minibatch", "method": "signsgd", "lr": 0.01, "batch_size": 1},
+        {"label": "noisy", "method": "signsgd", "lr": 0.01, "noise": 5.0},
+    ]
+    data.update(optimizers=entries, iterations=40)
+    path = tmp_path / "data.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    runs = [optviz.run(optviz.load_config(path)).trajectories for _ in range(2)]
+    points = {t.label: t.points for t in runs[0] if t.start == 0}
+    assert not np.array_equal(points["full"], points["minibatch"])
+    assert not np.array_equal(points["full"], points["noisy"])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a.points, b.points)
+    # every step is ±ε per coordinate, whatever the gradient
+    for p in points.values():
+        assert np.allclose(np.abs(np.diff(p, axis=0)), 0.01)
