@@ -18,8 +18,9 @@ and methods such as Nesterov's or the line searches compute θ, not a step to
 add to it.
 
 A state may also have a field ``code``, ``(R,)`` int8: 0 while the row runs,
-else why it stopped (see :mod:`optviz.optim.second_order`); a row that stopped
-must keep its θ.
+else why it stopped (``SINGULAR`` or ``LINE_SEARCH`` of
+:mod:`optviz.optim.second_order`, reported as that status); a row that
+stopped must keep its θ.
 
 Two families of the package use the optional fields: the lecture's
 first-order family is fused (``stack`` turns the hyperparameters of several
