@@ -114,7 +114,10 @@ def _group(config: Config) -> tuple[Any, ...]:
 
 
 def _row_key(spec: config_module.OptimizerSpec) -> tuple[Any, ...]:
-    return (spec.method, spec.hyperparameters, spec.clip_norm)
+    """What fixes an optimizer's rows; the registered method itself too, so
+    that a method registered again under its name is run again."""
+    method = optimizers.METHODS[spec.method]
+    return (spec.method, spec.hyperparameters, spec.clip_norm, method)
 
 
 def _start_key(start: Sequence[float]) -> bytes:
@@ -130,8 +133,8 @@ def _run_rows(
     yet (a kept row keeps its arrays, whose CSV text may be kept too); the
     rows, by key (kept or not: the oldest go when there are too many)."""
     surface, group = config.surface, _group(config)
-    rules = [optimizers.METHODS[m].build(dict(h)) for m, h, _ in keys]
-    clip = tuple(c for _, _, c in keys)
+    rules = [method.build(dict(h)) for _, h, _, method in keys]
+    clip = tuple(c for _, _, c, _ in keys)
     perturb = core.Perturbations(clip, (0.0,) * len(keys)) if any(clip) else None
     rows = core.trajectories(
         surface.f,

@@ -1,17 +1,19 @@
 """The registry of methods, and the lecture's first-order family as one rule.
 
-Second-order methods (newton, bfgs, lbfgs, cg) register here too, at the end
-of the module; their steps live in :mod:`optviz.optim.second_order`.
+Every method is registered here under the name users write in YAML, with its
+hyperparameters, in one :func:`register` call. A method is a pair of pure
+functions over batched ``(R, 2)`` rows, ``init(hp, rows) -> state`` and
+``update(grad, state, t, hp) -> state`` (the protocol of
+:mod:`optviz.optim.protocol`), ``hp`` its validated hyperparameters as one
+frozen, typed value that :meth:`Method.build` makes from the YAML.
 
-Every method is a factory registered under the name users write in YAML: it
-turns validated hyperparameters into the coefficients of one rule that covers
-the whole lecture family (see :func:`update`). Because every method is the same
-rule with other coefficients, all optimizers and all starts of a run are
-stepped together as the rows of one ``(M, 2)`` float64 array, with one gradient
-call per iteration: the runner's only Python loop is over iterations.
-
-The rule is pure functions over a batch of rows, ``c`` the stacked
-coefficients:
+The lecture's first-order family (gd, momentum, nesterov, adagrad, rmsprop,
+adam) is one implementation of that protocol, fused for speed: each of its
+methods is a factory that turns the hyperparameters into the coefficients
+(:class:`Rule`) of one rule that covers the whole family (see :func:`update`),
+so all its optimizers and all starts are stepped together as the rows of one
+``(M, 2)`` float64 array, with one gradient call per iteration. The rule is
+pure functions over a batch of rows, ``c`` the stacked coefficients:
 
 - ``init(theta0) -> State``
 - ``query(state, c) -> points``: where the gradient is taken (θ, or θ + αv for
@@ -21,19 +23,26 @@ coefficients:
   coefficients that change with the iteration (bias corrections), from
   :func:`schedule`.
 
+Second-order methods (newton, bfgs, lbfgs, cg) are another implementation;
+they register here too, at the end of the module, and their steps live in
+:mod:`optviz.optim.second_order`.
+
 Symbols are the lecture's: ε learning rate (``lr``), α momentum (``momentum``),
 β decay (``beta``), ν small constant (``eps``, added *inside* the square root).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from optviz.optim import second_order
+from optviz.optim.protocol import Family
 from optviz.optim.second_order import SecondOrder
 
 Array = np.ndarray
@@ -101,18 +110,22 @@ def _num(x: float) -> str:
 
 @dataclass(frozen=True)
 class Method:
-    """A registered optimizer: its name in YAML, its hyperparameters, its factory."""
+    """A registered optimizer: its name in YAML, its hyperparameters, and the
+    factory that turns their checked values into the ``hp`` its family's
+    functions take."""
 
     name: str
     summary: str
     hyperparameters: tuple[Hyperparameter, ...]
-    factory: Callable[..., Rule]
+    factory: Callable[..., Any]
 
     def defaults(self) -> dict[str, float | bool]:
         return {h.key: h.default for h in self.hyperparameters if h.default is not None}
 
-    def build(self, params: Mapping[str, float]) -> Rule:
-        """Validate ``params`` (defaults filled in) and build the optimizer.
+    def build(self, params: Mapping[str, float]) -> Any:
+        """Validate ``params`` (defaults filled in) and build the optimizer's
+        ``hp`` (its :class:`~optviz.optim.protocol.Family` is
+        :func:`family_of` it).
 
         Raises ``ValueError`` naming the first bad or missing hyperparameter; the
         config layer adds the key path.
@@ -134,18 +147,93 @@ class Method:
 
 
 METHODS: dict[str, Method] = {}
+# Keys an optimizer's entry in a config has whatever its method: no
+# hyperparameter may take one of these names.
+ENTRY_KEYS = ("label", "method", "color", "batch_size", "clip_norm", "noise")
+# The family that steps an ``hp``, by the type of the ``hp``.
+FAMILIES: dict[type, Family] = {}
 
 
-def register(name: str, *hyperparameters: Hyperparameter):
-    """Add a factory to :data:`METHODS` under ``name``; its docstring's first line
-    is the summary ``optviz list`` prints."""
+def family_of(hp: Any) -> Family:
+    """The :class:`~optviz.optim.protocol.Family` that steps ``hp``'s rows."""
+    try:
+        return FAMILIES[type(hp)]
+    except KeyError:
+        raise TypeError(f"{type(hp).__name__} is not a registered method's "
+                        "hyperparameters") from None  # fmt: skip
 
-    def add(factory: Callable[..., Rule]) -> Callable[..., Rule]:
-        summary = (factory.__doc__ or "").strip().splitlines()[0]
-        METHODS[name] = Method(name, summary, hyperparameters, factory)
-        return factory
 
-    return add
+def register(
+    name: str,
+    *hyperparameters: Hyperparameter,
+    init: Callable[[Any, np.ndarray], Any] | None = None,
+    update: Callable[[np.ndarray, Any, int, Any], Any] | None = None,
+    query: Callable[[Any, Any], np.ndarray] | None = None,
+    summary: str | None = None,
+):
+    """Add a method to :data:`METHODS` under ``name``.
+
+    With ``init`` and ``update`` (and, for a look-ahead, ``query``), the
+    method is that function pair (see :mod:`optviz.optim.protocol`); its
+    ``hp`` is a frozen dataclass with one typed field per hyperparameter, and
+    ``summary`` (default: the first line of ``update``'s docstring) is what
+    ``optviz list`` prints. Returns the :class:`Method`.
+
+    Without them, ``register`` decorates a factory of one of the package's
+    families, returning a :class:`Rule` (fused first-order) or a
+    :class:`SecondOrder`; the factory's docstring gives the summary.
+    """
+    if name in METHODS:
+        raise ValueError(f"a method named {name!r} is registered already")
+    keys = [h.key for h in hyperparameters]
+    for key in keys:
+        if not key.isidentifier() or keys.count(key) > 1:
+            raise ValueError(f"{name}: {key!r} must be a distinct Python name")
+        if key in ENTRY_KEYS:
+            raise ValueError(
+                f"{name}: {key!r} is a key of every optimizer entry; name the "
+                "hyperparameter otherwise (taken: " + ", ".join(ENTRY_KEYS) + ")"
+            )
+
+    def add(factory: Callable[..., Any], doc: str | None) -> Method:
+        text = summary or (doc or "").strip().splitlines()[0]
+        METHODS[name] = method = Method(name, text, hyperparameters, factory)
+        return method
+
+    if init is None and update is None:
+
+        def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
+            add(factory, factory.__doc__)
+            return factory
+
+        return decorate
+    if init is None or update is None:
+        raise ValueError(f"{name}: a method needs both init and update")
+    hp = _hyperparameter_type(name, hyperparameters)
+    FAMILIES[hp] = Family(init, update, query)
+    return add(hp, update.__doc__)
+
+
+def _hyperparameter_type(name: str, hyperparameters: Sequence[Hyperparameter]):
+    """A frozen dataclass with one typed field per hyperparameter."""
+
+    def kind(h: Hyperparameter) -> type:
+        if h.boolean:
+            return bool
+        if h.choices:
+            return str
+        return int if h.integer else float
+
+    title = "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+    cls = dataclasses.make_dataclass(
+        f"{title}Hyperparameters",
+        [(h.key, kind(h)) for h in hyperparameters],
+        frozen=True,
+    )
+    cls.__doc__ = f"The hyperparameters of {name}: " + (
+        ", ".join(f"{h.key} ({h.symbol or h.help})" for h in hyperparameters) or "none"
+    )
+    return cls
 
 
 LR = Hyperparameter("lr", "ε", "learning rate", low=0.0, low_inclusive=False)
@@ -314,6 +402,38 @@ def update(g: Array, s: State, c: Coefficients, lr: Array, scale2: Array) -> Sta
     return State(s.theta + v, v, m, a)
 
 
+def _fused_init(c: Coefficients, rows: Array) -> State:
+    return init(rows)
+
+
+def _fused_update(g: Array, s: State, t: int, c: Coefficients) -> State:
+    """Update ``t`` of every row, its schedule computed for that update alone."""
+    lr, scale2 = schedule(c, t, 1)
+    return update(g, s, c, lr[0], scale2[0])
+
+
+def _fused_run(grad, state: State, first: int, count: int, c: Coefficients):
+    """``count`` updates from ``first`` with the schedule computed once: the
+    numbers of :func:`_fused_update`, at the speed the lecture's runs need."""
+    out = np.empty((count, len(state.theta), 2))
+    lrs, scales = schedule(c, first, count)
+    for i in range(count):
+        state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
+        out[i] = state.theta
+    return state, out
+
+
+def _stack(rules: Sequence[Rule], repeat: int) -> Coefficients:
+    return stack(list(rules), repeat)
+
+
+# The lecture's first-order family, as one implementation of the protocol: the
+# rows of all its optimizers stepped together.
+FUSED = FAMILIES[Rule] = Family(
+    _fused_init, _fused_update, query, stack=_stack, run=_fused_run
+)
+
+
 @register(
     "gd",
     LR,
@@ -439,6 +559,7 @@ def adam(
 
 # The second-order family steps its own blocks of rows (optim.second_order);
 # it registers here so that there is one registry of methods.
+FAMILIES[SecondOrder] = second_order.FAMILY
 LR_ONE = Hyperparameter(
     "lr", "ε", "step size along the Newton direction", default=1.0, low=0.0,
     low_inclusive=False,

@@ -1,12 +1,15 @@
 """Run optimizers on a surface: one Python loop over iterations, nothing else.
 
-Every first-order optimizer from every start is one row of a single batch
-(see :mod:`optviz.optim.methods`), so each iteration is one gradient call and one
-update for all of them; each second-order optimizer steps its own block of
-rows (:mod:`optviz.optim.second_order`). Rows never interact, so a row that has
+Every optimizer is stepped by its method's family (the protocol of
+:mod:`optviz.optim.protocol`): the rows of every optimizer of a fused family
+(the lecture's first-order rule, :mod:`optviz.optim.methods`) form one batch,
+so each iteration is one gradient call and one update for all of them; every
+other optimizer (second-order, :mod:`optviz.optim.second_order`, or a method
+registered as an ``init``/``update`` pair) steps its own block of rows, one
+per start. Rows never interact, so a row that has
 stopped (converged or diverged) keeps being stepped harmlessly; where it
 stopped is read off the stored trajectory afterwards, vectorized, and a
-second-order row that could not go on (singular Hessian, failed line search)
+row whose state has a status code (singular Hessian, failed line search)
 reports the update at which it stopped. That keeps the loop free of per-row
 bookkeeping.
 """
@@ -16,11 +19,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from optviz.optim import methods as optimizers
 from optviz.optim import second_order
+from optviz.optim.protocol import Family
 from optviz.surfaces import minibatch
 
 Array = np.ndarray
@@ -116,7 +121,7 @@ class Minibatches:
 
 def step_all(
     grad: Callable[[Array], Array],
-    rules: Sequence[optimizers.Rule | second_order.SecondOrder],
+    rules: Sequence[Any],  # each method's hp, from Method.build
     starts: Array,
     iterations: int,
     stop: Callable[[Array], Array] | None = None,
@@ -131,7 +136,8 @@ def step_all(
     boolean out) holds for every row. Row ``i * N + j`` of the batch is
     optimizer ``i`` from start ``j``. With ``batches``, the rows of optimizers
     that have a batch size get minibatch gradients instead of ``grad``'s.
-    Second-order rules need ``problem`` (f, ∇f and ∇²f).
+    ``rules`` are the methods' ``hp`` (:meth:`~optviz.optim.methods.Method.build`);
+    second-order ones need ``problem`` (f, ∇f and ∇²f).
     """
     history, _, _ = _step(
         grad, rules, starts, iterations, stop, batches, problem, perturb
@@ -147,38 +153,42 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
     history = np.empty((iterations + 1, m * n, 2))
     codes = np.zeros(m * n, dtype=np.int8)
     code_at = np.full(m * n, -1)
-    first_order = [i for i, r in enumerate(rules) if isinstance(r, optimizers.Rule)]
-    rows = np.array([i * n + j for i in first_order for j in range(n)], dtype=np.intp)
-    blocks = [
-        _Block(
-            i,
-            rules[i],
-            np.arange(i * n, (i + 1) * n),
-            starts,
-            problem,
-            batches,
-            perturb,
-        )
-        for i, r in enumerate(rules)
-        if not isinstance(r, optimizers.Rule)
-    ]
-    fo = _FirstOrder(
-        [rules[i] for i in first_order], starts, batches, first_order, perturb
-    )
+    fused: dict[Family, list[int]] = {}
+    blocks: list[_Block | _Fused] = []
+    for i, rule in enumerate(rules):
+        family = optimizers.family_of(rule)
+        if family.stack is not None:
+            fused.setdefault(family, []).append(i)
+        else:
+            rows = np.arange(i * n, (i + 1) * n)
+            block = _Block(
+                i, family, rule, rows, starts, grad, problem, batches, perturb
+            )
+            blocks.append(block)
+    for k, (family, indices) in enumerate(fused.items()):
+        chosen = [rules[i] for i in indices]
+        blocks.insert(k, _Fused(family, chosen, starts, batches, indices, perturb, k))
     history[0] = np.tile(starts, (m, 1))
     k = 0
     with np.errstate(all="ignore"):  # diverging rows overflow; that is a status
         for first in range(1, iterations + 1, _CHUNK):
             count = min(_CHUNK, iterations + 1 - first)
-            if len(rows):
-                history[first : first + count, rows] = fo.run(grad, first, count)
             for block in blocks:
+                if isinstance(block, _Fused):
+                    history[first : first + count, block.rows] = block.run(
+                        grad, first, count
+                    )
+                    continue
                 for i in range(count):
-                    block.step()
+                    block.step(first + i)
                     history[first + i, block.rows] = block.state.theta
-                    new = (block.state.code != 0) & (code_at[block.rows] < 0)
-                    code_at[block.rows[new]] = first + i
-                codes[block.rows] = block.state.code
+                    code = getattr(block.state, "code", None)
+                    if code is not None:
+                        new = (code != 0) & (code_at[block.rows] < 0)
+                        code_at[block.rows[new]] = first + i
+                code = getattr(block.state, "code", None)
+                if code is not None:
+                    codes[block.rows] = code
             k = first + count - 1
             done = history[k].reshape(m, n, 2)
             halted = (codes != 0).reshape(m, n)
@@ -188,19 +198,29 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
 
 
 class _Block:
-    """One second-order optimizer's rows and state."""
+    """One optimizer's rows (every start) and state, stepped by its family:
+    the second-order methods and every method registered as a function pair."""
 
-    def __init__(self, i, rule, rows, starts, problem, batches=None, perturb=None):
-        if problem is None:
-            raise ValueError("second-order methods need f, the gradient and Hessian")
-        grad = _block_gradient(i, len(rows), problem.grad, batches, perturb)
-        problem = problem._replace(grad=grad)
-        self.rule, self.rows, self.problem = rule, rows, problem
-        self.init, self._step = second_order.STEPS[rule.method]
-        self.state = self.init(starts.copy(), problem, rule)
+    def __init__(
+        self, i, family, hp, rows, starts, grad, problem, batches=None, perturb=None
+    ):
+        n = len(rows)
+        self.family, self.rows = family, rows
+        if family.bind is not None:
+            if problem is not None:
+                grad = _block_gradient(i, n, problem.grad, batches, perturb)
+                problem = problem._replace(grad=grad)
+            hp = family.bind(hp, problem)
+            self.grad = None
+        else:
+            self.grad = _block_gradient(i, n, grad, batches, perturb)
+        self.hp = hp
+        self.state = family.init(hp, starts.copy())
 
-    def step(self) -> None:
-        self.state = self._step(self.state, self.problem, self.rule)
+    def step(self, t: int) -> None:
+        family, hp, state = self.family, self.hp, self.state
+        g = None if self.grad is None else self.grad(family.where(state, hp))
+        self.state = family.update(g, state, t, hp)
 
 
 def _block_gradient(i, n, grad, batches, perturb):
@@ -236,38 +256,43 @@ def _block_gradient(i, n, grad, batches, perturb):
     return block_grad
 
 
-class _FirstOrder:
-    """The fused first-order rows: state kept between chunks."""
+class _Fused:
+    """The rows of every optimizer of one fused family (the lecture's
+    first-order rule), stepped as one block: state kept between chunks."""
 
-    def __init__(self, rules, starts, batches, indices, perturb=None):
+    def __init__(self, family, rules, starts, batches, indices, perturb=None, k=0):
         n = len(starts)
-        self.c = optimizers.stack(list(rules), repeat=n) if rules else None
+        self.family = family
+        self.rows = np.array([i * n + j for i in indices for j in range(n)])
+        self.c = family.stack(rules, n)
         self.clip = self.noise = None
         if perturb is not None:
             clip = np.repeat([perturb.clip_norm[i] for i in indices], n)[:, None]
             noise = np.repeat([perturb.noise[i] for i in indices], n)[:, None]
             self.clip = clip if np.any(clip > 0) else None
             self.noise = noise if np.any(noise > 0) else None
-            self.rng = np.random.default_rng([perturb.seed, 1])
-        self.state = optimizers.init(np.tile(starts, (len(rules), 1)))
-        if batches is not None:  # sizes of the first-order optimizers only
+            self.rng = np.random.default_rng([perturb.seed, 1, *([k] if k else [])])
+        self.state = family.init(self.c, np.tile(starts, (len(rules), 1)))
+        if batches is not None:  # sizes of this block's optimizers only
             sizes = tuple(batches.sizes[i] for i in indices)
             batches = Minibatches(batches.examples, sizes, batches.seed)
         self.batches = batches
-        self.rows, self.sampler = _minibatch_rows(batches, n)
+        self.sampled, self.sampler = _minibatch_rows(batches, n)
 
     def run(self, grad, first: int, count: int) -> Array:
         """``count`` updates from update ``first``; θ after each, (count, R, 2)."""
-        c, state, out = self.c, self.state, np.empty((count, len(self.state.theta), 2))
-        update, query = optimizers.update, optimizers.query
-        lrs, scales = optimizers.schedule(c, first, count)
         if self.sampler is not None:  # minibatch gradients first, then
             grad = self._sampled(grad, count)
         if self.clip is not None or self.noise is not None:  # noise and clipping
             grad = self._perturbed(grad, count)
-        for i in range(count):
-            state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
-            out[i] = state.theta
+        family, c, state = self.family, self.c, self.state
+        if family.run is not None:
+            state, out = family.run(grad, state, first, count, c)
+        else:
+            out = np.empty((count, len(state.theta), 2))
+            for i in range(count):
+                state = family.update(grad(family.where(state, c)), state, first + i, c)
+                out[i] = state.theta
         self.state = state
         return out
 
@@ -276,7 +301,7 @@ class _FirstOrder:
         batches, one batch per call."""
         index, weight = self.sampler.take(count)
         batches = iter(zip(index, weight))
-        rows, examples = self.rows, self.batches.examples
+        rows, examples = self.sampled, self.batches.examples
 
         def sampled(q):
             g = grad(q)
@@ -332,7 +357,7 @@ def divergence_box(
 def trajectories(
     f: Callable[[Array], Array],
     grad: Callable[[Array], Array],
-    rules: Sequence[optimizers.Rule | second_order.SecondOrder],
+    rules: Sequence[Any],  # each method's hp, from Method.build
     labels: Sequence[str],
     starts: Array,
     iterations: int,

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from optviz.optim.protocol import Family
+
 Array = np.ndarray
 
 RUNNING, SINGULAR, LINE_SEARCH = 0, 1, 2
@@ -278,3 +280,29 @@ STEPS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "lbfgs": (lbfgs_init, lbfgs_step),
     "cg": (cg_init, cg_step),
 }
+
+
+class Bound(NamedTuple):
+    """A second-order optimizer's settings with the problem it runs on."""
+
+    opt: SecondOrder
+    problem: Problem
+
+
+def _bind(opt: SecondOrder, problem: Problem | None) -> Bound:
+    if problem is None:
+        raise ValueError("second-order methods need f, the gradient and Hessian")
+    return Bound(opt, problem)
+
+
+def _init(b: Bound, rows: Array) -> Any:
+    return STEPS[b.opt.method][0](rows, b.problem, b.opt)
+
+
+def _update(grad: None, state: Any, t: int, b: Bound) -> Any:
+    return STEPS[b.opt.method][1](state, b.problem, b.opt)
+
+
+# The second-order methods as one implementation of the protocol: each steps
+# its own block of rows and evaluates f, ∇f and ∇²f itself.
+FAMILY = Family(_init, _update, bind=_bind)
