@@ -72,14 +72,14 @@ class OptimizerSpec:
 
     label: str
     method: str
-    hyperparameters: tuple[tuple[str, float], ...]  # all of them, defaults filled
+    hyperparameters: tuple[tuple[str, float | bool | str], ...]  # all, defaults filled
     color: str | None = None  # any matplotlib colour; None: the palette's next
     batch_size: int | None = None  # data surfaces: minibatch size; None: all
     clip_norm: float = 0.0  # gradient clipping by norm (0: none)
     noise: float = 0.0  # std of Gaussian noise added to the gradient (0: none)
 
     @property
-    def params(self) -> dict[str, float]:
+    def params(self) -> dict[str, float | bool | str]:
         return dict(self.hyperparameters)
 
     def describe(self) -> str:

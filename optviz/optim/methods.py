@@ -55,7 +55,7 @@ class Hyperparameter:
     key: str
     symbol: str
     help: str
-    default: float | None = None  # None: the user must give it
+    default: float | bool | str | None = None  # None: the user must give it
     low: float = -math.inf
     high: float = math.inf
     low_inclusive: bool = True
@@ -82,7 +82,7 @@ class Hyperparameter:
             return value
         return int(value) if self.integer else float(value)
 
-    def check(self, value: float) -> str | None:
+    def check(self, value: float | bool | str) -> str | None:
         """None if ``value`` is allowed, else the reason in one sentence."""
         if self.boolean:
             if isinstance(value, bool):
@@ -119,10 +119,10 @@ class Method:
     hyperparameters: tuple[Hyperparameter, ...]
     factory: Callable[..., Any]
 
-    def defaults(self) -> dict[str, float | bool]:
+    def defaults(self) -> dict[str, float | bool | str]:
         return {h.key: h.default for h in self.hyperparameters if h.default is not None}
 
-    def build(self, params: Mapping[str, float]) -> Any:
+    def build(self, params: Mapping[str, float | bool | str]) -> Any:
         """Validate ``params`` (defaults filled in) and build the optimizer's
         ``hp`` (its :class:`~optviz.optim.protocol.Family` is
         :func:`family_of` it).
@@ -306,7 +306,8 @@ def stack(rules: list[Rule], repeat: int = 1) -> Coefficients:
     table = np.array(rules, dtype=float).reshape(len(rules), len(Rule._fields))
     table = np.repeat(table, repeat, axis=0)
     columns = [col[:, None] for col in table.T]
-    return Coefficients(*columns, 1.0 - columns[Rule._fields.index("beta1")])
+    gain1 = 1.0 - columns[Rule._fields.index("beta1")]
+    return Coefficients._make([*columns, gain1])
 
 
 class Schedule(NamedTuple):

@@ -335,7 +335,8 @@ def _minibatch_rows(
 ) -> tuple[Array, minibatch.Sampler | None]:
     if batches is None or not any(batches.sizes):
         return np.empty(0, dtype=np.intp), None
-    rows, sizes = [], []
+    rows: list[int] = []
+    sizes: list[int] = []
     for i, size in enumerate(batches.sizes):
         if size:
             rows += range(i * n, (i + 1) * n)
