@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from optviz.registry import Registry
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -37,25 +39,18 @@ class Panel:
     shifted: bool = True
 
 
-PANELS: dict[str, Panel] = {}
+PANELS: Registry[Panel] = Registry("panel")
 """Every panel by name, in the order ``optviz list`` shows them."""
 
 
 def register(panel: Panel) -> Panel:
     """Add a panel; its name must be new."""
-    if panel.name in PANELS:
-        raise ValueError(f"a panel {panel.name!r} is registered already")
-    PANELS[panel.name] = panel
-    return panel
+    return PANELS.add(panel.name, panel)
 
 
 def get(name: str) -> Panel:
     """The panel of ``name``; a KeyError that lists the valid names."""
-    try:
-        return PANELS[name]
-    except KeyError:
-        valid = ", ".join(repr(n) for n in PANELS)
-        raise KeyError(f"no panel {name!r}; supported are {valid}") from None
+    return PANELS.lookup(name)
 
 
 def _global_minimum(surface: Surface) -> float | None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optviz.registry import Registry
+
 Pixels = Callable[[], tuple[float, float]]
 """Pixels per data unit along x and y in the figure, asked for only by a
 schedule that measures motion on screen (the figure must be laid out)."""
@@ -42,7 +44,7 @@ class Schedule:
     iterations: Callable[[Sequence[np.ndarray], int, int, Pixels], np.ndarray]
 
 
-SCHEDULES: dict[str, Schedule] = {}
+SCHEDULES: Registry[Schedule] = Registry("schedule")
 """Every schedule by name (``animation.schedule``), in ``optviz list`` order."""
 
 
@@ -50,9 +52,7 @@ def register(name: str, summary: str):
     """Add the decorated ``iterations`` function as the schedule ``name``."""
 
     def add(iterations):
-        if name in SCHEDULES:
-            raise ValueError(f"a schedule {name!r} is registered already")
-        SCHEDULES[name] = Schedule(name, summary, iterations)
+        SCHEDULES.add(name, Schedule(name, summary, iterations))
         return iterations
 
     return add
@@ -60,11 +60,7 @@ def register(name: str, summary: str):
 
 def get(name: str) -> Schedule:
     """The schedule of ``name``; a KeyError that lists the valid names."""
-    try:
-        return SCHEDULES[name]
-    except KeyError:
-        valid = ", ".join(repr(n) for n in SCHEDULES)
-        raise KeyError(f"no schedule {name!r}; supported are {valid}") from None
+    return SCHEDULES.lookup(name)
 
 
 # Bisection on s: the first step shrinks monotonically as s grows, and at

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from optviz.registry import Registry
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -37,25 +39,18 @@ class Theme:
     rc: Mapping[str, str] = field(default_factory=dict)
 
 
-THEMES: dict[str, Theme] = {}
+THEMES: Registry[Theme] = Registry("theme")
 """Every theme by name, in the order ``optviz list`` shows them."""
 
 
 def register(theme: Theme) -> Theme:
     """Add a theme; its name must be new."""
-    if theme.name in THEMES:
-        raise ValueError(f"a theme {theme.name!r} is registered already")
-    THEMES[theme.name] = theme
-    return theme
+    return THEMES.add(theme.name, theme)
 
 
 def get(name: str) -> Theme:
     """The theme of ``name``; a KeyError that lists the valid names."""
-    try:
-        return THEMES[name]
-    except KeyError:
-        valid = ", ".join(repr(n) for n in THEMES)
-        raise KeyError(f"no theme {name!r}; supported are {valid}") from None
+    return THEMES.lookup(name)
 
 
 register(

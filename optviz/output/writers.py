@@ -32,6 +32,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from optviz.registry import Registry
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -93,25 +95,19 @@ class Writer:
         raise NotImplementedError(f"{self.name} pieces cannot be joined")
 
 
-WRITERS: dict[str, Writer] = {}
+WRITERS: Registry[Writer] = Registry("output format", "an")
 """Every output format by name, in the order ``optviz list`` shows them."""
 
 
 def register(cls: type[Writer]) -> type[Writer]:
     """Add a format (a class decorator); its ``name`` must be new."""
-    if cls.name in WRITERS:
-        raise ValueError(f"an output format {cls.name!r} is registered already")
-    WRITERS[cls.name] = cls()
+    WRITERS.add(cls.name, cls())
     return cls
 
 
 def get(name: str) -> Writer:
     """The writer of ``name``; a KeyError that lists the valid names."""
-    try:
-        return WRITERS[name]
-    except KeyError:
-        valid = ", ".join(repr(n) for n in WRITERS)
-        raise KeyError(f"no output format {name!r}; supported are {valid}") from None
+    return WRITERS.lookup(name)
 
 
 def joint_multiple(fps: float, formats: Sequence[str]) -> int:
