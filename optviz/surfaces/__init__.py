@@ -280,14 +280,16 @@ def _data_settings(value: Any, path: str) -> tuple[tuple[str, float], ...]:
     known_keys(entry, tuple(_DATA_RANGES), path)
     settings = dict(minibatch.DEFAULTS)
     for key, raw in entry.items():
-        low, high, whole = _DATA_RANGES[key]
-        where = join_path(path, key)
-        settings[key] = (
-            integer(raw, where, int(low), int(high))
-            if whole
-            else number(raw, where, low, high)
-        )
+        settings[key] = _data_setting(key, raw, join_path(path, key))
     return tuple(settings.items())
+
+
+def _data_setting(key: str, value: Any, where: str) -> float:
+    """One setting of a data surface's examples, checked against its range."""
+    low, high, whole = _DATA_RANGES[key]
+    if whole:
+        return integer(value, where, int(low), int(high))
+    return number(value, where, low, high)
 
 
 def parameter_values(
@@ -306,13 +308,7 @@ def parameter_values(
                 path=join_path(path, key),
             )
         if definition.data:
-            low, high, whole = _DATA_RANGES[key]
-            where = join_path(path, key)
-            out[key] = (
-                integer(value, where, int(low), int(high))
-                if whole
-                else number(value, where, low, high)
-            )
+            out[key] = _data_setting(key, value, join_path(path, key))
         else:
             out[key] = number(value, join_path(path, key))
     return tuple(sorted(out.items()))
