@@ -1,3 +1,4 @@
+import os
 import re
 import subprocess
 
@@ -185,7 +186,9 @@ def test_threads_limit_the_encoder_and_the_filters(tmp_path):
     assert cmd.index("-filter_complex_threads") < cmd.index("-map")  # global
     # -threads is one of the MP4 output's options (between its -map and its
     # file), where it limits x264, not the filters or the GIF encoder
-    mp4_options = cmd[cmd.index("-map") : cmd.index(str(tmp_path / ".v.mp4.part"))]
+    mp4_options = cmd[
+        cmd.index("-map") : cmd.index(str(tmp_path / f".v.mp4.{os.getpid()}.part"))
+    ]
     assert "libx264" in mp4_options
     threads = mp4_options.index("-threads")
     assert mp4_options[threads + 1] == "1"

@@ -5,6 +5,7 @@ given, and what ``validate`` accepts, ``run`` draws."""
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,90 @@ def test_a_title_longer_than_a_frame_holds_is_refused(folder, capsys):
     path = config(folder, f"title: {'word ' * 100}\nsurface: beale\n" + GD)
     code, _, err = validate(capsys, path)
     assert code == 2 and "title: must be at most 200 characters" in one_line_error(err)
+
+
+# --- names handed to ffmpeg ---------------------------------------------------
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("name", ["-y", "-f null", "-0"])
+def test_an_output_named_like_an_ffmpeg_option_is_written_as_a_file(
+    folder, capsys, name
+):
+    """ffmpeg read ``-0/.c.mp4.part`` as an option (exit 8, 'Unrecognized
+    option'); every path it is handed is absolute now."""
+    body = (
+        f"surface: beale\niterations: 30\noutput: '{name}'\n" + GD + "animation: "
+        "{frames: 12, fps: 12, hold: 0, size: [96, 72], formats: [mp4, gif]}\n"
+    )
+    code = main(["run", str(config(folder, body)), "-q", "-j", "1"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    made = sorted(p.name for p in (folder / name).iterdir())
+    assert made == ["c.gif", "c.mp4", "trajectories.csv"]
+    assert (folder / name / "c.mp4").read_bytes()[4:8] == b"ftyp"
+    assert (folder / name / "c.gif").read_bytes()[:6] == b"GIF89a"
+
+
+# --- temporary files ----------------------------------------------------------
+
+
+def test_temporary_names_are_unique_per_process(tmp_path):
+    import subprocess
+    import sys
+
+    from optviz.output.files import partial_name
+
+    child = subprocess.run(
+        [sys.executable, "-c", "from pathlib import Path; from optviz.output.files"
+         " import partial_name; print(partial_name(Path('v.mp4')))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    ours = partial_name(Path("v.mp4"))
+    assert ours.name.startswith(".v.mp4.") and ours.name.endswith(".part")
+    assert child.stdout.strip() != str(ours)
+
+
+SMALL = (
+    "surface: beale\niterations: 30\n" + GD + "animation: "
+    "{frames: 12, fps: 12, hold: 0, size: [96, 72], formats: [mp4, gif]}\n"
+)
+
+
+@pytest.mark.render
+def test_a_killed_renders_temporary_files_are_swept_whatever_their_names(
+    folder, capsys
+):
+    out = folder / "out"
+    out.mkdir()
+    dead = [out / ".other.mp4.99999999.part", out / ".trajectories.csv.99999999.part"]
+    live = out / f".other.gif.{os.getppid()}.part"  # a render at work: kept
+    unrelated = out / ".notes.part"  # not optviz's name: kept
+    for path in (*dead, live, unrelated):
+        path.write_bytes(b"half")
+    code = main(["run", str(config(folder, SMALL)), "-q", "-j", "1", "-o", "out"])
+    capsys.readouterr()
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["c.mp4", "c.gif", "trajectories.csv", live.name, unrelated.name]
+    )
+
+
+@pytest.mark.render
+def test_two_renders_of_one_video_into_one_folder_both_install_whole_files(folder):
+    import subprocess
+    import sys
+
+    import imageio.v3 as iio
+
+    path = config(folder, SMALL)
+    command = [sys.executable, "-m", "optviz", "run", str(path), "-q", "-j", "1",
+               "-o", "out"]  # fmt: skip
+    runs = [subprocess.Popen(command, cwd=folder, stderr=subprocess.PIPE)
+            for _ in range(2)]  # fmt: skip
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    frames = iio.imread(folder / "out" / "c.mp4", plugin="FFMPEG", index=None)
+    assert len(frames) == 12
+    assert not list((folder / "out").glob(".*.part"))

@@ -82,9 +82,9 @@ def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
         # frames are flowing once ffmpeg has begun the MP4 (the CSV, written
         # first, has a .part of its own: not that one); with two workers,
         # once the second worker's piece has begun
-        mp4 = ".long.mp4.part"
+        mp4 = ".long.mp4.*.part"
         if jobs == 2:
-            mp4 = ".long.*.segments/.segment-001.mp4.part"
+            mp4 = ".long.*.segments/.segment-001.mp4.*.part"
         started = wait_for(
             lambda: any(p.stat().st_size > 0 for p in out.glob(mp4) if p.is_file())
         )

@@ -30,7 +30,7 @@ from typing import IO
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.output.files import partial_name
+from optviz.output.files import for_subprocess, partial_name, sweep_partials
 
 # GIF delays are whole centiseconds: 30 fps would need 3.33 cs, which players
 # round to 3 and so play 11 % fast. The GIF gets its own rate instead, at most
@@ -195,6 +195,7 @@ class Encoder:
         if self._proc is not None:
             raise RuntimeError("encoder already started")
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        sweep_partials(self.out_dir)
         cmd = self.command()
         try:
             # A session of its own: Ctrl-C in a terminal reaches only us, and
@@ -348,9 +349,9 @@ def join_mp4(segments: Sequence[Path], dest: Path, ffmpeg: str | None = None) ->
     # ffmpeg-python, by another name: ``ffmpeg`` is the binary's path here
     import ffmpeg as ffmpeg_python
 
-    joined = ffmpeg_python.input(str(listing), format="concat", safe=0).output(
-        str(dest), format="mp4", c="copy", movflags="+faststart"
-    )
+    joined = ffmpeg_python.input(
+        for_subprocess(listing), format="concat", safe=0
+    ).output(for_subprocess(dest), format="mp4", c="copy", movflags="+faststart")
     cmd = joined.compile(cmd=[ffmpeg or ffmpeg_exe(), *_QUIET, "-y"])
     try:
         done = subprocess.run(

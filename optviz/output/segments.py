@@ -44,7 +44,7 @@ import numpy as np
 from optviz.errors import RenderError
 from optviz.output import writers
 from optviz.output.encode import _die_with_parent
-from optviz.output.files import partial_name
+from optviz.output.files import alive, partial_name
 
 # Fewer frames than this a worker are not worth its start (fork, ffmpeg, and
 # the joining afterwards take about a tenth of a second).
@@ -184,18 +184,8 @@ def _sweep(out_dir: Path, stem: str) -> None:
     """
     for folder in out_dir.glob(f".{glob.escape(stem)}.*.segments"):
         pid = folder.name[len(stem) + 2 : -len(".segments")]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OverflowError, OSError):  # someone else's, or no way to tell: keep
-        return True
-    return True
 
 
 def _collect(

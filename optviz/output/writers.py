@@ -32,6 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from optviz.output.files import for_subprocess
 from optviz.registry import Registry
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class MP4(FFmpegWriter):
         x264 = {"threads": encoder.threads} if encoder.threads else {}
         return ffmpeg.output(
             video(stream).filter("format", "yuv420p"),
-            str(part),
+            for_subprocess(part),
             format="mp4",
             vcodec="libx264",
             preset=encoder.preset,
@@ -199,7 +200,7 @@ class GIF(FFmpegWriter):
             bayer_scale=4,
             diff_mode="rectangle",
         )
-        return ffmpeg.output(gif, str(part), loop=0, format="gif")
+        return ffmpeg.output(gif, for_subprocess(part), loop=0, format="gif")
 
     def join(self, pieces, dest):
         from optviz.output.encode import join_gifs
