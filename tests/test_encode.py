@@ -1,6 +1,7 @@
 import os
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -193,3 +194,63 @@ def test_threads_limit_the_encoder_and_the_filters(tmp_path):
     threads = mp4_options.index("-threads")
     assert mp4_options[threads + 1] == "1"
     assert cmd.count("-threads") == 1
+
+
+# --- an encoder that lies: every file is checked before it is installed --------
+
+
+def lying_ffmpeg(tmp_path, what: str) -> str:
+    """A stand-in for ffmpeg that reads every frame, writes ``what`` ('junk',
+    'short': a real video with one frame fewer, 'small': a real video of
+    another size) to each output, and exits 0."""
+    script = tmp_path / "ffmpeg"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import subprocess, sys\n"
+        "sys.stdin.buffer.read()\n"
+        "outs = [a for a in sys.argv[1:] if a.endswith('.part')]\n"
+        f"what = {what!r}\n"
+        "for out in outs:\n"
+        "    if what == 'junk':\n"
+        "        open(out, 'wb').write(b'not a video at all')\n"
+        "        continue\n"
+        "    n, size = (9, '160x120') if what == 'short' else (10, '80x60')\n"
+        "    fmt = 'gif' if '.gif.' in out else 'mp4'\n"
+        f"    subprocess.run([{ffmpeg_exe()!r}, '-v', 'error', '-y', '-f', 'lavfi',"
+        " '-i', f'testsrc=size={size}:rate=30', '-frames:v', str(n), '-pix_fmt',"
+        " 'yuv420p' if fmt == 'mp4' else 'rgb8', '-f', fmt, out], check=True)\n"
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize(
+    ("what", "formats", "says"),
+    [
+        ("junk", ("mp4",), "ffmpeg wrote a broken mp4: ffmpeg cannot read it"),
+        ("junk", ("gif",), "ffmpeg wrote a broken gif: not a whole GIF"),
+        ("short", ("mp4",), "it holds 9 frames of 160×120 h264 yuv420p, not 10"),
+        ("small", ("mp4", "gif"), "broken mp4: it holds 10 frames of 80×60"),
+    ],
+    ids=["junk-mp4", "junk-gif", "a-frame-short", "wrong-size"],
+)  # fmt: skip
+def test_an_encoder_that_lies_installs_nothing(tmp_path, what, formats, says):
+    out = tmp_path / "out"
+    out.mkdir()
+    for fmt in formats:
+        (out / f"clip.{fmt}").write_bytes(b"an earlier video")
+    fake = lying_ffmpeg(tmp_path, what)
+    with pytest.raises(RenderError) as error:
+        encode(out, formats=formats, ffmpeg=fake)
+    assert says in str(error.value) and "\n" not in str(error.value)
+    for fmt in formats:
+        assert (out / f"clip.{fmt}").read_bytes() == b"an earlier video"
+    assert leftovers(out) == sorted(f"clip.{fmt}" for fmt in formats)
+
+
+def test_a_truthful_encoder_passes_the_check(tmp_path):
+    from optviz.output.encode import gif_problem, probe_video
+
+    paths = encode(tmp_path)
+    assert probe_video(paths[0]) == ("h264", "yuv420p", (W, H), 10)
+    assert gif_problem(paths[1], (W, H)) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -137,6 +138,7 @@ class Encoder:
         self._ffmpeg = ffmpeg
         self.threads = threads  # None: ffmpeg's choice (about 1.5 a core)
         self._proc: subprocess.Popen | None = None
+        self._frames = 0  # sent by write(): what the files must hold
         self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._reader: threading.Thread | None = None
 
@@ -258,6 +260,7 @@ class Encoder:
         if self._proc is None:
             raise RuntimeError("encoder not started")
         self._send(self._bytes(frame))
+        self._frames += 1
 
     def finish(self) -> list[Path]:
         """Close the input, wait for ffmpeg, and move the outputs into place."""
@@ -275,6 +278,11 @@ class Encoder:
             missing = [p.name for p in self.parts.values() if not p.is_file()]
             if missing:
                 self._fail(f"ffmpeg wrote no {', '.join(missing)}")
+            size = (self.width, self.height)
+            for writer in self.writers:
+                wrong = writer.verify(self.parts[writer.name], self._frames, size)
+                if wrong:
+                    self._fail(f"ffmpeg wrote a broken {writer.name}: {wrong}")
             for fmt in self.formats:
                 os.replace(self.parts[fmt], self.final[fmt])
         except BaseException:
@@ -412,6 +420,46 @@ def join_gifs(segments: Sequence[Path], dest: Path) -> Path:
             out.write(body)
         out.write(b"\x3b")
     return Path(dest)
+
+
+# "Video: h264 (High) (avc1 / ...), yuv420p(tv, progressive), 800x600, ..."
+_STREAM = re.compile(
+    r"Stream #0:0[^\n]*?: Video: (\w+)[^\n]*?, (\w+)(?:\([^)\n]*\))?, (\d+)x(\d+)"
+)
+_COUNT = re.compile(r"frame=\s*(\d+)")
+
+
+def probe_video(path: Path) -> tuple[str, str, tuple[int, int], int] | None:
+    """(codec, pixel format, (width, height), frames) of the video at
+    ``path``, read by the bundled ffmpeg without decoding (its packets are
+    copied to nowhere); None where ffmpeg cannot read it."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", for_subprocess(path),
+           "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]  # fmt: skip
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    stream, counts = _STREAM.search(done.stderr), _COUNT.findall(done.stderr)
+    if done.returncode != 0 or stream is None or not counts:
+        return None
+    codec, pixels, w, h = stream.groups()
+    return codec, pixels, (int(w), int(h)), int(counts[-1])
+
+
+def gif_problem(path: Path, size: tuple[int, int]) -> str | None:
+    """Why the file at ``path`` is not a whole GIF of ``size``, or None."""
+    data = Path(path).read_bytes()
+    try:
+        _gif_split(data)
+    except (IndexError, ValueError) as e:
+        return f"not a whole GIF ({e or 'cut short'})"
+    width, height = (
+        int.from_bytes(data[6:8], "little"),
+        int.from_bytes(data[8:10], "little"),
+    )
+    if (width, height) != tuple(size):
+        return f"it is {width}×{height}, not {size[0]}×{size[1]}"
+    return None
 
 
 def _gif_split(data: bytes) -> tuple[bytes, bytes]:

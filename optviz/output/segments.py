@@ -160,6 +160,11 @@ def encode(
             writer = writers.get(fmt)
             pieces = [writer.path(folder, f"segment-{i:03d}") for i in range(len(cuts))]
             writer.join(pieces, parts[fmt])
+            wrong = writer.verify(parts[fmt], total, size)
+            if wrong:
+                raise RenderError(
+                    f"joining the {fmt} pieces gave a broken file: {wrong}"
+                )
         for fmt in formats:
             os.replace(parts[fmt], finals[fmt])
     finally:

@@ -95,6 +95,13 @@ class Writer:
         """Join the files of consecutive pieces of one video into ``dest``."""
         raise NotImplementedError(f"{self.name} pieces cannot be joined")
 
+    def verify(self, path: Path, frames: int, size: tuple[int, int]) -> str | None:
+        """Why the file an encoder wrote at ``path`` (``frames`` frames of
+        ``size`` sent) is not a whole one of this format, or None: checked
+        before it is renamed onto its final name, so that an encoder that
+        wrote junk and said it was fine installs nothing."""
+        return None
+
 
 WRITERS: Registry[Writer] = Registry("output format", "an")
 """Every output format by name, in the order ``optviz list`` shows them."""
@@ -166,6 +173,19 @@ class MP4(FFmpegWriter):
 
         return join_mp4(pieces, dest)
 
+    def verify(self, path, frames, size):
+        from optviz.output.encode import probe_video
+
+        found = probe_video(path)
+        if found is None:
+            return "ffmpeg cannot read it"
+        codec, pixels, width_height, count = found
+        wanted = ("h264", "yuv420p", tuple(size), frames)
+        got = (codec, pixels, width_height, count)
+        if got != wanted:
+            return f"it holds {_video(got)}, not {_video(wanted)}"
+        return None
+
 
 @register
 class GIF(FFmpegWriter):
@@ -206,6 +226,11 @@ class GIF(FFmpegWriter):
         from optviz.output.encode import join_gifs
 
         return join_gifs(pieces, dest)
+
+    def verify(self, path, frames, size):
+        from optviz.output.encode import gif_problem
+
+        return gif_problem(path, size)
 
 
 @register
@@ -312,3 +337,8 @@ class Streams:
             self.finish()
         else:
             self.abort()
+
+
+def _video(facts: tuple) -> str:
+    codec, pixels, (w, h), count = facts
+    return f"{count} frames of {w}×{h} {codec} {pixels}"
