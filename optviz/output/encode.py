@@ -31,7 +31,7 @@ from typing import IO
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.output.files import for_subprocess, partial_name, sweep_partials
+from optviz.output.files import Session, for_subprocess, partial_name, sweep_partials
 
 # GIF delays are whole centiseconds: 30 fps would need 3.33 cs, which players
 # round to 3 and so play 11 % fast. The GIF gets its own rate instead, at most
@@ -78,7 +78,7 @@ def _die_with_parent() -> None:
         pass
 
 
-class Encoder:
+class Encoder(Session):
     """One ffmpeg process writing ``<out_dir>/<stem>.<format>`` per format.
 
     Use as a context manager::
@@ -330,15 +330,6 @@ class Encoder:
     def process(self) -> subprocess.Popen | None:
         """The running ffmpeg (None before start and after finish)."""
         return self._proc
-
-    def __enter__(self) -> Encoder:
-        return self.start()
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.abort()
 
 
 def join_mp4(segments: Sequence[Path], dest: Path, ffmpeg: str | None = None) -> Path:

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def for_subprocess(path: Path) -> str:
@@ -66,3 +67,26 @@ def replace_when_done(path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+class Session:
+    """A writer's context: ``with`` starts it, a clean exit finishes it and
+    an exception (Ctrl-C included) aborts it, leaving nothing behind."""
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def finish(self) -> list[Path]:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()

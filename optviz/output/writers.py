@@ -32,7 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from optviz.output.files import for_subprocess
+from optviz.output.files import Session, for_subprocess
 from optviz.registry import Registry
 
 if TYPE_CHECKING:
@@ -272,7 +272,7 @@ DEFAULT = ("mp4", "gif")
 """The formats of a config that names none."""
 
 
-class Streams:
+class Streams(Session):
     """Every frame-stream format of one video at once: one :class:`Encoder`
     for the ffmpeg formats together, and a sink of its own for each other
     one. A context manager like the encoder; ``paths`` in ``formats`` order."""
@@ -328,15 +328,6 @@ class Streams:
     def abort(self) -> None:
         for sink in self.sinks:
             sink.abort()
-
-    def __enter__(self) -> Streams:
-        return self.start()
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.abort()
 
 
 def _video(facts: tuple) -> str:
