@@ -491,6 +491,18 @@ def write_stills(
     return [writers.save_png(path, image) for (path, _), image in zip(shots, images)]
 
 
+def show_surface(
+    name: str, parameters: dict[str, str], output: Path | None = None
+) -> Path:
+    """``optviz show``: the surface ``name`` (built-in, or a surface file)
+    with ``parameters`` set, drawn alone to ``output`` (default:
+    ``out/<surface>.png``)."""
+    spec: Any = {"name": name, **parameters} if parameters else name
+    built = config_module.parse_surface(spec, source="optviz show")
+    path = output if output is not None else Path("out") / f"{built.name}.png"
+    return surface_still(built, path)
+
+
 def surface_still(
     surface: Surface, path: Path, size: tuple[int, int] = (800, 600), dpi: int = 100
 ) -> Path:
