@@ -191,3 +191,69 @@ def test_a_signal_that_a_c_extension_turned_into_another_error_is_still_a_stop(
     assert sorted(p.name for p in out.iterdir()) == ["trajectories.csv"]
     # and the handlers are put back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid``, and theirs."""
+    found = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *children_of(kid)]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGKILL, -9)], ids=["term", "kill"]
+)
+def test_configs_side_by_side_stop_with_their_parent(tmp_path, sig, code):
+    """``optviz run a.yaml b.yaml -j 2``: stopped, its workers and their
+    ffmpegs end too — cleaned up after SIGTERM, and gone even when the
+    parent is killed outright (they get SIGKILL when it dies)."""
+    configs = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(CONFIG)
+        configs.append(str(path))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "optviz", "run", *configs, "-o", str(out)]
+    proc = subprocess.Popen(
+        [*command, "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        started = wait_for(
+            lambda: all(
+                any(p.stat().st_size > 0 for p in (out / n).glob(f".{n}.mp4.*.part"))
+                for n in ("a", "b")
+            )
+        )
+        assert started, "the renders never got going"
+        family = children_of(proc.pid)
+        assert len(family) >= 4  # two workers, each with its ffmpeg
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert wait_for(lambda: not any(alive(p) for p in family), seconds=10)
+    if sig == signal.SIGTERM:
+        assert "terminated" in err and "Traceback" not in err
+        for n in ("a", "b"):
+            assert sorted(p.name for p in (out / n).iterdir()) == ["trajectories.csv"]
