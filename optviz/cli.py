@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import signal
 import sys
 import time
 import traceback
@@ -423,18 +424,28 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
     click.echo(f"wrote {path}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn every failure into one line."""
+def program() -> None:
+    """The ``optviz`` command: :func:`main` on the process's arguments, and
+    its exit status."""
+    sys.exit(main(exiting=True))
+
+
+def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
+    """Run the CLI on ``argv`` and turn every failure into one line; its exit
+    status. ``exiting``: the process ends right after (see
+    :class:`optviz.interrupts.Interrupts`)."""
     from optviz.interrupts import Interrupts, Terminated
 
     _debug.clear()
-    with Interrupts() as caught:
+    with Interrupts(exiting) as caught:
         try:
             return _run(argv, caught.signals)
         except BaseException as e:
             if not (caught.signals or isinstance(e, KeyboardInterrupt)):
                 raise
-            if caught.terminated or isinstance(e, Terminated):
+            if caught.first == signal.SIGHUP:
+                return _stopped("hung up", 129)
+            if caught.first == signal.SIGTERM or isinstance(e, Terminated):
                 return _stopped("terminated", 143)
             return _stopped("interrupted", 130)
 
@@ -508,4 +519,4 @@ def _stopped(how: str, code: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    program()

@@ -804,17 +804,23 @@ class WorkerTraceback(Exception):
 def _work(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
     """In a worker process: one config, its outcome sent as data (one line
     and an exit code for an error), never a traceback on the terminal."""
-    from optviz.interrupts import Terminated, terminate
+    from optviz.interrupts import Interrupts
 
-    # Ctrl-C reaches the whole process group: the parent, which stops us with
-    # SIGTERM; that is raised here as an interrupt, so every cleanup runs.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, terminate)
-    _die_with_parent()
+    # Ctrl-C and a hang-up reach the whole process group: the parent too,
+    # which stops us with SIGTERM; that is raised here as an interrupt (once:
+    # a second one does not cut the cleanup short), so every cleanup runs.
+    with Interrupts():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        _die_with_parent()
+        _work_on(path, folder, outputs, send)
+
+
+def _work_on(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
     try:
         table, paths = render_config(path, folder, outputs)
         send.send(("ok", table, paths))
-    except (KeyboardInterrupt, Terminated):  # cleaned up; the parent knows why
+    except KeyboardInterrupt:  # SIGTERM: cleaned up; the parent knows why
         os._exit(143)
     except OptvizError as e:
         send.send(("error", str(e), e.exit_code, traceback.format_exc()))

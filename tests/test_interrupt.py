@@ -61,13 +61,20 @@ def wait_for(condition, seconds=60.0):
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find ffmpeg")
 @pytest.mark.parametrize(
     ("sig", "code", "word"),
-    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
-    ids=["ctrl-c", "sigterm"],
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "hung up"),  # the terminal closed
+    ],
+    ids=["ctrl-c", "sigterm", "sighup"],
 )
+@pytest.mark.parametrize("burst", [1, 6], ids=["once", "again-during-cleanup"])
 @pytest.mark.parametrize("jobs", [1, 2], ids=["one-process", "two-workers"])
 def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
-    tmp_path, sig, code, word, jobs
+    tmp_path, sig, code, word, jobs, burst
 ):
+    """Stopped once, or by the same signal again and again while it cleans up
+    (an impatient Ctrl-C): the cleanup still runs to its end."""
     config = tmp_path / "long.yaml"
     config.write_text(CONFIG)
     out = tmp_path / "out"
@@ -90,13 +97,21 @@ def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
         )
         assert started, "the render never got going"
         assert ffmpeg_processes_writing_to(out), "ffmpeg should be running now"
-        proc.send_signal(sig)
+        for _ in range(burst):
+            if proc.poll() is None:
+                proc.send_signal(sig)
+                time.sleep(0.02)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == code, err
     assert word in err and "Traceback" not in err
+    # after the progress bar, one line: nothing of a second signal's
+    assert (
+        err.strip().splitlines()[-1]
+        == f"optviz: {word}; no output was left half-written"
+    )
     leftovers = sorted(p.name for p in out.iterdir())
     assert leftovers == ["trajectories.csv"]  # complete, written before the video
     assert wait_for(lambda: not ffmpeg_processes_writing_to(out), seconds=10)
