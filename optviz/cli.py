@@ -239,6 +239,37 @@ class FrameProgress:
         self.bar.update(done - self.bar.pos, current_item=text)
 
 
+@cli.command("map", context_settings=CONTEXT)
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the config's 'output', else out/<config name>).",
+)
+def map_(config: Path, output: Path | None) -> None:
+    """Map CONFIG's 'map:' block: where each start of a grid goes (basins),
+    or how soon each pair of hyperparameters reaches a minimum (phase).
+
+    Writes map.png and map.csv (one row per grid point: its coordinates,
+    outcome reached/diverged/none, the minimum's index into the surface's
+    minima, iterations to the first arrival). Without a 'map:' block, the
+    basins of the config's first optimizer over its view, 256 × 256.
+
+    \b
+    Examples:
+      optviz map configs/examples/himmelblau_basins.yaml
+      optviz map my-config.yaml -o maps/
+    """
+    from optviz import pipeline
+
+    (task,) = pipeline.plan([config], output)
+    result = pipeline.run_map(task.config)
+    for path in pipeline.write_map(result, task.folder):
+        click.echo(f"wrote {path}")
+    click.echo(pipeline.map_summary(result))
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(configs: tuple[Path, ...]) -> None:

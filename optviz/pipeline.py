@@ -40,12 +40,15 @@ from typing import Any, cast
 import numpy as np
 
 from optviz import config as config_module
+from optviz import explore
 from optviz.config import Animation, Config
-from optviz.draw.scene import Scene
+from optviz.draw.scene import Backdrop, Scene
 from optviz.errors import ConfigError, OptvizError, RenderError
-from optviz.optim import methods, runner, summary, window
+from optviz.explore import MapSpec
+from optviz.optim import methods, runner, second_order, stream, summary, window
 from optviz.output import trajectories_csv, writers
 from optviz.output.encode import _die_with_parent
+from optviz.output.maps_csv import write_map_csv
 from optviz.surfaces import Surface
 
 Progress = Callable[[int, int], None]
@@ -257,6 +260,9 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         [o.color for o in c.optimizers],
         [o.method for o in c.optimizers],
     )
+    look = animation.look
+    if animation.backdrop == "basins":
+        look = dataclasses.replace(look, backdrop=basins_backdrop(result))
     return Scene(
         surface=result.surface,
         trajectories=result.trajectories,
@@ -266,10 +272,27 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         title=c.title,
         colours=tuple(colours),
         card=tuple(title_card(result)) if animation.title_card else (),
-        look=animation.look,
+        look=look,
         layout=animation.layout,
         timeline=animation.timeline,
     )
+
+
+def basins_backdrop(result: Result) -> Backdrop:
+    """The basin map under a video (``animation.backdrop: basins``): the
+    config's map of starts if it has one, else the basins of its first
+    optimizer over the view the video shows, 256 × 256."""
+    from optviz.draw.maps import colours, edges
+
+    c = result.config
+    spec = c.map
+    if spec is None or spec.kind != "basins":
+        spec = explore.basins(0, result.xlim, result.ylim)
+    picture = map_picture(run_map(c, spec))
+    ex, ey = edges(picture.x, False), edges(picture.y, False)
+    extent = (float(ex[0]), float(ex[-1]), float(ey[0]), float(ey[-1]))
+    # a pale tint of the map's colours: the paths over it keep their own
+    return Backdrop(0.45 * colours(picture) + 0.55, extent, alpha=0.9)
 
 
 def legend_labels(result: Result, animation: Animation | None = None) -> list[str]:
@@ -648,6 +671,113 @@ def summary_table(result: Result) -> str:
     lines = [summary.table(rows)]
     lines += summary.view_warnings(rows, result.config.fit_view)
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# maps
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """A map of one optimizer of ``config``: the grid's points (R, 2) on the
+    map's axes, and each row's outcome (:mod:`optviz.optim.stream`)."""
+
+    config: Config
+    spec: MapSpec
+    where: np.ndarray
+    outcomes: stream.Outcomes
+
+    @property
+    def minima(self) -> tuple[tuple[float, float], ...]:
+        """The targets, in the order ``outcomes.target`` indexes them."""
+        return tuple(m.point for m in self.config.surface.minima)
+
+
+def run_map(config: Config, spec: MapSpec | None = None) -> MapResult:
+    """The config's ``map:`` (or ``spec``; default: the basins of its first
+    optimizer over its window), run without history."""
+    if spec is None:
+        spec = config.map or explore.basins(0, config.xlim, config.ylim)
+    explore.check_size(spec.rows, config.iterations, "map")
+    rules, starts, where = explore.grid_rows(spec, config.optimizers, config.starts)
+    s = config.surface
+    problem = second_order.Problem(s.f, s.grad, s.hessian)
+    found = stream.outcomes(
+        s.grad,
+        rules,
+        starts,
+        config.iterations,
+        runner.divergence_box(config.xlim, config.ylim),
+        [m.point for m in s.minima],
+        spec.radius,
+        problem,
+    )
+    return MapResult(config, spec, where, found)
+
+
+def map_picture(result: MapResult) -> Any:
+    """What :mod:`optviz.draw.maps` draws of ``result``."""
+    from optviz.draw.maps import MapPicture, named
+
+    spec, c = result.spec, result.config
+    nx, ny = spec.x.count, spec.y.count
+    o = result.outcomes
+    label = c.optimizers[spec.optimizer].label
+    if spec.kind == "basins":
+        marks = tuple((float(x), float(y)) for x, y in c.starts)
+        title = f"{label} on {c.surface.name}: where each start goes"
+    else:
+        params = c.optimizers[spec.optimizer].params
+        marks = ((float(params[spec.x.key]), float(params[spec.y.key])),)
+        start = ", ".join(f"{v:g}" for v in c.starts[0])
+        title = f"{label} on {c.surface.name} from ({start})"
+    return MapPicture(
+        kind=spec.kind,
+        x=spec.x.values(),
+        y=spec.y.values(),
+        outcome=o.outcome.reshape(ny, nx),
+        target=o.target.reshape(ny, nx),
+        iteration=o.iteration.reshape(ny, nx),
+        iterations=c.iterations,
+        x_label=spec.x.key,
+        y_label=spec.y.key,
+        x_log=spec.x.log,
+        y_log=spec.y.log,
+        title=title,
+        minima=result.minima,
+        marks=marks,
+        minimum_names=named(result.minima),
+    )
+
+
+def map_summary(result: MapResult) -> str:
+    """One line: how many grid points reached each minimum, diverged, or
+    neither."""
+    o = result.outcomes
+    total = len(o)
+    reached = o.outcome == stream.Outcome.REACHED
+    parts = []
+    for j, (x, y) in enumerate(result.minima):
+        count = int(np.count_nonzero(reached & (o.target == j)))
+        if count:
+            parts.append(f"{count:,} reached minimum {j} ({x:.3g}, {y:.3g})")
+    diverged = int(np.count_nonzero(o.outcome == stream.Outcome.DIVERGED))
+    neither = total - int(reached.sum()) - diverged
+    parts += [f"{diverged:,} diverged", f"{neither:,} reached none"]
+    return f"{total:,} points: " + ", ".join(parts)
+
+
+def write_map(result: MapResult, folder: str | Path | None = None) -> list[Path]:
+    """``map.png`` and ``map.csv`` in the output folder."""
+    from optviz.draw.maps import picture
+
+    c = result.config
+    out = Path(folder) if folder is not None else c.output
+    size = c.animation.size
+    image = picture(map_picture(result), size=size)
+    keys = (result.spec.x.key, result.spec.y.key)
+    csv_path = write_map_csv(out / "map.csv", keys, result.where, result.outcomes)
+    return [writers.save_png(out / "map.png", image), csv_path]
 
 
 # ---------------------------------------------------------------------------

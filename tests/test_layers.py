@@ -24,6 +24,7 @@ TOP = (
     "optviz.cli",
     "optviz.snapshot",
     "optviz.catalogue",
+    "optviz.explore",
 )
 
 # layer → the modules it must not import (a name stands for it and its children)
