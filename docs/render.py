@@ -67,7 +67,32 @@ def render(folder: Path) -> list[Path]:
         save(folder / "surfaces.png", grid(surface_tiles(), columns=2), palette=True)
     )
     written.append(save(folder / "maps.png", grid(map_tiles(), columns=2)))
+    written.append(save(folder / "sweep.png", grid(sweep_tiles(), columns=2)))
     return written
+
+
+def sweep_tiles() -> list[np.ndarray]:
+    """configs/examples/interpreting_the_cost.yaml: the overlay's last frame
+    and the loss still, at :data:`TILE`."""
+    from optviz import api, pipeline
+    from optviz.draw.figure import Renderer
+
+    config = api.load_config(ROOT / "configs/examples/interpreting_the_cost.yaml")
+    small = dataclasses.replace(config.animation, size=TILE, dpi=TILE_DPI)
+    result = api.run(dataclasses.replace(config, animation=small))
+    renderer = Renderer(pipeline.overlay_scene(result))
+    try:
+        overlay = np.array(renderer.frame(renderer.last))[..., :3]
+    finally:
+        renderer.close()
+    import tempfile
+
+    from optviz.snapshot import load_png
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pipeline.write_loss(result, Path(tmp) / "loss.png")
+        loss = load_png(path)[..., :3]
+    return [overlay, loss]
 
 
 # The README's maps, left to right: a basin map, a phase map (optviz map).

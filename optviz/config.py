@@ -32,7 +32,7 @@ from optviz.draw.scene import Layout, Look, Timeline
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
-from optviz.explore import MapSpec, parse_map
+from optviz.explore import MapSpec, SweepSpec, parse_map, parse_sweep
 from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface
@@ -160,6 +160,8 @@ class Config:
     # after the run (optviz.optim.window.fit); the run itself is the same.
     fit_view: bool = False
     map: MapSpec | None = None  # the map: block (optviz.explore)
+    # the sweep: block; its variants are already among the optimizers
+    sweep: SweepSpec | None = None
 
 
 def load(path: str | Path) -> Config:
@@ -180,6 +182,7 @@ _TOP_KEYS = (
     "output",
     "seed",
     "map",
+    "sweep",
 )
 _ANIMATION_KEYS = (
     "frames",
@@ -274,6 +277,9 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
     iterations = integer(top.get("iterations", 1000), "iterations", low=1)
     tolerance = number(top.get("tolerance", 0.0), "tolerance", low=0.0)
     optimizers = _optimizers(top["optimizers"], surface)
+    sweep = None
+    if "sweep" in top:
+        sweep, optimizers, starts = parse_sweep(top["sweep"], optimizers, starts)
     points = iterations * len(optimizers) * len(starts)
     if points > MAX_POINTS:
         raise ConfigError(
@@ -310,6 +316,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
         fit_view=fit_view,
         map=parse_map(top["map"], optimizers, iterations) if "map" in top else None,
+        sweep=sweep,
     )
 
 

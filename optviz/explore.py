@@ -235,3 +235,210 @@ def grid_rows(
         except ValueError as e:  # a combination the method refuses
             raise ConfigError(str(e), path="map.grid") from None
     return rules, np.tile(start, (len(where), 1)), where
+
+
+# ---------------------------------------------------------------------------
+# sweeps
+
+MAX_VARIANTS = 256  # rows of one sweep, before starts
+MAX_CELLS = 16  # a grid of cells beyond this is too small to read
+SHOWS = ("cells", "overlay", "loss")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One setting of a sweep: the swept keys' values, and its start (an
+    index into the config's starts; None: every start)."""
+
+    values: tuple[tuple[str, float], ...]
+    start: int | None = None
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated ``sweep:`` block. The config's optimizer ``optimizer``
+    is replaced by one optimizer per variant (``first`` to ``first +
+    len(variants) - 1`` of the expanded config's optimizers)."""
+
+    optimizer: str  # the swept optimizer's label
+    keys: tuple[str, ...]  # the swept hyperparameters (and "starts")
+    variants: tuple[Variant, ...]
+    combine: str = "cross"
+    show: tuple[str, ...] = SHOWS
+    first: int = 0
+    symbols: tuple[str, ...] = ()  # each key as the legend writes it
+
+    @property
+    def coloured_by(self) -> str | None:
+        """The one numeric key the overlay colours by (None: several)."""
+        numeric = [k for k in self.keys if k != "starts"]
+        return numeric[0] if len(numeric) == 1 else None
+
+
+def parse_sweep(
+    value: Any,
+    optimizers: Sequence[Any],
+    starts: tuple[tuple[float, float], ...],
+    path: str = "sweep",
+) -> tuple[SweepSpec, tuple[Any, ...], tuple[tuple[float, float], ...]]:
+    """``sweep:`` against the config's optimizers and starts: the spec, the
+    expanded optimizers (the swept one replaced by its variants, in place)
+    and the starts (the swept ones, if ``starts`` is swept)."""
+    import dataclasses as dc
+
+    from optviz.optim.methods import METHODS
+
+    entry = mapping(value, path, "a sweep: {optimizer, KEY: values, ..., combine}")
+    labels = tuple(o.label for o in optimizers)
+    if "optimizer" in entry:
+        label = choice(entry["optimizer"], join_path(path, "optimizer"), labels)
+    elif len(labels) == 1:
+        label = labels[0]
+    else:
+        raise ConfigError(
+            "missing required key 'optimizer': the label of the optimizer to "
+            "sweep, one of " + ", ".join(repr(x) for x in labels),
+            path=path,
+        )
+    index = labels.index(label)
+    spec = optimizers[index]
+    method = METHODS[spec.method]
+    numeric = {h.key: h for h in method.hyperparameters if not (h.boolean or h.choices)}
+    keys = [k for k in entry if k not in ("optimizer", "combine", "show")]
+    for k in keys:
+        if k != "starts" and k not in numeric:
+            raise ConfigError(
+                f"unknown key {show(k)}: a sweep takes 'optimizer', 'combine', "
+                f"'show', 'starts' and {spec.method}'s numeric hyperparameters "
+                f"({', '.join(numeric)})",
+                path=join_path(path, str(k)),
+            )
+    if not keys:
+        raise ConfigError(
+            f"sweeps nothing: give lists or ranges for some of {spec.method}'s "
+            f"hyperparameters ({', '.join(numeric)}) or for 'starts'",
+            path=path,
+        )
+    combine = choice(entry.get("combine", "cross"), join_path(path, "combine"),
+                     ("cross", "zip"))  # fmt: skip
+    shown: tuple[str, ...] = SHOWS
+    if "show" in entry:
+        items = list_of(entry["show"], join_path(path, "show"), "a list of outputs")
+        shown = tuple(
+            dict.fromkeys(
+                choice(v, f"{join_path(path, 'show')}[{i}]", SHOWS)
+                for i, v in enumerate(items)
+            )
+        )
+    columns: list[list[Any]] = []
+    swept_starts: tuple[tuple[float, float], ...] = ()
+    for k in keys:
+        at = join_path(path, str(k))
+        if k == "starts":
+            swept_starts = _sweep_starts(entry[k], at)
+            columns.append(list(range(len(swept_starts))))
+            continue
+        values = _values(entry[k], at)
+        h = numeric[k]
+        for v in values:
+            problem = h.check(v)
+            if problem:
+                raise ConfigError(problem, path=at)
+        columns.append(values)
+    if combine == "zip":
+        sizes = {len(c) for c in columns}
+        if len(sizes) > 1:
+            raise ConfigError(
+                "combine: zip needs lists of one length; got "
+                + ", ".join(f"{k}: {len(c)}" for k, c in zip(keys, columns)),
+                path=path,
+            )
+        rows = list(zip(*columns))
+    else:
+        rows = [()]
+        for c in columns:
+            rows = [(*r, v) for r in rows for v in c]
+    if len(rows) > MAX_VARIANTS:
+        raise ConfigError(
+            f"{len(rows):,} variants are more than the {MAX_VARIANTS} a sweep may "
+            "have; use fewer values",
+            path=path,
+        )
+    symbols = tuple("from" if k == "starts" else (numeric[k].symbol or k) for k in keys)
+    variants = []
+    expanded = []
+    for row in rows:
+        pairs = tuple((k, v) for k, v in zip(keys, row) if k != "starts")
+        start = next((int(v) for k, v in zip(keys, row) if k == "starts"), None)
+        variants.append(Variant(pairs, start))
+        params = {**spec.params, **dict(pairs)}
+        try:
+            method.build(params)
+        except ValueError as e:
+            raise ConfigError(str(e), path=path) from None
+        full = {**method.defaults(), **params}
+        ordered = tuple((h.key, full[h.key]) for h in method.hyperparameters)
+        named = dict(zip(keys, symbols))
+        words = [f"{named[k]}={v:g}" for k, v in pairs]
+        if start is not None:
+            x, y = swept_starts[start]
+            words.append(f"from ({x:g}, {y:g})")
+        expanded.append(
+            dc.replace(
+                spec,
+                label=f"{label} {', '.join(words)}",
+                hyperparameters=ordered,
+                color=None,
+            )
+        )
+    made = SweepSpec(label, tuple(keys), tuple(variants), combine, shown, index,
+                     symbols)  # fmt: skip
+    optimizers = (*optimizers[:index], *expanded, *optimizers[index + 1 :])
+    return made, tuple(optimizers), swept_starts or starts
+
+
+def _values(value: Any, path: str) -> list[float]:
+    """A list of numbers, or ``{geomspace: [a, b, n]}`` / ``{linspace: ...}``."""
+    if isinstance(value, Mapping):
+        known_keys(value, ("geomspace", "linspace"), path)
+        if len(value) != 1:
+            raise ConfigError(
+                "give one of {geomspace: [min, max, count]} or {linspace: [min, "
+                "max, count]}",
+                path=path,
+            )
+        ((how, spec),) = value.items()
+        items = list_of(spec, join_path(path, how), "[min, max, count]")
+        if len(items) != 3:
+            raise ConfigError(
+                f"must be [min, max, count]; got {show(spec)}",
+                path=join_path(path, how),
+            )
+        low = number(items[0], f"{join_path(path, how)}[0]")
+        high = number(items[1], f"{join_path(path, how)}[1]")
+        count = integer(items[2], f"{join_path(path, how)}[2]", 1, MAX_VARIANTS)
+        if how == "geomspace" and not (low > 0 and high > 0):
+            raise ConfigError(
+                "geomspace needs min and max > 0", path=join_path(path, how)
+            )
+        made = (np.geomspace if how == "geomspace" else np.linspace)(low, high, count)
+        return [float(v) for v in made]
+    items = list_of(value, path, "a list of values, or {geomspace: [min, max, count]}")
+    if not items:
+        raise ConfigError("needs at least one value", path=path)
+    return [number(v, f"{path}[{i}]") for i, v in enumerate(items)]
+
+
+def _sweep_starts(value: Any, path: str) -> tuple[tuple[float, float], ...]:
+    items = list_of(value, path, "a list of [x, y] starts")
+    if not items:
+        raise ConfigError("needs at least one start", path=path)
+    out = []
+    for i, item in enumerate(items):
+        point = list_of(item, f"{path}[{i}]", "[x, y]")
+        if len(point) != 2:
+            raise ConfigError(f"must be [x, y]; got {show(item)}", path=f"{path}[{i}]")
+        out.append(
+            (number(point[0], f"{path}[{i}][0]"), number(point[1], f"{path}[{i}][1]"))
+        )
+    return tuple(out)

@@ -42,9 +42,9 @@ import numpy as np
 from optviz import config as config_module
 from optviz import explore
 from optviz.config import Animation, Config
-from optviz.draw.scene import Backdrop, Scene
+from optviz.draw.scene import Backdrop, ColourScale, Scene
 from optviz.errors import ConfigError, OptvizError, RenderError
-from optviz.explore import MapSpec
+from optviz.explore import MapSpec, SweepSpec
 from optviz.optim import methods, runner, second_order, stream, summary, window
 from optviz.output import trajectories_csv, writers
 from optviz.output.encode import _die_with_parent
@@ -203,10 +203,22 @@ def _result(config: Config) -> Result:
         ]
     else:
         trajectories = _run_alone(config)
+    if config.sweep is not None:  # a variant with a start of its own runs from it
+        trajectories = [t for t in trajectories if _runs_from(config.sweep, t)]
     view = (config.xlim, config.ylim)
     if config.fit_view:
         view = window.fit(trajectories, config.xlim, config.ylim)
     return Result(config, config.surface, tuple(trajectories), view)
+
+
+def _runs_from(sweep: SweepSpec, t: runner.Trajectory) -> bool:
+    """Whether a run belongs to the result: a swept start (zipped, or crossed)
+    ties each variant to its own."""
+    i = t.optimizer - sweep.first
+    if not 0 <= i < len(sweep.variants):
+        return True
+    start = sweep.variants[i].start
+    return start is None or start == t.start
 
 
 def _run_alone(config: Config) -> list[runner.Trajectory]:
@@ -451,53 +463,72 @@ def write_video(
                 return paths
             frames = timeline.sequence(renderer.schedule())
             draw = FrameRanges(scene, frames, renderer)
-            palette = (
-                last if any(writers.get(f).wants_last_frame for f in videos) else None
-            )
-            method = start_method() if jobs > 1 else None
-            cuts = [(0, len(frames))]
-            if method is not None:
-                from optviz.output import segments
-
-                # A held frame costs its encoding only, not its drawing.
-                previous = [_NOTHING, *frames]
-                costs = [1.0 if f != g else 0.3 for f, g in zip(frames, previous)]
-                multiple = segments.joint_multiple(timeline.fps, videos)
-                cuts = segments.ranges(costs, jobs, multiple)
-            if len(cuts) > 1:
-                assert method is not None
-                written = segments.encode(
-                    draw,
-                    cuts,
-                    out_dir=out_dir,
-                    stem=stem,
-                    size=renderer.size,
-                    fps=timeline.fps,
-                    formats=videos,
-                    palette=palette,
-                    progress=progress,
-                    start_method=method,
-                )
-                return [*written, *paths]
-            encoder = writers.Streams(
-                out_dir, stem, renderer.size, timeline.fps, videos, last=palette
-            )
-            done = 0
-
-            def tick() -> None:
-                nonlocal done
-                done += 1
-                if progress is not None:
-                    progress(done, len(frames))
-
-            with encoder:
-                draw(0, len(frames), encoder.write, tick)
+            wants = any(writers.get(f).wants_last_frame for f in videos)
+            written = encode_frames(
+                draw, frames, renderer.size, timeline.fps, videos, out_dir, stem,
+                palette=last if wants else None, progress=progress, jobs=jobs,
+            )  # fmt: skip
             # The still last, as a video's files are listed in their format order.
-            return [*encoder.paths, *paths]
+            return [*written, *paths]
     except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
         raise RenderError(f"matplotlib could not draw a frame: {e}") from e
     finally:
         renderer.close()
+
+
+def encode_frames(
+    draw: Callable[[int, int, Callable, Callable[[], None]], None],
+    frames: Sequence[int | None],
+    size: tuple[int, int],
+    fps: float,
+    formats: Sequence[str],
+    out_dir: Path,
+    stem: str,
+    palette: np.ndarray | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> list[Path]:
+    """The video ``out_dir/<stem>.<format>`` of the stream formats
+    ``formats``, ``draw(start, stop, write, tick)`` making its frames
+    (``frames[i]``: what frame ``i`` shows), in one process or, with ``jobs``
+    > 1, cut into pieces drawn by that many (``draw`` is then pickled for a
+    worker not forked)."""
+    method = start_method() if jobs > 1 else None
+    cuts = [(0, len(frames))]
+    if method is not None:
+        from optviz.output import segments
+
+        # A held frame costs its encoding only, not its drawing.
+        previous = [_NOTHING, *frames]
+        costs = [1.0 if f != g else 0.3 for f, g in zip(frames, previous)]
+        multiple = segments.joint_multiple(fps, formats)
+        cuts = segments.ranges(costs, jobs, multiple)
+    if len(cuts) > 1:
+        assert method is not None
+        return segments.encode(
+            draw,
+            cuts,
+            out_dir=out_dir,
+            stem=stem,
+            size=size,
+            fps=fps,
+            formats=formats,
+            palette=palette,
+            progress=progress,
+            start_method=method,
+        )
+    encoder = writers.Streams(out_dir, stem, size, fps, formats, last=palette)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(frames))
+
+    with encoder:
+        draw(0, len(frames), encoder.write, tick)
+    return list(encoder.paths)
 
 
 def write_stills(
@@ -611,7 +642,9 @@ def write_outputs(
 ) -> list[Path]:
     """The CSV, then what ``outputs`` asks for: the video, the stills."""
     paths = [write_csv(result, output)]
-    if outputs.video:
+    if outputs.video and result.config.sweep is not None:
+        paths += write_sweep(result, output, progress, jobs=outputs.jobs)
+    elif outputs.video:
         paths += render(result, output, progress, jobs=outputs.jobs)
     if outputs.still or outputs.frames:
         paths += stills(result, output, last=outputs.still, frames=outputs.frames)
@@ -671,6 +704,246 @@ def summary_table(result: Result) -> str:
     lines = [summary.table(rows)]
     lines += summary.view_warnings(rows, result.config.fit_view)
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# sweeps
+
+
+def _swept(result: Result) -> tuple[SweepSpec, range]:
+    spec = result.config.sweep
+    assert spec is not None
+    return spec, range(spec.first, spec.first + len(spec.variants))
+
+
+def sweep_scale(result: Result) -> ColourScale | None:
+    """The colour scale of a sweep over one number (None: several, or only
+    starts): log where the values are positive and span a factor of 10."""
+    spec, _ = _swept(result)
+    key = spec.coloured_by
+    if key is None:
+        return None
+    values = [dict(v.values)[key] for v in spec.variants]
+    low, high = min(values), max(values)
+    if low == high:
+        return None
+    log = low > 0 and high / low >= 10
+    symbol = spec.symbols[spec.keys.index(key)]
+    return ColourScale(f"{symbol} ({key})" if symbol != key else key, low, high, log)
+
+
+def overlay_scene(result: Result) -> Scene:
+    """Every variant in one plot, coloured by the swept value (a colour bar
+    says which), the optimizers not swept in their own colours."""
+    spec, variants = _swept(result)
+    base = scene(result)
+    scale = sweep_scale(result)
+    if scale is None:
+        return base
+    key = spec.coloured_by
+    assert key is not None  # else no scale
+    values = [dict(v.values)[key] for v in spec.variants]
+    colours = list(base.colours)
+    colours[variants.start : variants.stop] = scale.colours(values)
+    listed = tuple(i not in variants for i in range(len(colours)))
+    return dataclasses.replace(
+        base, colours=tuple(colours), in_legend=listed, colour_scale=scale
+    )
+
+
+GRID_WIDTH = 1280  # pixels: a sweep's grid of cells at most this wide
+
+
+def cell_scenes(result: Result) -> list[Scene]:
+    """One scene per variant: its runs and those of the optimizers not
+    swept, titled with its values, with no counter (the grid has one)."""
+    spec, variants = _swept(result)
+    overlay = overlay_scene(result)
+    columns, _ = explore_grid(len(variants))
+    # Each cell the video's frame, shrunk so that the grid is at most
+    # GRID_WIDTH pixels wide; its text shrinks less than its size (by the
+    # square root), so that it stays readable.
+    w, h = overlay.layout.size
+    scale = min(1.0, GRID_WIDTH / (columns * w))
+    width, height = int(w * scale) // 2 * 2, int(h * scale) // 2 * 2
+    dpi = max(20, round(overlay.layout.figure_dpi * scale**0.5))
+    layout = dataclasses.replace(overlay.layout, size=(width, height), dpi=dpi)
+    cells = []
+    for i in variants:
+        keep = tuple(
+            t
+            for t in result.trajectories
+            if t.optimizer == i or t.optimizer not in variants
+        )
+        label = result.config.optimizers[i].label
+        words = label[len(spec.optimizer) + 1 :]
+        listed = tuple(j == i or j not in variants for j in range(len(overlay.colours)))
+        cells.append(
+            dataclasses.replace(
+                overlay,
+                trajectories=keep,
+                title=words,
+                layout=layout,
+                counter=False,
+                in_legend=listed,
+                colour_scale=None,
+                card=(),
+            )
+        )
+    return cells
+
+
+def explore_grid(count: int) -> tuple[int, int]:
+    from optviz.draw.sweeps import grid_shape
+
+    return grid_shape(count)
+
+
+class CellRanges:
+    """Draws any range of a sweep's grid video: every cell at the frame's
+    iteration under one header (like :class:`FrameRanges`, picklable)."""
+
+    def __init__(self, cells: Sequence[Scene], frames: Sequence[int], title: str):
+        self.cells = list(cells)
+        self.frames = list(frames)
+        self.title = title
+        self.renderers: list[Any] | None = None
+        self.header: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "renderers": None, "header": None}
+
+    def build(self) -> None:
+        from optviz.draw import themes
+        from optviz.draw.figure import Renderer
+        from optviz.draw.sweeps import Header
+
+        self.renderers = [Renderer(c) for c in self.cells]
+        first = self.renderers[0]
+        columns, _ = explore_grid(len(self.cells))
+        dpi = first.figure.dpi
+        height = max(2, round(first.size[1] * 0.14) // 2 * 2)
+        look = themes.get(self.cells[0].look.theme)
+        self.header = Header(columns * first.size[0], height, self.title, dpi, look)
+        self.fill = np.asarray(first.buffer(0))[0, 0].copy()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        if self.renderers is None:
+            self.build()
+        assert self.renderers is not None
+        columns, rows = explore_grid(len(self.cells))
+        w, h = self.renderers[0].size
+        return columns * w, self.header.size[1] + rows * h
+
+    def frame(self, k: int) -> np.ndarray:
+        from optviz.draw.sweeps import compose
+
+        if self.renderers is None:
+            self.build()
+        assert self.renderers is not None
+        columns, _ = explore_grid(len(self.cells))
+        cells = [np.asarray(r.buffer(k)) for r in self.renderers]
+        return compose(cells, columns, self.header.image(k), self.fill)
+
+    def __call__(
+        self, start: int, stop: int, write: Callable, tick: Callable[[], None]
+    ) -> None:
+        if self.renderers is None:
+            self.build()
+        assert self.renderers is not None
+        for r in self.renderers:
+            r.seek(self.frames[:start])
+        shown: object = _NOTHING
+        image: Any = None
+        for f in self.frames[start:stop]:
+            if f != shown:
+                image = self.frame(f)
+                shown = f
+            write(image)
+            tick()
+
+    def close(self) -> None:
+        for r in self.renderers or ():
+            r.close()
+
+
+def write_sweep(
+    result: Result,
+    output: str | Path | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> list[Path]:
+    """A sweep's outputs, as its ``show`` asks: ``<stem>.<format>`` the grid
+    of cells (up to :data:`optviz.explore.MAX_CELLS` variants),
+    ``<stem>-overlay.<format>`` every variant in one plot, and
+    ``<stem>-loss.png`` the loss curves."""
+    from optviz.draw.backdrop import house_style
+    from optviz.draw.figure import Renderer
+
+    spec, variants = _swept(result)
+    c = result.config
+    out = output_dir(result, output)
+    formats = [f for f in c.animation.formats if not writers.get(f).from_last_frame]
+    overlay = overlay_scene(result)
+    paths: list[Path] = []
+    schedule_of = Renderer(overlay)
+    try:
+        frames = [
+            k if k is not None else 0
+            for k in dataclasses.replace(overlay.timeline, title_card=0.0).sequence(
+                schedule_of.schedule()
+            )
+        ]
+    finally:
+        schedule_of.close()
+    if "cells" in spec.show and len(variants) <= explore.MAX_CELLS and formats:
+        draw = CellRanges(cell_scenes(result), frames, c.title or spec.optimizer)
+        try:
+            with house_style():
+                last = draw.frame(frames[-1])
+                paths += encode_frames(
+                    draw, frames, draw.size, overlay.timeline.fps, formats, out,
+                    c.stem, palette=last, progress=progress, jobs=jobs,
+                )  # fmt: skip
+        finally:
+            draw.close()
+    if "overlay" in spec.show:
+        paths += write_video(
+            overlay, c.animation.formats, out, f"{c.stem}-overlay", progress, jobs
+        )
+    if "loss" in spec.show:
+        paths.append(write_loss(result, out / f"{c.stem}-loss.png"))
+    return paths
+
+
+def write_loss(result: Result, path: Path) -> Path:
+    """The loss of every run against the iteration, as a PNG."""
+    from optviz.draw.sweeps import LossCurves, loss_picture
+
+    overlay = overlay_scene(result)
+    spec, _ = _swept(result)
+    c = result.config
+    runs = [t for t in result.trajectories if len(t.loss)]
+    labels = tuple(
+        c.optimizers[t.optimizer].label
+        if (not overlay.in_legend or overlay.in_legend[t.optimizer])
+        and t.start == min(u.start for u in runs if u.optimizer == t.optimizer)
+        else ""
+        for t in runs
+    )
+    minima = [m.value for m in c.surface.minima]
+    curves = LossCurves(
+        tuple(t.loss for t in runs),
+        tuple(overlay.colours[t.optimizer] or "black" for t in runs),
+        labels,
+        title=f"{spec.optimizer}: the cost against the iteration",
+        f_min=min(minima) if minima else None,
+        scale=overlay.colour_scale,
+    )
+    layout = c.animation.layout
+    image = loss_picture(curves, size=layout.size, dpi=layout.figure_dpi)
+    return writers.save_png(path, image)
 
 
 # ---------------------------------------------------------------------------

@@ -919,3 +919,36 @@ def test_momentum_phase__momentum_is_over_three_times_faster_at_its_best():
     assert best_plain > 3 * best
     fastest = where[reached & (o.iteration == best)]
     assert (fastest[:, 1] > 0.2).all()
+
+
+# --- interpreting_the_cost -------------------------------------------------
+# "the cost falls slower the lower the learning rate, up to the best of them,
+# 0.11, which brings it lowest; the one above 2/λmax = 0.2, 0.25, makes it grow
+# without bound"
+
+
+def test_interpreting_the_cost__lower_rates_fall_slower_up_to_the_best():
+    runs_ = sorted(run("interpreting_the_cost").trajectories, key=lambda t: t.label)
+    by_lr = {
+        float(t.label.split("=")[1]): t
+        for t in run("interpreting_the_cost").trajectories
+    }
+    rates = sorted(by_lr)
+    assert len(runs_) == 7 and rates[-2] == pytest.approx(0.111803, rel=1e-5)
+    good = rates[:-1]
+    for k in (10, 30, 60):  # at every point of the race, not only the end
+        costs = [by_lr[r].loss[k] for r in good]
+        assert costs == sorted(costs, reverse=True), k
+    assert min(t.loss[-1] for t in by_lr.values()) == by_lr[rates[-2]].loss[-1]
+
+
+def test_interpreting_the_cost__above_two_over_lambda_max_it_grows():
+    by_lr = {
+        float(t.label.split("=")[1]): t
+        for t in run("interpreting_the_cost").trajectories
+    }
+    high = by_lr[max(by_lr)]
+    assert max(by_lr) > 2 / 10
+    assert high.status is core.Status.DIVERGED
+    assert np.all(np.diff(high.loss) > 0)  # grows at every step
+    assert high.loss[-1] > 1e4 * high.loss[0]

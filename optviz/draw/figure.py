@@ -40,7 +40,7 @@ from optviz.draw.backdrop import (
     optimizer_colours,
     styled,
 )
-from optviz.draw.scene import Layout, Scene, Timeline
+from optviz.draw.scene import ColourScale, Layout, Scene, Timeline
 from optviz.draw.schedules import held
 from optviz.draw.views import (
     HEAD_SIZE,
@@ -291,6 +291,10 @@ class Renderer:
         # Above the top right corner of the views, whether one or two.
         counter_axes = self.views[-1].axes
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
+        if not scene.counter:  # empty, not invisible: the layout measures it
+            self.counter.set_text("")
+        if scene.colour_scale is not None:
+            self._colour_bar(scene.colour_scale)
         handles, names = self._legend_entries(labels)
         self.legend = self._place_legend(handles, names, _SPOTS[0])
         self._lay_out(layout)
@@ -397,8 +401,10 @@ class Renderer:
             view.axes.apply_aspect()
         left = self.axes.get_position().x0 * self.size[0]
         gap = self.counter.get_fontsize() * self.figure.dpi / 72
-        right = self.counter.get_window_extent(renderer).x0 - gap
-        return max(0.0, min(right, self.size[0] - gap / 2) - left)
+        right = self.size[0] - gap / 2
+        if self.counter.get_text():
+            right = min(right, self.counter.get_window_extent(renderer).x0 - gap)
+        return max(0.0, right - left)
 
     def _add_panel(self, axes, name: str, surface: Surface):
         """The panel ``name`` of :data:`optviz.draw.panels.PANELS` against
@@ -426,8 +432,24 @@ class Renderer:
         axes.set_ylim(*how.limits)
         return axes
 
+    def _colour_bar(self, scale: ColourScale) -> None:
+        """The bar that says which colour is which swept value."""
+        import matplotlib as mpl
+
+        mappable = mpl.cm.ScalarMappable(scale.norm(), scale.colormap())
+        bar = self.figure.colorbar(
+            mappable, ax=self.views[0].axes, fraction=0.05, pad=0.02
+        )
+        bar.set_label(scale.label)
+        bar.outline.set_linewidth(0.5)
+
     def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
-        shown = sorted({t.optimizer for t in self.trajectories})
+        listed = self.scene.in_legend
+        shown = sorted(
+            i
+            for i in {t.optimizer for t in self.trajectories}
+            if not listed or (i < len(listed) and listed[i])
+        )
         handles = [
             Line2D(
                 [],
@@ -632,7 +654,8 @@ class Renderer:
         )
         for view in self.views:
             view.show_heads(ends, sizes)
-        self.counter.set_text(_count(k))
+        if self.scene.counter:
+            self.counter.set_text(_count(k))
 
     def buffer(self, k: int) -> memoryview:
         """Draw iteration ``k``; the live (height, width, 4) RGBA pixel buffer.

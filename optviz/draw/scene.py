@@ -118,6 +118,42 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class ColourScale:
+    """Optimizers coloured by a number (a sweep's value): a colour bar beside
+    the view says which colour is which value."""
+
+    label: str  # e.g. "ε (lr)"
+    low: float
+    high: float
+    log: bool = False
+    cmap: str = "viridis"
+
+    # The part of the colour map used: its lightest end would vanish on the
+    # light theme's pale contours.
+    span: tuple[float, float] = (0.0, 0.85)
+
+    def colormap(self):
+        """The colour map, cut to :attr:`span`."""
+        import matplotlib as mpl
+        from matplotlib.colors import ListedColormap
+
+        full = mpl.colormaps[self.cmap]
+        return ListedColormap(full(np.linspace(*self.span, 256)), name=self.cmap)
+
+    def norm(self):
+        from matplotlib.colors import LogNorm, Normalize
+
+        return (LogNorm if self.log else Normalize)(self.low, self.high)
+
+    def colours(self, values: Sequence[float]) -> tuple[str, ...]:
+        """The hex colour of each of ``values``."""
+        from matplotlib.colors import to_hex
+
+        cmap, norm = self.colormap(), self.norm()
+        return tuple(to_hex(cmap(norm(v))) for v in values)
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything one figure draws.
 
@@ -140,6 +176,12 @@ class Scene:
     look: Look = field(default_factory=Look)
     layout: Layout = field(default_factory=Layout)
     timeline: Timeline = field(default_factory=Timeline)
+    # Which optimizers the legend lists (empty: all); a colour scale says the
+    # rest. counter: the iteration counter above the view (a grid of cells
+    # shows one for all).
+    in_legend: tuple[bool, ...] = ()
+    colour_scale: ColourScale | None = None
+    counter: bool = True
 
     @property
     def card_lines(self) -> tuple[str, ...]:
