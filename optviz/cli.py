@@ -495,22 +495,33 @@ def list_(what: str | None) -> None:
             for name in surfaces.builtin_names():
                 click.echo(_describe_surface(surfaces.builtin(name)))
         elif which == "methods":
+            from optviz.optim.lr_schedules import LR_SCHEDULES, WARMUP
+
             click.echo("Methods (method: NAME, then its hyperparameters):")
             for m in METHODS.values():
                 click.echo(f"  {m.name:<12} {m.summary}")
                 for h in m.hyperparameters:
-                    default = (
-                        "required"
-                        if h.default is None
-                        else f"default {_word(h.default)}"
-                    )
-                    click.echo(
-                        f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
-                        f"{h.allowed()}; {default}"
-                    )
+                    click.echo(_setting(h))
             click.echo("Every method also takes:")
             for key, text in ENTRY_OPTIONS:
                 click.echo(f"  {key:<12} {text}")
+            click.echo(
+                "Learning-rate schedules (lr: {schedule: NAME, SETTING: value, "
+                "...}, for every method whose lr allows one; ε_k is the rate of "
+                "the update after k updates, torch.optim.lr_scheduler's convention):"
+            )
+            for kind in LR_SCHEDULES.values():
+                click.echo(f"  {kind.name:<12} {kind.summary}")
+                if kind.torch:
+                    click.echo(f"  {'':<12}   (torch: {kind.torch})")
+                for h in kind.settings:
+                    click.echo(_setting(h))
+            click.echo(
+                "Every schedule but warmup also takes a linear warm-up (after it "
+                "the schedule runs from its start):"
+            )
+            for h in WARMUP:
+                click.echo(_setting(h))
         else:
             entries = {
                 "formats": (
@@ -536,6 +547,12 @@ def list_(what: str | None) -> None:
             click.echo(heading)
             for name, text in rows.items():
                 click.echo(f"  {name:<12} {text}")
+
+
+def _setting(h) -> str:
+    """One hyperparameter (or schedule setting) of ``optviz list methods``."""
+    default = "required" if h.default is None else f"default {_word(h.default)}"
+    return f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; {h.allowed()}; {default}"
 
 
 def _word(value) -> str:
