@@ -340,3 +340,45 @@ def test_a_schedule_reads_as_its_settings():
     assert str(s) == f"{s:g}" == "cosine(from=0.1, steps=20)"
     assert s == make("cosine", {"from": 0.1, "steps": 20.0})  # defaults filled
     assert math.isclose(s.at(11), 0.05)
+
+
+# --- the learning rate on the trajectory, and its panel ---------------------------
+
+
+def lr_runs():
+    from runs import run
+
+    cosine = make("cosine", {"from": 0.08, "to": 1e-3, "steps": 150, "warmup": 20})
+    specs = [("adamw", {"lr": cosine}), ("gd", {"lr": 1e-4}), ("newton", {})]
+    return cosine, run("beale", specs, [(2.0, -2.0)], 200, tolerance=1e-9)
+
+
+def test_every_trajectory_carries_its_learning_rate():
+    cosine, (adamw, gd, newton) = lr_runs()
+    assert len(adamw.lr) == len(adamw.points) == 201
+    np.testing.assert_array_equal(adamw.lr, cosine.values(1, 201))
+    np.testing.assert_array_equal(gd.lr, np.full(len(gd.points), 1e-4))
+    assert newton.status.value == "converged" and newton.lr is None
+
+
+@pytest.mark.render
+def test_the_lr_panel_draws_each_runs_schedule():
+    from scenes import renderer
+
+    from optviz.config import Animation
+
+    cosine, runs = lr_runs()
+    surface = SURFACES["beale"]
+    r = renderer(surface, runs, ["adamw", "gd", "newton"], title="lr",
+                 xlim=surface.xlim, ylim=surface.ylim,
+                 animation=Animation(panels=("lr",), size=(480, 360)))  # fmt: skip
+    try:
+        (panel,) = r.panels
+        r.frame(r.last)
+        lines = [line for line in panel.get_lines() if len(line.get_xdata())]
+        adamw, gd, newton = (np.asarray(line.get_ydata(), float) for line in lines)
+        assert panel.get_yscale() == "log" and panel.get_ylabel().startswith("ε, log")
+        np.testing.assert_allclose(adamw[1:], cosine.values(1, 201)[1:])
+        assert np.all(gd == 1e-4) and np.all(np.isnan(newton))
+    finally:
+        r.close()

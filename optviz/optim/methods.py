@@ -380,12 +380,12 @@ def schedule(c: Coefficients, first: int, count: int) -> Schedule:
     """
     t = np.arange(first, first + count)[:, None, None]
     return Schedule(
-        learning_rates(c, first, count) / (1.0 - _power(c.correct1, t)),
+        _row_rates(c, first, count) / (1.0 - _power(c.correct1, t)),
         1.0 / (1.0 - _power(c.correct2, t)),
     )
 
 
-def learning_rates(c: Coefficients, first: int, count: int) -> Array:
+def _row_rates(c: Coefficients, first: int, count: int) -> Array:
     """ε_t of every row for updates ``first`` .. ``first + count - 1``,
     (count, M, 1): ε, or the row's schedule's value for the update."""
     lr = np.repeat(c.lr[None], count, axis=0)
@@ -530,6 +530,23 @@ def _scheduled_update(g: Array, s: ScheduledState, t: int, hp: Scheduled):
 
 
 FAMILIES[Scheduled] = Family(_scheduled_init, _scheduled_update, _scheduled_query)
+
+
+def learning_rates(hp: Any, count: int) -> Array | None:
+    """ε of updates 1 .. ``count`` of the optimizer ``hp`` (entry k: the
+    learning rate of the update after k updates), (count,); None for a method
+    without one (second-order, or a function pair with no ``lr``)."""
+    if isinstance(hp, Rule):
+        return hp.rate.values(1, count) if hp.rate else np.full(count, hp.lr)
+    if isinstance(hp, Scheduled):
+        rates = dict(hp.rates)
+        if "lr" in rates:
+            return rates["lr"].values(1, count)
+        hp = hp.hp
+    lr = getattr(hp, "lr", None) if dataclasses.is_dataclass(hp) else None
+    if isinstance(lr, int | float) and not isinstance(lr, bool):
+        return np.full(count, float(lr))
+    return None
 
 
 def _follow(name: str, hp: Any, rates: dict[str, Rate]) -> Any:
