@@ -212,6 +212,7 @@ def test_the_summaries_say_where_eps_goes():
     assert "inside" in METHODS["adadelta"].summary
     nesterov = {h.key: h for h in METHODS["sgd"].hyperparameters}["nesterov"]
     assert "look-ahead points θ + αv" in nesterov.help
+    assert "its path is the lecture's look-ahead θ + αv" in METHODS["sgd"].summary
 
 
 # --- hyperparameters ---------------------------------------------------------------

@@ -129,7 +129,9 @@ register(
     update=sgd_update,
     check=_nesterov_needs_momentum,
     summary="SGD as torch.optim.SGD: b ← μb + (1 − τ)g (b = g at first); "
-    "θ ← θ − εb; nesterov: θ ← θ − ε(g + μb); weight_decay adds λθ to g",
+    "θ ← θ − εb; nesterov: θ ← θ − ε(g + μb) with g at θ, so its path is the "
+    "lecture's look-ahead θ + αv, not the θ of the lecture's nesterov (which "
+    "takes g at θ + αv); weight_decay adds λθ to g",
 )  # fmt: skip
 
 
