@@ -14,6 +14,7 @@ near-miss names. Nothing past this module sees unchecked input.
     optimizers:
       - {label: gd, method: gd, lr: 1.0e-4}
       - {label: gd+p, method: momentum, lr: 5.0e-6, momentum: 0.9}
+      - {method: adamw, lr: {schedule: cosine, from: 0.1, to: 0.001, steps: 2000}}
     animation: {frames: 300, fps: 30, hold: 1, size: [800, 600], formats: [mp4, gif]}
     output: out/1gd                     # optional: out/<config file stem>
 """
@@ -74,14 +75,15 @@ class OptimizerSpec:
 
     label: str
     method: str
-    hyperparameters: tuple[tuple[str, float | bool | str], ...]  # all, defaults filled
+    # all, defaults filled; a learning-rate schedule is an LRSchedule
+    hyperparameters: tuple[tuple[str, Any], ...]
     color: str | None = None  # any matplotlib colour; None: the palette's next
     batch_size: int | None = None  # data surfaces: minibatch size; None: all
     clip_norm: float = 0.0  # gradient clipping by norm (0: none)
     noise: float = 0.0  # std of Gaussian noise added to the gradient (0: none)
 
     @property
-    def params(self) -> dict[str, float | bool | str]:
+    def params(self) -> dict[str, Any]:
         return dict(self.hyperparameters)
 
     def describe(self) -> str:
@@ -370,12 +372,23 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             *(h.key for h in method.hyperparameters),
         )
         known_keys(entry, keys, path, what=f"for {name}")
-        params: dict[str, float] = {}
+        params: dict[str, Any] = {}
         for h in method.hyperparameters:
             if h.key in entry:
                 at = join_path(path, h.key)
                 value = entry[h.key]
                 raw = h.boolean or bool(h.choices)
+                if isinstance(value, Mapping) and not raw:
+                    params[h.key] = _rate(value, at, h.key, name, h.schedulable)
+                    continue
+                if h.schedulable and (
+                    isinstance(value, bool) or not isinstance(value, int | float | str)
+                ):
+                    raise ConfigError(
+                        f"must be a number; got {kind(value)} (or a learning-rate "
+                        "schedule: {schedule: NAME, ...})",
+                        path=at,
+                    )
                 params[h.key] = value if raw else number(value, at)
                 problem = h.check(params[h.key])
                 if problem:
@@ -387,8 +400,11 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
                 )
         try:
             method.build(params)
-        except ValueError as e:  # the checks above should have caught it
-            raise ConfigError(str(e), path=path) from None
+        except ValueError as e:  # a combination of values (nesterov: true, ...)
+            key = getattr(e, "key", None)
+            raise ConfigError(
+                str(e), path=join_path(path, key) if key else path
+            ) from None
         label = drawn_text(entry.get("label", name), join_path(path, "label"),
                            MAX_LABEL)  # fmt: skip
         if any(s.label == label for s in specs):
@@ -412,6 +428,37 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             )
         specs.append(OptimizerSpec(label, name, ordered, color, batch, clip, noise))
     return tuple(specs)
+
+
+def _rate(value: Mapping[str, Any], path: str, key: str, method: str,
+          schedulable: bool) -> Any:  # fmt: skip
+    """A learning-rate schedule, ``{schedule: NAME, <setting>: value, ...}``
+    (:mod:`optviz.optim.lr_schedules`)."""
+    from optviz.optim import lr_schedules
+
+    names = tuple(lr_schedules.LR_SCHEDULES)
+    if not schedulable:
+        raise ConfigError(
+            f"{key} of {method} must be a number; learning-rate schedules are "
+            "for the lr of first-order methods",
+            path=path,
+        )
+    entry = mapping(value, path, "a learning-rate schedule")
+    if "schedule" not in entry:
+        raise ConfigError(
+            "missing required key 'schedule'; supported values are " + quoted(names),
+            path=path,
+        )
+    name = choice(entry["schedule"], join_path(path, "schedule"), names)
+    kind = lr_schedules.LR_SCHEDULES[name]
+    keys = tuple(h.key for h in kind.all_settings())
+    known_keys(entry, ("schedule", *keys), path, what=f"for the {name} schedule")
+    settings = {k: number(entry[k], join_path(path, k)) for k in keys if k in entry}
+    try:
+        return lr_schedules.make(name, settings)
+    except ValueError as e:
+        at = getattr(e, "key", None)
+        raise ConfigError(str(e), path=join_path(path, at) if at else path) from None
 
 
 def _batch_size(value: Any, path: str, surface: Surface) -> int:

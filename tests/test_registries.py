@@ -198,7 +198,8 @@ def test_an_unknown_panel_lists_the_registered_ones(distance_panel):
     with pytest.raises(ConfigError) as e:
         parse({**SMALL, "animation": {"panels": ["loss", "distnce"]}})
     assert e.value.path == "animation.panels[1]"
-    assert "supported values are 'loss', 'grad_norm', 'distance'" in e.value.message
+    listed = "supported values are 'loss', 'grad_norm', 'lr', 'distance'"
+    assert listed in e.value.message
     assert "did you mean 'distance'?" in e.value.message
 
 
