@@ -19,7 +19,6 @@ import numpy as np
 
 from optviz import config as config_module
 from optviz.config import Config
-from optviz.optim import methods as optimizers
 from optviz.optim import runner as core
 from optviz.optim import summary, window
 from optviz.output import trajectories_csv as export
@@ -116,7 +115,7 @@ def _group(config: Config) -> tuple[Any, ...]:
 def _row_key(spec: config_module.OptimizerSpec) -> tuple[Any, ...]:
     """What fixes an optimizer's rows; the registered method itself too, so
     that a method registered again under its name is run again."""
-    method = optimizers.METHODS[spec.method]
+    method = spec.resolved()
     return (spec.method, spec.hyperparameters, spec.clip_norm, method)
 
 
@@ -189,7 +188,7 @@ def _result(config: Config) -> Result:
 
 def _run_alone(config: Config) -> list[core.Trajectory]:
     surface = config.surface
-    rules = [optimizers.METHODS[o.method].build(o.params) for o in config.optimizers]
+    rules = [o.resolved().build(o.params) for o in config.optimizers]
     return core.trajectories(
         surface.f,
         surface.grad,
@@ -307,7 +306,7 @@ def title_card(result: Result) -> list[str]:
 def hyperparameter_text(spec: config_module.OptimizerSpec) -> str:
     """``ε=0.22, β2=0.99``: the hyperparameters a user must give, and those
     set away from their defaults, in the lecture's symbols."""
-    method = optimizers.METHODS[spec.method]
+    method = spec.resolved()
     given = spec.params
     parts = []
     for h in method.hyperparameters:

@@ -268,7 +268,7 @@ def _run_in_parallel(configs, folders, jobs: int, outputs: Outputs, no_bar: bool
     """
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_idle_worker)
     processes = []
     try:
         futures = [
@@ -320,11 +320,19 @@ class _WorkerTraceback(Exception):
         return f"\n\n(in a worker process)\n{self.args[0]}"
 
 
+def _idle_worker() -> None:
+    """A worker waiting for work ends quietly on SIGTERM (the parent stops
+    the idle ones too when a config failed); :func:`_render_one` turns it into
+    an interrupt while it draws."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _render_one(path: Path, folder: Path, outputs: Outputs):
     """In a worker process: one config, with any optviz error as data (one
     line and an exit code), so that it reaches the parent unchanged."""
     from optviz import api
 
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         table, paths = api.render_config(path, folder, **outputs)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cleaned up; take no more work
@@ -334,6 +342,8 @@ def _render_one(path: Path, folder: Path, outputs: Outputs):
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         return ("error", f"{where}{e.strerror or e}", 1, traceback.format_exc())
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return ("ok", table, paths)
 
 
@@ -508,6 +518,22 @@ def list_(what: str | None) -> None:
                         f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
                         f"{h.allowed()}; {default}"
                     )
+            from optviz.optim import plugins
+
+            click.echo(
+                "Methods from outside optviz (naming one runs its code, like a "
+                "conftest.py):"
+            )
+            click.echo(
+                f"  {'./FILE.py:NAME':<12} the method(...) NAME of a Python file, "
+                "its path relative to the config"
+            )
+            click.echo(
+                f"  {'torch:CLASS':<12} a PyTorch optimizer: torch:AdamW, "
+                "torch:package.module.Class"
+            )
+            for name, where in plugins.installed().items():
+                click.echo(f"  {name:<12} {where}")
             click.echo("Every method also takes:")
             for key, text in ENTRY_OPTIONS:
                 click.echo(f"  {key:<12} {text}")
