@@ -178,6 +178,8 @@ def init(hp, rows):
         ("def helper():\n    return 1 / 0\nvalue = helper()\n", "signum",
          "bad.py:9: ZeroDivisionError: division by zero (while the file was "
          "imported)"),
+        ("import sys\nsys.exit(3)\n", "signum",
+         "bad.py:9: SystemExit: 3 (while the file was imported)"),
         ("signam = method(LR, init=init, update=lambda g, s, t, hp: s)\n",
          "signum", "bad.py: there is no 'signum' in the file; the methods it "
          "declares with method(...) are: signam; did you mean 'signam'?"),
@@ -197,7 +199,7 @@ def init(hp, rows):
         ("", "", "name the method in the file after a colon: './bad.py:NAME'"),
         ("", "two words", "bad.py: 'two words' is not a Python name"),
     ],
-    ids=["syntax", "import-error", "import-error-deeper", "missing-name",
+    ids=["syntax", "import-error", "import-error-deeper", "exit", "missing-name",
          "a-function", "a-dict", "wrong-signature", "twice", "entry-key",
          "no-name", "not-a-name"],
 )  # fmt: skip

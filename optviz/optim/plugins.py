@@ -71,7 +71,7 @@ from optviz.optim.methods import (
     Method,
 )
 from optviz.optim.protocol import Family
-from optviz.validate import did_you_mean, read_bytes
+from optviz.validate import did_you_mean, read_bytes, show
 
 __all__ = [
     "BETA",
@@ -170,7 +170,7 @@ def resolve(value: str, base: Path) -> Method:
         return _from_entry_point(value, found)
     choices = (*methods.METHODS, *_entry_points())
     raise ConfigError(
-        f"{value!r} is not a valid value; supported values are "
+        f"{show(value)} is not a valid value; supported values are "
         + ", ".join(repr(c) for c in choices)
         + ", a method in a Python file ('./my_optimizers.py:NAME') or a "
         "PyTorch optimizer ('torch:AdamW')" + did_you_mean(value, choices)
@@ -247,7 +247,7 @@ def _exec(source: bytes, path: Path, shown: str) -> Any:
         exec(code, module.__dict__)
     except BaseException as e:
         sys.modules.pop(spec.name, None)
-        if not isinstance(e, Exception):
+        if not isinstance(e, Exception | SystemExit):
             raise
         home = _Home(shown, (str(path),), alias=True)
         raise ConfigError(
