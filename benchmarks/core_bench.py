@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optviz import api
+from optviz import api, pipeline
 from optviz.optim.methods import METHODS
 from optviz.optim.runner import step_all
 from optviz.surfaces import SURFACES
@@ -138,7 +138,7 @@ def lecture_configs():
     def go():
         # api keeps the rows it computed for the process; a repeat must not
         # time the lookups
-        api._ROWS.clear()
+        pipeline._ROWS.clear()
         for c in configs:
             api.run(c)
 

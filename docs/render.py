@@ -81,7 +81,7 @@ def last_frame(
     animation = result.config.animation
     if size is not None:
         animation = dataclasses.replace(animation, size=size, dpi=dpi, panels=())
-    renderer = Renderer(**api.figure(result, animation))
+    renderer = Renderer(api.scene(result, animation))
     try:
         return renderer.frame(renderer.last)[..., :3]
     finally:
@@ -90,19 +90,13 @@ def last_frame(
 
 def surface_tiles() -> list[np.ndarray]:
     """Each of :data:`SURFACES` as ``optviz show`` draws it, at :data:`TILE`."""
-    import tempfile
-
     from optviz import surfaces
-    from optviz.draw.figure import surface_still
-    from optviz.snapshot import load_png
+    from optviz.draw.figure import surface_picture
 
-    tiles = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in SURFACES:
-            path = Path(tmp) / f"{name}.png"
-            surface_still(surfaces.get(name), path, size=TILE, dpi=TILE_DPI)
-            tiles.append(load_png(path))
-    return tiles
+    return [
+        surface_picture(surfaces.get(name), size=TILE, dpi=TILE_DPI)[..., :3]
+        for name in SURFACES
+    ]
 
 
 def grid(images: Sequence[np.ndarray], columns: int) -> np.ndarray:

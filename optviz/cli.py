@@ -10,8 +10,8 @@ the commands, so ``--help`` is instant.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
-import signal
 import sys
 import time
 import traceback
@@ -23,15 +23,6 @@ import click
 from optviz.errors import ConfigError, OptvizError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Outputs(TypedDict):
-    """What ``optviz run`` writes besides the CSV (``api.write_outputs``)."""
-
-    video: bool
-    still: bool
-    frames: tuple[int, ...]
-    jobs: int  # processes for one video
 
 
 class Tolerances(TypedDict, total=False):
@@ -135,53 +126,41 @@ def run(
       optviz run my-config.yaml --no-video      # just the numbers
       optviz run my-config.yaml --no-video --still --frame 0 --frame 150
     """
-    from optviz import api
+    from optviz import pipeline
 
-    configs = _expand(configs)
-    loaded = [api.load_config(path) for path in configs]  # all checked up front
-    folders = [
-        (output / c.stem if len(loaded) > 1 else output) if output else c.output
-        for c in loaded
-    ]
-    seen: dict[Path, Path] = {}
-    for path, config, folder in zip(configs, loaded, folders):
-        other = seen.setdefault(folder.resolve() / config.stem, path)
-        if other != path:
-            raise ConfigError(
-                f"would write {folder / config.stem}.* like {other}; give one "
-                "of them another output folder, or run them separately",
-                source=str(path),
-            )
-    for path, config in zip(configs, loaded):
-        if frames and max(frames) >= config.animation.frames:
-            raise click.BadParameter(
-                f"{path} has {config.animation.frames} frames (0 to "
-                f"{config.animation.frames - 1}); got {max(frames)}",
-                param_hint="'--frame'",
-            )
+    tasks = pipeline.plan(_expand(configs), output, frames)  # all checked first
     jobs = jobs or os.cpu_count() or 1
-    workers = min(jobs, len(loaded))
-    if no_video and not still and not frames:
+    workers = min(jobs, len(tasks))
+    outputs = pipeline.Outputs(
+        video=not no_video, still=still, frames=tuple(frames), jobs=1
+    )
+    if not outputs.draws:
         # Nothing to draw: one process, where configs share their rows
-        # (api.run_all), beats workers that would each compute theirs.
+        # (pipeline.run_all), beats workers that would each compute theirs.
         workers = 1
     # Processes left over after one per config cut each video into pieces.
-    outputs = Outputs(
-        video=not no_video,
-        still=still,
-        frames=tuple(frames),
-        jobs=max(1, jobs // workers),
-    )
+    outputs = dataclasses.replace(outputs, jobs=max(1, jobs // workers))
     if workers > 1:
-        done = _run_in_parallel(configs, folders, workers, outputs, quiet or no_video)
-        for config, (table, paths) in zip(loaded, done):
+        shown = not (quiet or no_video)
+        bar = click.progressbar(
+            length=len(tasks),
+            label=f"rendering {len(tasks)} configs in {workers} processes",
+            file=sys.stderr,
+            show_pos=True,
+        )
+        with bar if shown else contextlib.nullcontext():
+            done = pipeline.run_many(
+                tasks, workers, outputs, (lambda i: bar.update(1)) if shown else None
+            )
+        for task, (table, paths) in zip(tasks, done):
             if not quiet:
-                _report(config, table, paths)
+                _report(task.config, table, paths)
         return
-    results = api.run_all(loaded)  # rows shared by configs computed once
-    for config, folder, result in zip(loaded, folders, results):
+    results = pipeline.run_all([t.config for t in tasks])  # shared rows once
+    for task, result in zip(tasks, results):
+        config = task.config
         if quiet or no_video:
-            paths = api.write_outputs(result, folder, **outputs)
+            paths = pipeline.write_outputs(result, task.folder, outputs)
         else:
             with click.progressbar(
                 length=config.animation.total_frames,
@@ -190,11 +169,11 @@ def run(
                 show_pos=True,
                 show_eta=False,  # click's counts the setup before the first frame
                 item_show_func=lambda left: left,
-            ) as bar:
-                progress = FrameProgress(bar)
-                paths = api.write_outputs(result, folder, progress=progress, **outputs)
+            ) as frames_bar:
+                progress = FrameProgress(frames_bar)
+                paths = pipeline.write_outputs(result, task.folder, outputs, progress)
         if not quiet:
-            _report(config, api.report(result, video=not no_video), paths)
+            _report(config, pipeline.report(result, outputs.video), paths)
 
 
 def _report(config, table: str, paths) -> None:
@@ -256,95 +235,6 @@ class FrameProgress:
             minutes, seconds = divmod(round(left), 60)
             text = f"{minutes}:{seconds:02d} left"
         self.bar.update(done - self.bar.pos, current_item=text)
-
-
-def _run_in_parallel(configs, folders, jobs: int, outputs: Outputs, no_bar: bool):
-    """``optviz run`` over several configs in ``jobs`` worker processes; each
-    config's (summary table, paths), in the order given.
-
-    The first config (in that order) that fails stops the run with its error,
-    as it would one config at a time; the others are cancelled, or killed
-    cleanly if running (their outputs are atomic).
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_idle_worker)
-    processes = []
-    try:
-        futures = [
-            pool.submit(_render_one, path, folder, outputs)
-            for path, folder in zip(configs, folders)
-        ]
-        # All workers exist once work is submitted (the pool has no public
-        # way to reach them; they are needed to stop them on an interrupt).
-        processes = list((pool._processes or {}).values())
-        done = []
-        bar = None
-        if not no_bar:
-            bar = click.progressbar(
-                length=len(futures),
-                label=f"rendering {len(futures)} configs in {jobs} processes",
-                file=sys.stderr,
-                show_pos=True,
-            )
-        with bar or contextlib.nullcontext():
-            for future in futures:
-                outcome = future.result()
-                if outcome[0] == "error":
-                    _, message, code, trace = outcome
-                    error = OptvizError(message)
-                    error.exit_code = code
-                    raise error from _WorkerTraceback(trace)
-                done.append(outcome[1:])
-                if bar is not None:
-                    bar.update(1)
-        return done
-    except BaseException:
-        # Workers still drawing get SIGTERM: optviz's handler, inherited,
-        # turns it into an interrupt there, which removes their partial files
-        # and ends the worker (see _render_one).
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _WorkerTraceback(Exception):
-    """Where a worker's error came from, as the worker's traceback text."""
-
-    def __str__(self) -> str:
-        return f"\n\n(in a worker process)\n{self.args[0]}"
-
-
-def _idle_worker() -> None:
-    """A worker waiting for work ends quietly on SIGTERM (the parent stops
-    the idle ones too when a config failed); :func:`_render_one` turns it into
-    an interrupt while it draws."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _render_one(path: Path, folder: Path, outputs: Outputs):
-    """In a worker process: one config, with any optviz error as data (one
-    line and an exit code), so that it reaches the parent unchanged."""
-    from optviz import api
-
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        table, paths = api.render_config(path, folder, **outputs)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cleaned up; take no more work
-        os._exit(130)
-    except OptvizError as e:
-        return ("error", str(e), e.exit_code, traceback.format_exc())
-    except OSError as e:
-        where = f"{e.filename}: " if e.filename else ""
-        return ("error", f"{where}{e.strerror or e}", 1, traceback.format_exc())
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    return ("ok", table, paths)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -631,8 +521,8 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
       optviz show quadratic -p condition=50 -p angle=0 -o bowl.png
       optviz show my-surface.yaml
     """
+    from optviz import pipeline
     from optviz.config import parse_surface
-    from optviz.draw.figure import surface_still
 
     values: dict[str, str] = {}
     for item in params:
@@ -645,65 +535,30 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
     spec = {"name": surface, **values} if values else surface
     built = parse_surface(spec, source="optviz show")
     path = output if output is not None else Path("out") / f"{built.name}.png"
-    surface_still(built, path)
+    pipeline.surface_still(built, path)
     click.echo(f"wrote {path}")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is so that every cleanup runs (the
-    default would end the process on the spot, leaving temporary files)."""
-
-
-# The signals that stopped us. The exception a handler raises can come out
-# as another: raised inside a C extension's callback, it may be replaced by
-# that extension's own error (matplotlib's transforms turn it into "ValueError:
-# Invalid affine transformation matrix"). Whatever the error, once one of
-# these arrived it is an interrupt, and reported as one.
-_signals: list[int] = []
-
-
-def _terminate(signum, frame) -> None:
-    _signals.append(signum)
-    raise Terminated
-
-
-def _interrupt(signum, frame) -> None:
-    _signals.append(signum)
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every failure into one line."""
-    _signals.clear()
+    from optviz.interrupts import Interrupts, Terminated
+
     _debug.clear()
-    try:
-        previous = {
-            signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate),
-            signal.SIGINT: signal.signal(signal.SIGINT, _interrupt),
-        }
-    except ValueError:  # not the main thread: leave signals alone
-        return _main(argv)
-    try:
-        return _main(argv)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    with Interrupts() as caught:
+        try:
+            return _run(argv, caught.signals)
+        except BaseException as e:
+            if not (caught.signals or isinstance(e, KeyboardInterrupt)):
+                raise
+            if caught.terminated or isinstance(e, Terminated):
+                return _stopped("terminated", 143)
+            return _stopped("interrupted", 130)
 
 
-def _main(argv: list[str] | None) -> int:
-    try:
-        return _run(argv)
-    except BaseException as e:
-        if not (_signals or isinstance(e, KeyboardInterrupt)):
-            raise
-        if _signals[-1:] == [signal.SIGTERM] or isinstance(e, Terminated):
-            return _stopped("terminated", 143)
-        return _stopped("interrupted", 130)
-
-
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str] | None, signals: list[int]) -> int:
     """The CLI with every failure as one line on stderr and an exit code;
-    interrupts, and any error that came of a signal, go on to :func:`_main`."""
+    interrupts, and any error that came of a signal (``signals``), go on to
+    :func:`main`."""
     try:
         # without standalone mode, click returns the code of a ctx.exit(code)
         # (--help, --version, help for a bare "optviz") instead of exiting
@@ -722,18 +577,18 @@ def _run(argv: list[str] | None) -> int:
     except click.exceptions.Exit as e:
         return e.exit_code
     except OptvizError as e:
-        if _signals:
+        if signals:
             raise
         _fail(e, f"optviz: error: {e}")
         return e.exit_code
     except OSError as e:  # an output folder that cannot be written, a full disk
-        if _signals:
+        if signals:
             raise
         where = f"{e.filename}: " if e.filename else ""
         _fail(e, f"optviz: error: {where}{e.strerror or e}")
         return 1
     except Exception as e:  # a bug: still one line, and a way to report it
-        if _signals:
+        if signals:
             raise
         _fail(
             e,
@@ -745,7 +600,7 @@ def _run(argv: list[str] | None) -> int:
     return code if isinstance(code, int) else 0
 
 
-# Set by --debug for one call of main (a list, like _signals: no global
+# Set by --debug for one call of main (a list: no global
 # statement, and main clears it).
 _debug: list[bool] = []
 

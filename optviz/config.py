@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optviz.draw.animation import Animation
 from optviz.draw.panels import PANELS
+from optviz.draw.scene import Layout, Look, Timeline
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
+from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface
 from optviz.validate import (
@@ -111,6 +112,50 @@ def _yaml_word(value: Any) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(map(_yaml_word, value)) + "]"
     return value if isinstance(value, str) else format(value, "g")
+
+
+@dataclass(frozen=True)
+class Animation:
+    """The ``animation:`` settings as written, every one with its default (so
+    ``animation:`` is optional); the drawing reads them as the typed
+    :class:`~optviz.draw.scene.Look`, :class:`~optviz.draw.scene.Layout` and
+    :class:`~optviz.draw.scene.Timeline` (:attr:`look`, :attr:`layout`,
+    :attr:`timeline`), the writers read ``formats``."""
+
+    frames: int = 300  # frames that show motion (the held last frame is extra)
+    fps: int = 30
+    hold: float = 1.0  # seconds the last frame stays on screen
+    size: tuple[int, int] = (800, 600)  # with view: both and no size, BOTH_SIZE
+    dpi: int | None = None  # None: Layout.figure_dpi
+    formats: tuple[str, ...] = DEFAULT_FORMATS  # names of optviz.output.writers
+    schedule: str = "log"  # which iteration each frame shows: optviz.draw.schedules
+    title_card: float = 0.0  # seconds of title and settings before the motion
+    panels: tuple[str, ...] = ()  # names of optviz.draw.panels.PANELS
+    theme: str = "light"  # a name of optviz.draw.themes.THEMES
+    hyperparameters_in_legend: bool = False  # "adam (ε=0.22, β2=0.99)"
+    contour_labels: bool = False  # the value on some of the contour lines
+    view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
+    gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
+    aspect: str = "equal"  # x and y units of one length where the frame allows
+
+    @property
+    def look(self) -> Look:
+        return Look(self.theme, self.contour_labels, self.gradient_field)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.size, self.dpi, self.view, self.aspect, self.panels)
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(
+            self.frames, self.fps, self.hold, self.schedule, self.title_card
+        )
+
+    @property
+    def total_frames(self) -> int:
+        """Every frame of the video (:attr:`Timeline.total_frames`)."""
+        return self.timeline.total_frames
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ def pixels(stem: str, points: np.ndarray) -> np.ndarray:
     """Points in pixels of the example's default frame (its size and dpi)."""
     from optviz.draw.figure import Renderer
 
-    renderer = Renderer(**api.figure(run(stem)))
+    renderer = Renderer(api.scene(run(stem)))
     renderer.figure.canvas.draw()  # lays the axes out (equal aspect, panels)
     return renderer.axes.transData.transform(points)
 

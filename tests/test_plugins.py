@@ -290,9 +290,11 @@ def test_one_file_is_read_once_and_again_when_it_changes(tmp_path):
 
 
 @pytest.mark.render
-def test_worker_processes_load_the_file_again_by_its_path(tmp_path):
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_worker_processes_load_the_file_again_by_its_path(tmp_path, start):
     """``optviz run a.yaml b.yaml -j 2``: each worker reads its config again,
-    and with it the plug-in file; a failure there is still one line."""
+    and with it the plug-in file (a spawned one starts with nothing of the
+    parent's); a failure there is still one line, naming the config."""
     (tmp_path / "signum.py").write_text(SIGNUM, encoding="utf-8")
     small = {"frames": 4, "hold": 0, "title_card": 0, "size": [96, 64], "dpi": 20,
              "formats": ["gif"]}  # fmt: skip
@@ -300,7 +302,8 @@ def test_worker_processes_load_the_file_again_by_its_path(tmp_path):
     config(tmp_path, entries, "a.yaml", animation=small)
     config(tmp_path, entries, "b.yaml", animation=small, starts=[[0.5, 0.5]])
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": ""}  # optviz as installed
+    # optviz as installed
+    env = {**os.environ, "PYTHONPATH": "", "OPTVIZ_START_METHOD": start}
     run = [sys.executable, "-m", "optviz", "run", "a.yaml", "b.yaml", "-j", "2",
            "-q", "-o", str(out)]  # fmt: skip
     done = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, env=env)
@@ -317,8 +320,9 @@ def test_worker_processes_load_the_file_again_by_its_path(tmp_path):
     done = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, env=env)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith("optviz: error: signum.py:21: AssertionError: "
-                                  "too far (in signum's update, update 4)")  # fmt: skip
+    assert done.stderr.startswith("optviz: error: a.yaml: signum.py:21: "
+                                  "AssertionError: too far (in signum's update, "
+                                  "update 4)")  # fmt: skip
 
 
 # --- an installed plug-in ------------------------------------------------------

@@ -191,3 +191,33 @@ def test_the_readmes_third_party_optimizer_runs_as_it_says(tmp_path):
     others = [t for t in result.trajectories if t.label != spec.label]
     assert [t.label for t in others] == ["Adam", "adam"]
     assert all(t.first_reach(minimum) is None for t in others)
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_worker_processes_step_torch_optimizers_too(tmp_path, start):
+    """``-j 2`` over two configs with a ``torch:`` method: each worker imports
+    torch for its config (forked after the parent used it, or spawned)."""
+    import csv
+    import os
+    import subprocess
+
+    small = {"frames": 4, "hold": 0, "title_card": 0, "size": [96, 64], "dpi": 20,
+             "formats": ["gif"]}  # fmt: skip
+    entry = {"label": "adamw", "method": "torch:AdamW", "lr": 0.05}
+    for stem, start_point in (("a", STARTS[0]), ("b", STARTS[1])):
+        data = {"surface": "beale", "starts": [start_point], "iterations": 50,
+                "optimizers": [entry], "animation": small}  # fmt: skip
+        (tmp_path / f"{stem}.yaml").write_text(yaml.safe_dump(data))
+    env = {**os.environ, "PYTHONPATH": "", "OPTVIZ_START_METHOD": start}
+    run = [sys.executable, "-m", "optviz", "run", "a.yaml", "b.yaml", "-j", "2",
+           "-q", "-o", "out"]  # fmt: skip
+    done = subprocess.run(
+        run, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    for stem, start_point in (("a", STARTS[0]), ("b", STARTS[1])):
+        with open(tmp_path / "out" / stem / "trajectories.csv", newline="") as f:
+            got = [(float(r["x"]), float(r["y"])) for r in csv.DictReader(f)]
+        expected = by_hand(torch.optim.AdamW, {"lr": 0.05}, start_point, 50)
+        np.testing.assert_array_equal(got, expected)

@@ -8,11 +8,12 @@ palette — and each format's writer then joins its segments
 ffmpeg's concat demuxer with ``-c copy``, the GIFs by splicing their frame
 blocks (:func:`optviz.output.encode.join_gifs`).
 
-Workers are forked, so each starts with the figure the parent has already
-drawn (a compiled surface cannot be pickled, and building the figure again
-would cost each worker what it is meant to save). Where ``fork`` does not
-exist (Windows), in a program that runs threads of its own (a notebook
-kernel), or when the video is too short to share, one process renders.
+Workers are started by the method the caller names: forked, each starts
+with the figure the parent has already drawn; spawned (where ``fork`` does
+not exist, or in a program that runs threads of its own, such as a notebook
+kernel), each is handed the picklable function that draws its range and
+builds its own figure (:class:`optviz.pipeline.FrameRanges`). A video too
+short to share is drawn by one process.
 
 Why the joints are invisible:
 
@@ -33,7 +34,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -53,17 +53,6 @@ LEAST_FRAMES = 60
 WriteRange = Callable[[int, int, Callable, Callable[[], None]], None]
 """``write_range(start, stop, write, tick)``: draw frames ``start`` to
 ``stop - 1`` of the video, hand each to ``write`` and call ``tick`` after it."""
-
-
-def available() -> bool:
-    """Whether worker processes can be forked here: the platform has
-    ``fork``, and this process runs no other thread (a notebook kernel does).
-    A fork copies only the calling thread, so a lock another thread held at
-    that moment stays locked in the worker forever."""
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
 
 
 def joint_multiple(fps: float, formats: Sequence[str]) -> int:
@@ -108,9 +97,11 @@ def encode(
     formats: Sequence[str],
     palette: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
+    start_method: str = "fork",
 ) -> list[Path]:
     """Encode the video ``out_dir/<stem>.<format>`` from the frame ranges
-    ``cuts``, one forked worker each; the paths, in ``formats`` order.
+    ``cuts``, one worker process each, started by ``start_method`` (any but
+    ``fork`` pickles ``write_range``); the paths, in ``formats`` order.
 
     Nothing appears under a final name unless every worker and both joins
     succeeded; on any failure or interrupt the workers are killed (their
@@ -125,7 +116,8 @@ def encode(
     folder = out_dir / f".{stem}.{os.getpid()}.segments"
     shutil.rmtree(folder, ignore_errors=True)  # a dead namesake's (pid reused)
     folder.mkdir()
-    context = multiprocessing.get_context("fork")
+    # any of the start methods: BaseContext does not declare Process
+    context: Any = multiprocessing.get_context(start_method)
     workers = []
     finals = {f: writers.get(f).path(out_dir, stem) for f in formats}
     parts = {f: partial_name(p) for f, p in finals.items()}
@@ -234,7 +226,7 @@ def _collect(
 
 
 def _worker(write_range: WriteRange, start: int, stop: int, encoder, send) -> None:
-    """In a forked worker: frames ``start`` to ``stop - 1`` into ``encoder``;
+    """In a worker: frames ``start`` to ``stop - 1`` into ``encoder``;
     reports ``("frames", n)`` as it goes, then ``("done",)`` or
     ``("error", message, details)`` — never a traceback on the terminal."""
     # Ctrl-C reaches the whole process group: the parent, which kills us.
