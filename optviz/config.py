@@ -100,8 +100,11 @@ class OptimizerSpec:
 
     def describe(self) -> str:
         """``adam(lr=0.22, beta1=0.9, ...)``: the method with every hyperparameter."""
-        inner = ", ".join(f"{k}={_yaml_word(v)}" for k, v in self.hyperparameters)
-        return f"{self.method}({inner})"
+        return f"{self.method}({self.settings()})"
+
+    def settings(self) -> str:
+        """``lr=0.22, beta1=0.9``: every hyperparameter as YAML writes it."""
+        return ", ".join(f"{k}={_yaml_word(v)}" for k, v in self.hyperparameters)
 
 
 def _yaml_word(value: Any) -> str:

@@ -301,8 +301,11 @@ def title_card(result: Result) -> list[str]:
 
 def hyperparameter_text(spec: config_module.OptimizerSpec) -> str:
     """``ε=0.22, β2=0.99``: the hyperparameters a user must give, and those
-    set away from their defaults, in the lecture's symbols."""
+    set away from their defaults, in the lecture's symbols (a ``torch:``
+    method's, which declares none: those given, by their keys)."""
     method = spec.resolved()
+    if not method.hyperparameters:
+        return spec.settings()
     given = spec.params
     parts = []
     for h in method.hyperparameters:

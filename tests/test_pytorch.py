@@ -221,3 +221,14 @@ def test_worker_processes_step_torch_optimizers_too(tmp_path, start):
             got = [(float(r["x"]), float(r["y"])) for r in csv.DictReader(f)]
         expected = by_hand(torch.optim.AdamW, {"lr": 0.05}, start_point, 50)
         np.testing.assert_array_equal(got, expected)
+
+
+def test_the_title_card_and_legend_show_what_was_passed_through(tmp_path):
+    from optviz import pipeline
+
+    entry = {"method": "torch:AdamW", "lr": 0.05, "betas": [0.8, 0.99]}
+    cfg = config(tmp_path, [entry, {"method": "bfgs"}], iterations=5)
+    result = optviz.run(optviz.load_config(cfg))
+    card = pipeline.title_card(result)
+    assert "AdamW (torch:AdamW): lr=0.05, betas=[0.8, 0.99]" in card
+    assert "bfgs" in card  # a built-in without hyperparameters: its name alone
