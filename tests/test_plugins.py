@@ -363,6 +363,8 @@ def test_an_installed_plug_in_is_named_like_a_built_in(tmp_path, site, capsys):
     assert [t.label for t in result.trajectories] == ["toy-signum"] * 2
     for t, start in zip(result.trajectories, STARTS):
         np.testing.assert_array_equal(t.points, signum_by_hand(start, 0.25, 0.5, 8))
+    again = optviz.load_config(cfg).optimizers[0].plugin
+    assert again is result.config.optimizers[0].plugin  # made once per process
     # its hyperparameters are checked as a file's are
     bad = config(tmp_path, [{"method": "toy-signum", "lr": 0.25, "beta": 2}])
     err = one_line_error(capsys, ["run", str(bad), "--no-video"], 2)

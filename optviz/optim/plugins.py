@@ -117,7 +117,7 @@ def method(
     ``update(grad, state, t, hp) -> state`` and optionally ``query(state, hp)
     -> points`` (see :mod:`optviz.optim.protocol`), ``hp`` one attribute per
     hyperparameter. ``summary`` (default: the first line of ``update``'s
-    docstring) is what the title card and the error messages call it."""
+    docstring) says what it is, as a registered method's summary does."""
     keys = []
     for h in hyperparameters:
         if not isinstance(h, Hyperparameter):
@@ -315,7 +315,17 @@ def _from_entry_point(name: str, ep: Any) -> Method:
         raise ConfigError(
             f"{home.where(e)}: {_exception(e)} (while loading {shown})"
         ) from None
-    return _method(declared, name, home, None)
+    known = _INSTALLED.get(name)
+    if known is not None and known[0] is declared:
+        return known[1]
+    found = _method(declared, name, home, None)
+    _INSTALLED[name] = (declared, found)
+    return found
+
+
+# An installed plug-in's method by its name, with the object it was made of:
+# the same object (imported once per process) gives the same method.
+_INSTALLED: dict[str, tuple[Any, Method]] = {}
 
 
 # --- the method, checked ------------------------------------------------------
