@@ -66,7 +66,25 @@ def render(folder: Path) -> list[Path]:
     written.append(
         save(folder / "surfaces.png", grid(surface_tiles(), columns=2), palette=True)
     )
+    written.append(save(folder / "maps.png", grid(map_tiles(), columns=2)))
     return written
+
+
+# The README's maps, left to right: a basin map, a phase map (optviz map).
+MAPS = ("himmelblau_basins", "momentum_phase")
+
+
+def map_tiles() -> list[np.ndarray]:
+    """Each of :data:`MAPS` as ``optviz map`` draws it, at :data:`TILE`."""
+    from optviz import api, pipeline
+    from optviz.draw.maps import picture
+
+    tiles = []
+    for name in MAPS:
+        config = api.load_config(ROOT / "configs" / "examples" / f"{name}.yaml")
+        shown = pipeline.map_picture(pipeline.run_map(config))
+        tiles.append(picture(shown, size=TILE, dpi=TILE_DPI)[..., :3])
+    return tiles
 
 
 def last_frame(

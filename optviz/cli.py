@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import signal
 import sys
 import time
 import traceback
@@ -20,6 +21,7 @@ from typing import TypedDict, cast
 
 import click
 
+from optviz.catalogue import LISTS
 from optviz.errors import ConfigError, OptvizError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -237,6 +239,37 @@ class FrameProgress:
         self.bar.update(done - self.bar.pos, current_item=text)
 
 
+@cli.command("map", context_settings=CONTEXT)
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the config's 'output', else out/<config name>).",
+)
+def map_(config: Path, output: Path | None) -> None:
+    """Map CONFIG's 'map:' block: where each start of a grid goes (basins),
+    or how soon each pair of hyperparameters reaches a minimum (phase).
+
+    Writes map.png and map.csv (one row per grid point: its coordinates,
+    outcome reached/diverged/none, the minimum's index into the surface's
+    minima, iterations to the first arrival). Without a 'map:' block, the
+    basins of the config's first optimizer over its view, 256 × 256.
+
+    \b
+    Examples:
+      optviz map configs/examples/himmelblau_basins.yaml
+      optviz map my-config.yaml -o maps/
+    """
+    from optviz import pipeline
+
+    (task,) = pipeline.plan([config], output)
+    result = pipeline.run_map(task.config)
+    for path in pipeline.write_map(result, task.folder):
+        click.echo(f"wrote {path}")
+    click.echo(pipeline.map_summary(result))
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(configs: tuple[Path, ...]) -> None:
@@ -363,9 +396,6 @@ def snapshot(
         )
 
 
-LISTS = ("surfaces", "methods", "formats", "panels", "schedules", "themes")
-
-
 @cli.command("list", context_settings=CONTEXT)
 @click.argument("what", required=False, type=click.Choice(LISTS), default=None)
 def list_(what: str | None) -> None:
@@ -378,119 +408,9 @@ def list_(what: str | None) -> None:
       optviz list methods
       optviz list formats
     """
-    from optviz import surfaces
-    from optviz.config import ENTRY_OPTIONS
-    from optviz.draw.panels import PANELS
-    from optviz.draw.schedules import SCHEDULES
-    from optviz.draw.themes import THEMES
-    from optviz.optim.methods import METHODS
-    from optviz.output.writers import WRITERS
+    from optviz import catalogue
 
-    shown = [w for w in LISTS if what in (None, w)]
-    for i, which in enumerate(shown):
-        if i:
-            click.echo()
-        if which == "surfaces":
-            click.echo("Surfaces (surface: NAME; see them with 'optviz show NAME'):")
-            for name in surfaces.builtin_names():
-                click.echo(_describe_surface(surfaces.builtin(name)))
-        elif which == "methods":
-            click.echo("Methods (method: NAME, then its hyperparameters):")
-            for m in METHODS.values():
-                click.echo(f"  {m.name:<12} {m.summary}")
-                for h in m.hyperparameters:
-                    default = (
-                        "required"
-                        if h.default is None
-                        else f"default {_word(h.default)}"
-                    )
-                    click.echo(
-                        f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
-                        f"{h.allowed()}; {default}"
-                    )
-            from optviz.optim import plugins
-
-            click.echo(
-                "Methods from outside optviz (naming one runs its code, like a "
-                "conftest.py):"
-            )
-            click.echo(
-                f"  {'./FILE.py:NAME':<12} the method(...) NAME of a Python file, "
-                "its path relative to the config"
-            )
-            click.echo(
-                f"  {'torch:CLASS':<12} a PyTorch optimizer: torch:AdamW, "
-                "torch:package.module.Class"
-            )
-            for name, where in plugins.installed().items():
-                click.echo(f"  {name:<12} {where}")
-            click.echo("Every method also takes:")
-            for key, text in ENTRY_OPTIONS:
-                click.echo(f"  {key:<12} {text}")
-        else:
-            entries = {
-                "formats": (
-                    "Output formats (animation.formats: [NAME, ...]; file "
-                    "<name>.SUFFIX):",
-                    {n: w.summary() for n, w in WRITERS.items()},
-                ),
-                "panels": (
-                    "Panels (animation.panels: [NAME, ...]; beside the contours):",
-                    {n: p.summary for n, p in PANELS.items()},
-                ),
-                "schedules": (
-                    "Schedules (animation.schedule: NAME; which iteration each "
-                    "frame shows):",
-                    {n: s.summary for n, s in SCHEDULES.items()},
-                ),
-                "themes": (
-                    "Themes (animation.theme: NAME):",
-                    {n: t.summary for n, t in THEMES.items()},
-                ),
-            }
-            heading, rows = entries[which]
-            click.echo(heading)
-            for name, text in rows.items():
-                click.echo(f"  {name:<12} {text}")
-
-
-def _word(value) -> str:
-    """A default as YAML would write it: true, pr, 0.9."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value if isinstance(value, str) else format(value, "g")
-
-
-def _describe_surface(d) -> str:
-    """A built-in surface's entry in ``optviz list``, from its file alone
-    (nothing is compiled, so the list is quick)."""
-
-    def point(m) -> str:
-        return f"({m.x:.6g}, {m.y:.6g}) f={m.value:.6g}"
-
-    minima = [m for m in d.minima if m.kind != "saddle"]
-    saddles = [m for m in d.minima if m.kind == "saddle"]
-    glob = [point(m) for m in minima if m.kind == "global"]
-    local = [point(m) for m in minima if m.kind == "local"]
-    if d.data:
-        formula = "mean squared error of a line fit to generated examples"
-    else:
-        formula = d.formula
-    lines = [f"  {d.name:<17} {d.description}", f"  {'':<17} f = {formula}"]
-    facts = [f"view x {list(d.xlim)}, y {list(d.ylim)}"]
-    if d.parameters:
-        settings = ", ".join(f"{k}={v:g}" for k, v in d.parameters)
-        facts.append(("data: " if d.data else "parameters: ") + settings)
-    lines.append(f"  {'':<17} " + "; ".join(facts))
-    if glob:
-        lines.append(f"  {'':<17} global minima: " + "; ".join(glob))
-    if local:
-        lines.append(f"  {'':<17} local minima: " + "; ".join(local))
-    if saddles:
-        lines.append(f"  {'':<17} saddles: " + "; ".join(point(m) for m in saddles))
-    if d.nondifferentiable:
-        lines.append(f"  {'':<17} not differentiable {d.nondifferentiable}")
-    return "\n".join(lines)
+    click.echo(catalogue.text(what))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -522,7 +442,6 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
       optviz show my-surface.yaml
     """
     from optviz import pipeline
-    from optviz.config import parse_surface
 
     values: dict[str, str] = {}
     for item in params:
@@ -532,25 +451,32 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
                 f"{item!r} is not NAME=VALUE", param_hint="'-p' / '--param'"
             )
         values[name.strip()] = value.strip()
-    spec = {"name": surface, **values} if values else surface
-    built = parse_surface(spec, source="optviz show")
-    path = output if output is not None else Path("out") / f"{built.name}.png"
-    pipeline.surface_still(built, path)
+    path = pipeline.show_surface(surface, values, output)
     click.echo(f"wrote {path}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn every failure into one line."""
+def program() -> None:
+    """The ``optviz`` command: :func:`main` on the process's arguments, and
+    its exit status."""
+    sys.exit(main(exiting=True))
+
+
+def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
+    """Run the CLI on ``argv`` and turn every failure into one line; its exit
+    status. ``exiting``: the process ends right after (see
+    :class:`optviz.interrupts.Interrupts`)."""
     from optviz.interrupts import Interrupts, Terminated
 
     _debug.clear()
-    with Interrupts() as caught:
+    with Interrupts(exiting) as caught:
         try:
             return _run(argv, caught.signals)
         except BaseException as e:
             if not (caught.signals or isinstance(e, KeyboardInterrupt)):
                 raise
-            if caught.terminated or isinstance(e, Terminated):
+            if caught.first == signal.SIGHUP:
+                return _stopped("hung up", 129)
+            if caught.first == signal.SIGTERM or isinstance(e, Terminated):
                 return _stopped("terminated", 143)
             return _stopped("interrupted", 130)
 
@@ -624,4 +550,4 @@ def _stopped(how: str, code: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    program()

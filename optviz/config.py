@@ -32,6 +32,7 @@ from optviz.draw.scene import Layout, Look, Timeline
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
+from optviz.explore import MapSpec, parse_map
 from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface
@@ -140,6 +141,7 @@ class Animation:
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
     aspect: str = "equal"  # x and y units of one length where the frame allows
+    backdrop: str = "none"  # or "basins": the basin map under the contour lines
 
     @property
     def look(self) -> Look:
@@ -179,6 +181,7 @@ class Config:
     # view: auto: xlim × ylim (the surface's window) is widened to the paths
     # after the run (optviz.optim.window.fit); the run itself is the same.
     fit_view: bool = False
+    map: MapSpec | None = None  # the map: block (optviz.explore)
 
 
 def load(path: str | Path) -> Config:
@@ -198,6 +201,7 @@ _TOP_KEYS = (
     "animation",
     "output",
     "seed",
+    "map",
 )
 _ANIMATION_KEYS = (
     "frames",
@@ -216,6 +220,7 @@ _ANIMATION_KEYS = (
     "view",
     "gradient_field",
     "aspect",
+    "backdrop",
 )
 # What every optimizer entry takes besides its method's hyperparameters, as
 # ``optviz list methods`` prints it.
@@ -236,6 +241,7 @@ ENTRY_OPTIONS = (
 )
 VIEWS = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
+BACKDROPS = ("none", "basins")  # what the 2-D view shows under its contour lines
 # Side by side, the two views need a wider frame than one (unless given).
 BOTH_SIZE = (1280, 600)
 
@@ -325,6 +331,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         output=output_path,
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
         fit_view=fit_view,
+        map=parse_map(top["map"], optimizers, iterations) if "map" in top else None,
     )
 
 
@@ -537,6 +544,11 @@ def _animation(value: Any) -> Animation:
     view = choice(entry.get("view", default.view), at("view"), VIEWS)
     if view == "both" and "size" not in entry:
         size = BOTH_SIZE
+    if view == "3d" and entry.get("backdrop", "none") != "none":
+        raise ConfigError(
+            "a backdrop is drawn on the 2-D view only (view: 2d or both)",
+            path=at("backdrop"),
+        )
     for key, what in (
         ("contour_labels", "contour labels are"),
         ("gradient_field", "the gradient field is"),
@@ -569,6 +581,9 @@ def _animation(value: Any) -> Animation:
         view=view,
         gradient_field=_flag(entry.get("gradient_field", False), at("gradient_field")),
         aspect=choice(entry.get("aspect", default.aspect), at("aspect"), ASPECTS),
+        backdrop=choice(
+            entry.get("backdrop", default.backdrop), at("backdrop"), BACKDROPS
+        ),
     )
 
 

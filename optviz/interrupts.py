@@ -21,10 +21,20 @@ def terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
+# The signals that stop optviz cleanly; the terminal's hang-up (its window
+# closed, an SSH session lost) is one of them.
+STOPS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 class Interrupts:
-    """While active (``with Interrupts() as caught``), SIGTERM raises
-    :class:`Terminated` and SIGINT KeyboardInterrupt, and ``caught.signals``
-    lists the signals that arrived.
+    """While active (``with Interrupts() as caught``), SIGTERM and SIGHUP
+    raise :class:`Terminated` and SIGINT KeyboardInterrupt, and
+    ``caught.signals`` lists the signals that arrived.
+
+    Only the first signal raises: the cleanup it starts (workers stopped,
+    partial files removed) is short and must run to its end, so a second
+    Ctrl-C, or a SIGTERM sent to the whole process group after it, is noted
+    and otherwise ignored.
 
     The exception a handler raises can come out as another: raised inside a
     C extension's callback, it may be replaced by that extension's own error
@@ -34,17 +44,23 @@ class Interrupts:
     thread, where handlers cannot be set, nothing is changed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, exiting: bool = False) -> None:
+        # exiting: the process ends when this does (the command line), so a
+        # signal after the first must not kill it between the end of the
+        # block and its exit status: stopped, the signals stay ignored
+        self.exiting = exiting
         self.signals: list[int] = []
         self._previous: dict[int, object] = {}
 
     def _caught(self, signum: int, frame: FrameType | None) -> None:
+        first = not self.signals
         self.signals.append(signum)
-        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        if first:
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
 
     def __enter__(self) -> Interrupts:
         try:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in STOPS:
                 self._previous[signum] = signal.signal(signum, self._caught)
         except ValueError:  # not the main thread: leave signals alone
             pass
@@ -57,9 +73,10 @@ class Interrupts:
         trace: TracebackType | None,
     ) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            stopping = signal.SIG_IGN if self.signals and self.exiting else handler
+            signal.signal(signum, stopping)  # type: ignore[arg-type]
 
     @property
-    def terminated(self) -> bool:
-        """Whether the last signal was SIGTERM."""
-        return self.signals[-1:] == [signal.SIGTERM]
+    def first(self) -> int | None:
+        """The signal that stopped the program (None: none came)."""
+        return self.signals[0] if self.signals else None

@@ -40,12 +40,15 @@ from typing import Any, cast
 import numpy as np
 
 from optviz import config as config_module
+from optviz import explore
 from optviz.config import Animation, Config
-from optviz.draw.scene import Scene
+from optviz.draw.scene import Backdrop, Scene
 from optviz.errors import ConfigError, OptvizError, RenderError
-from optviz.optim import runner, summary, window
+from optviz.explore import MapSpec
+from optviz.optim import runner, second_order, stream, summary, window
 from optviz.output import trajectories_csv, writers
 from optviz.output.encode import _die_with_parent
+from optviz.output.maps_csv import write_map_csv
 from optviz.surfaces import Surface
 
 Progress = Callable[[int, int], None]
@@ -257,6 +260,9 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         [o.color for o in c.optimizers],
         [o.method for o in c.optimizers],
     )
+    look = animation.look
+    if animation.backdrop == "basins":
+        look = dataclasses.replace(look, backdrop=basins_backdrop(result))
     return Scene(
         surface=result.surface,
         trajectories=result.trajectories,
@@ -266,10 +272,27 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         title=c.title,
         colours=tuple(colours),
         card=tuple(title_card(result)) if animation.title_card else (),
-        look=animation.look,
+        look=look,
         layout=animation.layout,
         timeline=animation.timeline,
     )
+
+
+def basins_backdrop(result: Result) -> Backdrop:
+    """The basin map under a video (``animation.backdrop: basins``): the
+    config's map of starts if it has one, else the basins of its first
+    optimizer over the view the video shows, 256 × 256."""
+    from optviz.draw.maps import colours, edges
+
+    c = result.config
+    spec = c.map
+    if spec is None or spec.kind != "basins":
+        spec = explore.basins(0, result.xlim, result.ylim)
+    picture = map_picture(run_map(c, spec))
+    ex, ey = edges(picture.x, False), edges(picture.y, False)
+    extent = (float(ex[0]), float(ex[-1]), float(ey[0]), float(ey[-1]))
+    # a pale tint of the map's colours: the paths over it keep their own
+    return Backdrop(0.45 * colours(picture) + 0.55, extent, alpha=0.9)
 
 
 def legend_labels(result: Result, animation: Animation | None = None) -> list[str]:
@@ -494,6 +517,18 @@ def write_stills(
     return [writers.save_png(path, image) for (path, _), image in zip(shots, images)]
 
 
+def show_surface(
+    name: str, parameters: dict[str, str], output: Path | None = None
+) -> Path:
+    """``optviz show``: the surface ``name`` (built-in, or a surface file)
+    with ``parameters`` set, drawn alone to ``output`` (default:
+    ``out/<surface>.png``)."""
+    spec: Any = {"name": name, **parameters} if parameters else name
+    built = config_module.parse_surface(spec, source="optviz show")
+    path = output if output is not None else Path("out") / f"{built.name}.png"
+    return surface_still(built, path)
+
+
 def surface_still(
     surface: Surface, path: Path, size: tuple[int, int] = (800, 600), dpi: int = 100
 ) -> Path:
@@ -639,6 +674,113 @@ def summary_table(result: Result) -> str:
     lines = [summary.table(rows)]
     lines += summary.view_warnings(rows, result.config.fit_view)
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# maps
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """A map of one optimizer of ``config``: the grid's points (R, 2) on the
+    map's axes, and each row's outcome (:mod:`optviz.optim.stream`)."""
+
+    config: Config
+    spec: MapSpec
+    where: np.ndarray
+    outcomes: stream.Outcomes
+
+    @property
+    def minima(self) -> tuple[tuple[float, float], ...]:
+        """The targets, in the order ``outcomes.target`` indexes them."""
+        return tuple(m.point for m in self.config.surface.minima)
+
+
+def run_map(config: Config, spec: MapSpec | None = None) -> MapResult:
+    """The config's ``map:`` (or ``spec``; default: the basins of its first
+    optimizer over its window), run without history."""
+    if spec is None:
+        spec = config.map or explore.basins(0, config.xlim, config.ylim)
+    explore.check_size(spec.rows, config.iterations, "map")
+    rules, starts, where = explore.grid_rows(spec, config.optimizers, config.starts)
+    s = config.surface
+    problem = second_order.Problem(s.f, s.grad, s.hessian)
+    found = stream.outcomes(
+        s.grad,
+        rules,
+        starts,
+        config.iterations,
+        runner.divergence_box(config.xlim, config.ylim),
+        [m.point for m in s.minima],
+        spec.radius,
+        problem,
+    )
+    return MapResult(config, spec, where, found)
+
+
+def map_picture(result: MapResult) -> Any:
+    """What :mod:`optviz.draw.maps` draws of ``result``."""
+    from optviz.draw.maps import MapPicture, named
+
+    spec, c = result.spec, result.config
+    nx, ny = spec.x.count, spec.y.count
+    o = result.outcomes
+    label = c.optimizers[spec.optimizer].label
+    if spec.kind == "basins":
+        marks = tuple((float(x), float(y)) for x, y in c.starts)
+        title = f"{label} on {c.surface.name}: where each start goes"
+    else:
+        params = c.optimizers[spec.optimizer].params
+        marks = ((float(params[spec.x.key]), float(params[spec.y.key])),)
+        start = ", ".join(f"{v:g}" for v in c.starts[0])
+        title = f"{label} on {c.surface.name} from ({start})"
+    return MapPicture(
+        kind=spec.kind,
+        x=spec.x.values(),
+        y=spec.y.values(),
+        outcome=o.outcome.reshape(ny, nx),
+        target=o.target.reshape(ny, nx),
+        iteration=o.iteration.reshape(ny, nx),
+        iterations=c.iterations,
+        x_label=spec.x.key,
+        y_label=spec.y.key,
+        x_log=spec.x.log,
+        y_log=spec.y.log,
+        title=title,
+        minima=result.minima,
+        marks=marks,
+        minimum_names=named(result.minima),
+    )
+
+
+def map_summary(result: MapResult) -> str:
+    """One line: how many grid points reached each minimum, diverged, or
+    neither."""
+    o = result.outcomes
+    total = len(o)
+    reached = o.outcome == stream.Outcome.REACHED
+    parts = []
+    for j, (x, y) in enumerate(result.minima):
+        count = int(np.count_nonzero(reached & (o.target == j)))
+        if count:
+            parts.append(f"{count:,} reached minimum {j} ({x:.3g}, {y:.3g})")
+    diverged = int(np.count_nonzero(o.outcome == stream.Outcome.DIVERGED))
+    neither = total - int(reached.sum()) - diverged
+    parts += [f"{diverged:,} diverged", f"{neither:,} reached none"]
+    return f"{total:,} points: " + ", ".join(parts)
+
+
+def write_map(result: MapResult, folder: str | Path | None = None) -> list[Path]:
+    """``map.png`` and ``map.csv`` in the output folder."""
+    from optviz.draw.maps import picture
+
+    c = result.config
+    out = Path(folder) if folder is not None else c.output
+    size = c.animation.size
+    image = picture(map_picture(result), size=size)
+    keys = (result.spec.x.key, result.spec.y.key)
+    csv_path = write_map_csv(out / "map.csv", keys, result.where, result.outcomes)
+    return [writers.save_png(out / "map.png", image), csv_path]
 
 
 # ---------------------------------------------------------------------------
@@ -795,17 +937,23 @@ class WorkerTraceback(Exception):
 def _work(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
     """In a worker process: one config, its outcome sent as data (one line
     and an exit code for an error), never a traceback on the terminal."""
-    from optviz.interrupts import Terminated, terminate
+    from optviz.interrupts import Interrupts
 
-    # Ctrl-C reaches the whole process group: the parent, which stops us with
-    # SIGTERM; that is raised here as an interrupt, so every cleanup runs.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, terminate)
-    _die_with_parent()
+    # Ctrl-C and a hang-up reach the whole process group: the parent too,
+    # which stops us with SIGTERM; that is raised here as an interrupt (once:
+    # a second one does not cut the cleanup short), so every cleanup runs.
+    with Interrupts():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        _die_with_parent()
+        _work_on(path, folder, outputs, send)
+
+
+def _work_on(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
     try:
         table, paths = render_config(path, folder, outputs)
         send.send(("ok", table, paths))
-    except (KeyboardInterrupt, Terminated):  # cleaned up; the parent knows why
+    except KeyboardInterrupt:  # SIGTERM: cleaned up; the parent knows why
         os._exit(143)
     except OptvizError as e:
         send.send(("error", str(e), e.exit_code, traceback.format_exc()))

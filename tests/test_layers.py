@@ -23,6 +23,8 @@ TOP = (
     "optviz.api",
     "optviz.cli",
     "optviz.snapshot",
+    "optviz.catalogue",
+    "optviz.explore",
 )
 
 # layer → the modules it must not import (a name stands for it and its children)
@@ -97,6 +99,30 @@ def test_every_module_keeps_to_its_layer():
     for name, path in modules():
         found += violations(path.read_text(), name, path.name == "__init__.py")
     assert found == [], "\n".join(found)
+
+
+# The command line parses arguments, prints and maps errors to exit codes;
+# everything else it asks of these.
+CLI_CALLS = (
+    "optviz.api",
+    "optviz.pipeline",
+    "optviz.snapshot",
+    "optviz.catalogue",
+    "optviz.errors",
+    "optviz.interrupts",
+)
+
+
+def test_the_cli_calls_the_pipeline_and_the_api_only():
+    path = PACKAGE / "cli.py"
+    reached = {
+        imported
+        for _, imported in imports_of(path.read_text(), "optviz.cli")
+        if within(imported, "optviz") and imported != "optviz"
+    }
+    beyond = sorted(i for i in reached if not any(within(i, m) for m in CLI_CALLS))
+    assert beyond == []
+    assert "optviz.pipeline" in reached  # so that the test sees the imports
 
 
 def test_the_checker_reads_the_real_imports():

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
@@ -35,6 +37,17 @@ BASE_DPI = 100
 Limits = tuple[float, float]
 
 
+@dataclass(frozen=True, eq=False)
+class Backdrop:
+    """A picture under the contour lines of the 2-D view (a basin map):
+    ``image`` (ny, nx, 3) RGB in [0, 1], its cells spanning ``extent``
+    (x0, x1, y0, y1)."""
+
+    image: np.ndarray
+    extent: tuple[float, float, float, float]
+    alpha: float = 0.8
+
+
 @dataclass(frozen=True)
 class Look:
     """What the figure looks like."""
@@ -42,6 +55,7 @@ class Look:
     theme: str = "light"  # a name of optviz.draw.themes.THEMES
     contour_labels: bool = False  # the value on some of the contour lines
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
+    backdrop: Backdrop | None = None  # under the contour lines (2-D)
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ def _worker(write_range: WriteRange, start: int, stop: int, encoder, send) -> No
     ``("error", message, details)`` — never a traceback on the terminal."""
     # Ctrl-C reaches the whole process group: the parent, which kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # so does a hang-up
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
     try:
