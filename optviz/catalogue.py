@@ -32,6 +32,22 @@ def text(what: str | None = None) -> str:
             for m in METHODS.values():
                 lines.append(f"  {m.name:<12} {m.summary}")
                 lines += [_setting(h) for h in m.hyperparameters]
+            from optviz.optim import plugins
+
+            lines.append(
+                "Methods from outside optviz (naming one runs its code, like a "
+                "conftest.py):"
+            )
+            lines.append(
+                f"  {'./FILE.py:NAME':<12} the method(...) NAME of a Python file, "
+                "its path relative to the config"
+            )
+            lines.append(
+                f"  {'torch:CLASS':<12} a PyTorch optimizer: torch:AdamW, "
+                "torch:package.module.Class"
+            )
+            for name, where in plugins.installed().items():
+                lines.append(f"  {name:<12} {where}")
             lines.append("Every method also takes:")
             for key, text in ENTRY_OPTIONS:
                 lines.append(f"  {key:<12} {text}")

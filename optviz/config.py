@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optviz.draw.panels import PANELS
 from optviz.draw.scene import Layout, Look, Timeline
@@ -57,6 +57,9 @@ from optviz.validate import (
     sized_list,
 )
 
+if TYPE_CHECKING:
+    from optviz.optim.methods import Method
+
 # iterations × optimizers × starts beyond this is refused before anything runs:
 # every point is kept (16 bytes, plus its loss and gradient norm), so this
 # bounds a run's memory at roughly half a gigabyte.
@@ -74,27 +77,46 @@ class OptimizerSpec:
     """One entry of ``optimizers:``: a label, a method and its hyperparameters."""
 
     label: str
-    method: str
-    # all, defaults filled; a learning-rate schedule is an LRSchedule
+    method: str  # as the config names it: adam, ./mine.py:signum, torch:AdamW
+    # all, defaults filled (a torch: method's: those given, lists as tuples);
+    # a learning-rate schedule is an LRSchedule
     hyperparameters: tuple[tuple[str, Any], ...]
     color: str | None = None  # any matplotlib colour; None: the palette's next
     batch_size: int | None = None  # data surfaces: minibatch size; None: all
     clip_norm: float = 0.0  # gradient clipping by norm (0: none)
     noise: float = 0.0  # std of Gaussian noise added to the gradient (0: none)
+    # a method from outside the registry (optviz.optim.plugins), loaded when
+    # the config was read; None: the registered method named ``method``
+    plugin: Method | None = None
 
     @property
     def params(self) -> dict[str, Any]:
         return dict(self.hyperparameters)
 
+    def resolved(self) -> Method:
+        """The method that steps this optimizer."""
+        if self.plugin is not None:
+            return self.plugin
+        from optviz.optim.methods import METHODS
+
+        return METHODS[self.method]
+
     def describe(self) -> str:
         """``adam(lr=0.22, beta1=0.9, ...)``: the method with every hyperparameter."""
-        inner = ", ".join(f"{k}={_yaml_word(v)}" for k, v in self.hyperparameters)
-        return f"{self.method}({inner})"
+        return f"{self.method}({self.settings()})"
+
+    def settings(self) -> str:
+        """``lr=0.22, beta1=0.9``: every hyperparameter as YAML writes it."""
+        return ", ".join(f"{k}={_yaml_word(v)}" for k, v in self.hyperparameters)
 
 
 def _yaml_word(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(_yaml_word, value)) + "]"
     return value if isinstance(value, str) else format(value, "g")
 
 
@@ -278,7 +300,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         )
     iterations = integer(top.get("iterations", 1000), "iterations", low=1)
     tolerance = number(top.get("tolerance", 0.0), "tolerance", low=0.0)
-    optimizers = _optimizers(top["optimizers"], surface)
+    optimizers = _optimizers(top["optimizers"], surface, base)
     sweep = None
     if "sweep" in top:
         sweep, optimizers, starts = parse_sweep(top["sweep"], optimizers, starts)
@@ -347,7 +369,9 @@ def _misplaced(top: Mapping[str, Any]) -> None:
         )
 
 
-def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
+def _optimizers(
+    value: Any, surface: Surface, base: Path = Path()
+) -> tuple[OptimizerSpec, ...]:
     from optviz.optim.methods import METHODS
 
     items = sized_list(
@@ -363,48 +387,18 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
                 + quoted(METHODS),
                 path=path,
             )
-        name = choice(entry["method"], join_path(path, "method"), tuple(METHODS))
-        method = METHODS[name]
-        keys = (
+        at = join_path(path, "method")
+        reference, method, plugin = _method(entry["method"], at, base)
+        name = method.name
+        options = (
             "label",
             "method",
             *(key for key, _ in ENTRY_OPTIONS if key != "label"),
-            *(h.key for h in method.hyperparameters),
         )
-        known_keys(entry, keys, path, what=f"for {name}")
-        params: dict[str, Any] = {}
-        for h in method.hyperparameters:
-            if h.key in entry:
-                at = join_path(path, h.key)
-                value = entry[h.key]
-                raw = h.boolean or bool(h.choices)
-                if isinstance(value, Mapping) and not raw:
-                    params[h.key] = _rate(value, at, h.key, name, h.schedulable)
-                    continue
-                if h.schedulable and (
-                    isinstance(value, bool) or not isinstance(value, int | float | str)
-                ):
-                    raise ConfigError(
-                        f"must be a number; got {kind(value)} (or a learning-rate "
-                        "schedule: {schedule: NAME, ...})",
-                        path=at,
-                    )
-                params[h.key] = value if raw else number(value, at)
-                problem = h.check(params[h.key])
-                if problem:
-                    raise ConfigError(problem, path=at)
-            elif h.default is None:
-                raise ConfigError(
-                    f"missing required key {h.key!r} ({h.symbol}, {h.help}) for {name}",
-                    path=path,
-                )
-        try:
-            method.build(params)
-        except ValueError as e:  # a combination of values (nesterov: true, ...)
-            key = getattr(e, "key", None)
-            raise ConfigError(
-                str(e), path=join_path(path, key) if key else path
-            ) from None
+        if getattr(method, "passthrough", False):
+            ordered = _passed_through(method, entry, options, path)
+        else:
+            ordered = _hyperparameters(method, entry, options, path)
         label = drawn_text(entry.get("label", name), join_path(path, "label"),
                            MAX_LABEL)  # fmt: skip
         if any(s.label == label for s in specs):
@@ -412,8 +406,6 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
                 f"label {show(label)} is used twice; give each optimizer its own label",
                 path=join_path(path, "label"),
             )
-        full = {**method.defaults(), **params}
-        ordered = tuple((h.key, full[h.key]) for h in method.hyperparameters)
         color = (
             _color(entry["color"], join_path(path, "color"))
             if "color" in entry
@@ -426,7 +418,9 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             batch = _batch_size(
                 entry["batch_size"], join_path(path, "batch_size"), surface
             )
-        specs.append(OptimizerSpec(label, name, ordered, color, batch, clip, noise))
+        specs.append(
+            OptimizerSpec(label, reference, ordered, color, batch, clip, noise, plugin)
+        )
     return tuple(specs)
 
 
@@ -459,6 +453,88 @@ def _rate(value: Mapping[str, Any], path: str, key: str, method: str,
     except ValueError as e:
         at = getattr(e, "key", None)
         raise ConfigError(str(e), path=join_path(path, at) if at else path) from None
+
+
+def _method(value: Any, path: str, base: Path) -> tuple[str, Method, Method | None]:
+    """``method:`` as (the name as written, its method, the method again if
+    it comes from outside the registry: a file, a plug-in, PyTorch)."""
+    from optviz.optim.methods import METHODS
+
+    if isinstance(value, str) and value in METHODS:
+        return value, METHODS[value], None
+    if not isinstance(value, str) or not value.strip():
+        choice(value, path, tuple(METHODS))  # raises, listing the names
+    from optviz.optim import plugins
+
+    try:
+        plugin = plugins.resolve(value, base)
+    except ConfigError as e:
+        raise e.at(path=path) from None
+    return value, plugin, plugin
+
+
+def _hyperparameters(
+    method: Method, entry: Mapping[str, Any], options: tuple[str, ...], path: str
+) -> tuple[tuple[str, Any], ...]:
+    """A declared method's hyperparameters, checked, defaults filled in."""
+    name = method.name
+    keys = (*options, *(h.key for h in method.hyperparameters))
+    known_keys(entry, keys, path, what=f"for {name}")
+    params: dict[str, Any] = {}
+    for h in method.hyperparameters:
+        if h.key in entry:
+            at = join_path(path, h.key)
+            value = entry[h.key]
+            raw = h.boolean or bool(h.choices)
+            if isinstance(value, Mapping) and not raw:
+                params[h.key] = _rate(value, at, h.key, name, h.schedulable)
+                continue
+            if h.schedulable and (
+                isinstance(value, bool) or not isinstance(value, int | float | str)
+            ):
+                raise ConfigError(
+                    f"must be a number; got {kind(value)} (or a learning-rate "
+                    "schedule: {schedule: NAME, ...})",
+                    path=at,
+                )
+            params[h.key] = value if raw else number(value, at)
+            problem = h.check(params[h.key])
+            if problem:
+                raise ConfigError(problem, path=at)
+        elif h.default is None:
+            raise ConfigError(
+                f"missing required key {h.key!r} ({h.symbol}, {h.help}) for {name}",
+                path=path,
+            )
+    try:
+        method.build(params)
+    except ValueError as e:  # a combination of values (nesterov: true, ...)
+        key = getattr(e, "key", None)
+        raise ConfigError(str(e), path=join_path(path, key) if key else path) from None
+    full = {**method.defaults(), **params}
+    return tuple((h.key, full[h.key]) for h in method.hyperparameters)
+
+
+def _passed_through(
+    method: Method, entry: Mapping[str, Any], options: tuple[str, ...], path: str
+) -> tuple[tuple[str, Any], ...]:
+    """A ``torch:`` method's hyperparameters: every other key of the entry,
+    checked by the optimizer's constructor (lists as tuples)."""
+    params = {}
+    for key, value in entry.items():
+        if key in options:
+            continue
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ConfigError(
+                f"{show(key)} is not a keyword argument's name", path=path
+            )
+        params[key] = value
+    try:
+        hp = method.build(params)
+    except ValueError as e:
+        key = getattr(e, "key", "")
+        raise ConfigError(str(e), path=join_path(path, key)) from None
+    return tuple(hp.kwargs)
 
 
 def _batch_size(value: Any, path: str, surface: Surface) -> int:

@@ -102,8 +102,6 @@ def parse_map(
 ) -> MapSpec:
     """``map:`` against the config's ``optimizers`` (their labels, methods
     and hyperparameters) and ``iterations``."""
-    from optviz.optim.methods import METHODS
-
     entry = mapping(value, path, "a map: {optimizer, grid, radius}")
     known_keys(entry, ("optimizer", "grid", "radius"), path)
     labels = tuple(o.label for o in optimizers)
@@ -119,7 +117,7 @@ def parse_map(
         )
     index = labels.index(label)
     spec = optimizers[index]
-    method = METHODS[spec.method]
+    method = spec.resolved()
     at = join_path(path, "grid")
     if "grid" not in entry:
         raise ConfigError(
@@ -216,10 +214,8 @@ def grid_rows(
     """The rows of ``spec``: each row's ``hp`` and start, and its (x, y) on
     the map's axes; rows go along x first (row ``i * nx + j`` is
     ``y[i], x[j]``)."""
-    from optviz.optim.methods import METHODS
-
     spec_o = optimizers[spec.optimizer]
-    method = METHODS[spec_o.method]
+    method = spec_o.resolved()
     xs, ys = spec.x.values(), spec.y.values()
     gx, gy = np.meshgrid(xs, ys)
     where = np.column_stack([gx.ravel(), gy.ravel()])
@@ -286,8 +282,6 @@ def parse_sweep(
     and the starts (the swept ones, if ``starts`` is swept)."""
     import dataclasses as dc
 
-    from optviz.optim.methods import METHODS
-
     entry = mapping(value, path, "a sweep: {optimizer, KEY: values, ..., combine}")
     labels = tuple(o.label for o in optimizers)
     if "optimizer" in entry:
@@ -302,7 +296,7 @@ def parse_sweep(
         )
     index = labels.index(label)
     spec = optimizers[index]
-    method = METHODS[spec.method]
+    method = spec.resolved()
     numeric = {h.key: h for h in method.hyperparameters if not (h.boolean or h.choices)}
     keys = [k for k in entry if k not in ("optimizer", "combine", "show")]
     for k in keys:

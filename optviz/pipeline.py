@@ -45,7 +45,7 @@ from optviz.config import Animation, Config
 from optviz.draw.scene import Backdrop, ColourScale, Scene
 from optviz.errors import ConfigError, OptvizError, RenderError
 from optviz.explore import MapSpec, SweepSpec
-from optviz.optim import methods, runner, second_order, stream, summary, window
+from optviz.optim import runner, second_order, stream, summary, window
 from optviz.output import trajectories_csv, writers
 from optviz.output.encode import _die_with_parent
 from optviz.output.maps_csv import write_map_csv
@@ -138,7 +138,7 @@ def _group(config: Config) -> tuple[Any, ...]:
 def _row_key(spec: config_module.OptimizerSpec) -> tuple[Any, ...]:
     """What fixes an optimizer's rows; the registered method itself too, so
     that a method registered again under its name is run again."""
-    method = methods.METHODS[spec.method]
+    method = spec.resolved()
     return (spec.method, spec.hyperparameters, spec.clip_norm, method)
 
 
@@ -223,7 +223,7 @@ def _runs_from(sweep: SweepSpec, t: runner.Trajectory) -> bool:
 
 def _run_alone(config: Config) -> list[runner.Trajectory]:
     surface = config.surface
-    rules = [methods.METHODS[o.method].build(o.params) for o in config.optimizers]
+    rules = [o.resolved().build(o.params) for o in config.optimizers]
     return runner.trajectories(
         surface.f,
         surface.grad,
@@ -336,8 +336,11 @@ def title_card(result: Result) -> list[str]:
 
 def hyperparameter_text(spec: config_module.OptimizerSpec) -> str:
     """``ε=0.22, β2=0.99``: the hyperparameters a user must give, and those
-    set away from their defaults, in the lecture's symbols."""
-    method = methods.METHODS[spec.method]
+    set away from their defaults, in the lecture's symbols (a ``torch:``
+    method's, which declares none: those given, by their keys)."""
+    method = spec.resolved()
+    if not method.hyperparameters:
+        return spec.settings()
     given = spec.params
     parts = []
     for h in method.hyperparameters:

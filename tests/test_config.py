@@ -263,7 +263,8 @@ BAD = [
         "'adamm' is not a valid value; supported values are 'gd', 'momentum', "
         "'nesterov', 'adagrad', 'rmsprop', 'adam', 'newton', 'bfgs', 'lbfgs', 'cg', "
         "'sgd', 'adam_torch', 'adamw', 'nadam', 'radam', 'adamax', 'adadelta', "
-        "'lion'; did you mean 'adam'?",
+        "'lion', a method in a Python file ('./my_optimizers.py:NAME') or a PyTorch "
+        "optimizer ('torch:AdamW'); did you mean 'adam'?",
         id="unknown-method",
     ),
     pytest.param(

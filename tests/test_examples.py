@@ -730,6 +730,36 @@ def test_rosenbrock_race__all_stay_in_view():
     assert_in_view("rosenbrock_race")
 
 
+# --- signum_own_optimizer ----------------------------------------------------
+# "every signum step moves exactly lr in each coordinate, however steep or
+# flat the slope, so it keeps its pace along Rosenbrock's flat valley floor
+# where gd's steps shrink to a tenth, and it ends less than half as far from
+# the minimum at (1, 1) as gd."
+
+
+def test_signum_own_optimizer__every_step_is_lr_in_each_coordinate():
+    lr = run("signum_own_optimizer").config.optimizers[0].params["lr"]
+    steps = np.abs(np.diff(path("signum_own_optimizer", "signum"), axis=0))
+    assert len(steps) == 3000
+    np.testing.assert_allclose(steps, lr, rtol=1e-9)
+
+
+def test_signum_own_optimizer__gd_steps_shrink_to_a_tenth_on_the_floor():
+    points = path("signum_own_optimizer", "gd")
+    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    on_floor = int(np.argmax(floor_gap(points) < 0.05))
+    assert steps[-1] < steps[on_floor:].max() / 10
+
+
+def test_signum_own_optimizer__ends_less_than_half_as_far_as_gd():
+    target = minimum("signum_own_optimizer")
+    far = {
+        label: np.linalg.norm(path("signum_own_optimizer", label)[-1] - target)
+        for label in ("signum", "gd")
+    }
+    assert far["signum"] < far["gd"] / 2
+
+
 # --- saddle_escape ---------------------------------------------------------
 # "gradient descent first rushes towards the saddle point and slows to a
 # crawl near it, because the gradient vanishes there; it escapes along y only
