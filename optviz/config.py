@@ -88,6 +88,9 @@ class OptimizerSpec:
     # a method from outside the registry (optviz.optim.plugins), loaded when
     # the config was read; None: the registered method named ``method``
     plugin: Method | None = None
+    # lr: auto: the run searches the learning rate (optviz.optim.tune); until
+    # then lr holds a stand-in
+    auto_lr: bool = False
 
     @property
     def params(self) -> dict[str, Any]:
@@ -186,6 +189,9 @@ class Config:
     map: MapSpec | None = None  # the map: block (optviz.explore)
     # the sweep: block; its variants are already among the optimizers
     sweep: SweepSpec | None = None
+    # lr: auto's choices (optimizer index, label, optviz.optim.tune.Choice),
+    # once the pipeline has searched them
+    tuned: tuple[tuple[int, str, Any], ...] = ()
 
 
 def load(path: str | Path) -> Config:
@@ -395,9 +401,14 @@ def _optimizers(
             "method",
             *(key for key, _ in ENTRY_OPTIONS if key != "label"),
         )
+        auto = False
         if getattr(method, "passthrough", False):
             ordered = _passed_through(method, entry, options, path)
         else:
+            auto = entry.get("lr") == "auto"
+            if auto:
+                entry = _auto_lr(method, entry, join_path(path, "lr"), surface)
+                auto = entry.get("lr") != "auto"
             ordered = _hyperparameters(method, entry, options, path)
         label = drawn_text(entry.get("label", name), join_path(path, "label"),
                            MAX_LABEL)  # fmt: skip
@@ -419,7 +430,9 @@ def _optimizers(
                 entry["batch_size"], join_path(path, "batch_size"), surface
             )
         specs.append(
-            OptimizerSpec(label, reference, ordered, color, batch, clip, noise, plugin)
+            OptimizerSpec(
+                label, reference, ordered, color, batch, clip, noise, plugin, auto
+            )
         )
     return tuple(specs)
 
@@ -471,6 +484,32 @@ def _method(value: Any, path: str, base: Path) -> tuple[str, Method, Method | No
     except ConfigError as e:
         raise e.at(path=path) from None
     return value, plugin, plugin
+
+
+AUTO_STAND_IN = 1e-3  # lr: auto's value until the search replaces it
+
+
+def _auto_lr(
+    method: Method, entry: Mapping[str, Any], path: str, surface: Surface
+) -> dict[str, Any]:
+    """``lr: auto``: allowed for a method with a learning rate, on a surface
+    with known minima (the search needs somewhere to arrive)."""
+    keys = {h.key: h for h in method.hyperparameters}
+    if "lr" not in keys:
+        return dict(entry)  # an unknown key: the usual error, listing the keys
+    if not keys["lr"].schedulable:
+        raise ConfigError(
+            f"'auto' is for the learning rate of first-order methods; {method.name} "
+            "takes a number here",
+            path=path,
+        )
+    if not surface.minima:
+        raise ConfigError(
+            f"lr: auto looks for the rate that reaches a known minimum soonest, and "
+            f"{surface.name!r} lists none; give lr a number",
+            path=path,
+        )
+    return {**entry, "lr": AUTO_STAND_IN}
 
 
 def _hyperparameters(

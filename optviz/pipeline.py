@@ -46,6 +46,7 @@ from optviz.draw.scene import Backdrop, ColourScale, Scene
 from optviz.errors import ConfigError, OptvizError, RenderError
 from optviz.explore import MapSpec, SweepSpec
 from optviz.optim import runner, second_order, stream, summary, window
+from optviz.optim import tune as tuner
 from optviz.output import trajectories_csv, writers
 from optviz.output.encode import _die_with_parent
 from optviz.output.maps_csv import write_map_csv
@@ -94,6 +95,7 @@ def run_all(configs: Sequence[Config]) -> list[Result]:
     or minibatches is run on its own, as it is: its random draws depend on the
     other rows of its batch.
     """
+    configs = [tune(c) for c in configs]  # lr: auto, searched first
     wanted: dict[tuple[Any, ...], tuple[Config, dict, dict]] = {}
     for config in configs:
         if not _shares_rows(config):
@@ -113,6 +115,94 @@ def run_all(configs: Sequence[Config]) -> list[Result]:
         for first in range(0, len(rows), size):
             _run_rows(config, rows[first : first + size], list(starts.values()))
     return [_result(c) for c in configs]
+
+
+def tune(config: Config) -> Config:
+    """``config`` with every ``lr: auto`` replaced by the learning rate
+    :func:`optviz.optim.tune.search` finds (each optimizer on its own, from
+    every start, with the config's iterations); ``config.tuned`` says what
+    was chosen."""
+    if not any(o.auto_lr for o in config.optimizers):
+        return config
+    s = config.surface
+    minima = np.array([m.point for m in s.minima], dtype=float)
+    starts = np.array(config.starts, dtype=float)
+    box = runner.divergence_box(config.xlim, config.ylim)
+    specs = list(config.optimizers)
+    chosen = []
+    for i, spec in enumerate(specs):
+        if not spec.auto_lr:
+            continue
+        method = spec.resolved()
+
+        def score(rates: Sequence[float], method: Any = method, spec: Any = spec):
+            rules = [method.build({**spec.params, "lr": r}) for r in rates]
+            alike = dataclasses.replace(config, optimizers=(spec,) * len(rules))
+            rows = runner.trajectories(
+                s.f, s.grad, rules, [spec.label] * len(rules), starts,
+                config.iterations, config.tolerance, box, hessian=s.hessian,
+                perturb=_perturbations(alike),
+            )  # fmt: skip
+            n = len(starts)
+            out = []
+            for k in range(len(rates)):
+                found = [
+                    tuner.settles(t.points, minima) for t in rows[k * n : (k + 1) * n]
+                ]
+                out.append(
+                    None if None in found else max(f for f in found if f is not None)
+                )
+            return out
+
+        best = tuner.search(score)
+        if best is None:
+            raise ConfigError(
+                f"lr: auto found no learning rate from {tuner.LOW:g} to "
+                f"{tuner.HIGH:g} with which {spec.label} reaches a known minimum and "
+                f"stays there from every start within {config.iterations:,} "
+                "iterations; give lr a number",
+                path=f"optimizers[{i}].lr",
+                source=config.source,
+            )
+        params = dict(spec.hyperparameters)
+        params["lr"] = best.lr
+        specs[i] = dataclasses.replace(
+            spec, hyperparameters=tuple(params.items()), auto_lr=False
+        )
+        chosen.append((i, spec.label, best))
+    return dataclasses.replace(config, optimizers=tuple(specs), tuned=tuple(chosen))
+
+
+def tuned_text(config: Config) -> list[str]:
+    """What ``optviz run`` prints of the learning rates ``lr: auto`` chose."""
+    return [
+        f"lr: auto chose ε = {c.lr:g} for {label}: it reaches a minimum and stays "
+        f"there from every start by iteration {c.settled:,} ({c.tried} rates tried)"
+        for _, label, c in config.tuned
+    ]
+
+
+def write_tuned(config: Config, folder: Path) -> Path:
+    """``<stem>.tuned.yaml`` in ``folder``: the config as written, with the
+    chosen learning rates in place of ``auto`` (so the video can be made
+    again without the search)."""
+    import yaml
+
+    from optviz.output.files import replace_when_done
+    from optviz.validate import read_yaml
+
+    data = read_yaml(Path(config.source))
+    for i, _, c in config.tuned:
+        data["optimizers"][i]["lr"] = c.lr
+    path = folder / f"{config.stem}.tuned.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replace_when_done(path) as tmp:
+        tmp.write_text(
+            f"# {config.source} with lr: auto's choices filled in by optviz\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )
+    return path
 
 
 # (group, optimizer key, start key) -> its trajectory, with read-only arrays
@@ -645,6 +735,8 @@ def write_outputs(
 ) -> list[Path]:
     """The CSV, then what ``outputs`` asks for: the video, the stills."""
     paths = [write_csv(result, output)]
+    if result.config.tuned and result.config.source:
+        paths.append(write_tuned(result.config, output_dir(result, output)))
     if outputs.video and result.config.sweep is not None:
         paths += write_sweep(result, output, progress, jobs=outputs.jobs)
     elif outputs.video:
@@ -662,7 +754,8 @@ def report(result: Result, video: bool = True) -> str:
     """What ``optviz run`` prints after a run: :func:`summary_table`, and with
     a ``video``, :func:`timeline_note` when there is one."""
     note = timeline_note(result) if video else None
-    return summary_table(result) + (f"\n{note}" if note else "")
+    lines = [summary_table(result), *tuned_text(result.config)]
+    return "\n".join(lines) + (f"\n{note}" if note else "")
 
 
 def timeline_note(result: Result) -> str | None:
