@@ -25,6 +25,8 @@ _API = (
     "summary_table",
     "view_warnings",
     "timeline_note",
+    "run_map",
+    "write_map",
 )
 
 __all__ = ["ConfigError", "OptvizError", "RenderError", "__version__", *_API]

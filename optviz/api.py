@@ -17,6 +17,7 @@ from optviz import config as config_module
 from optviz import pipeline
 from optviz.config import Config
 from optviz.pipeline import (
+    MapResult,
     Outputs,
     Progress,
     Result,
@@ -25,6 +26,7 @@ from optviz.pipeline import (
     render,
     report,
     run_all,
+    run_map,
     scene,
     stills,
     summary_rows,
@@ -33,9 +35,11 @@ from optviz.pipeline import (
     title_card,
     view_warnings,
     write_csv,
+    write_map,
 )
 
 __all__ = [
+    "MapResult",
     "Outputs",
     "Result",
     "hyperparameter_text",
@@ -45,6 +49,7 @@ __all__ = [
     "report",
     "run",
     "run_all",
+    "run_map",
     "scene",
     "still",
     "stills",
@@ -54,6 +59,7 @@ __all__ = [
     "title_card",
     "view_warnings",
     "write_csv",
+    "write_map",
     "write_outputs",
 ]
 
