@@ -1119,6 +1119,9 @@ def map_picture(result: MapResult) -> Any:
     )
 
 
+MAP_LEAST = (480, 360)  # pixels: a map picture at least this large
+
+
 def map_summary(result: MapResult) -> str:
     """One line: how many grid points reached each minimum, diverged, or
     neither."""
@@ -1142,7 +1145,9 @@ def write_map(result: MapResult, folder: str | Path | None = None) -> list[Path]
 
     c = result.config
     out = Path(folder) if folder is not None else c.output
-    size = c.animation.size
+    # the video's size, but never too small for the legend and colour bar
+    w, h = c.animation.size
+    size = (max(w, MAP_LEAST[0]), max(h, MAP_LEAST[1]))
     image = picture(map_picture(result), size=size)
     keys = (result.spec.x.key, result.spec.y.key)
     csv_path = write_map_csv(out / "map.csv", keys, result.where, result.outcomes)
