@@ -269,6 +269,7 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         look=animation.look,
         layout=animation.layout,
         timeline=animation.timeline,
+        player=animation.player,
     )
 
 
@@ -410,11 +411,21 @@ def write_video(
     out_dir = Path(out_dir)
     timeline = scene.timeline
     chosen = [writers.get(f) for f in formats]
-    videos = [w.name for w in chosen if not w.from_last_frame]
+    videos = [w.name for w in chosen if not (w.from_last_frame or w.from_scene)]
     renderer = Renderer(scene)
     try:
         with house_style():  # once around the whole loop, not per frame
             paths = []
+            # A player draws its own frames from the figure's layers, taken
+            # before any frame is drawn.
+            staged = [w for w in chosen if w.from_scene]
+            schedule = renderer.schedule() if staged or videos else []
+            if staged:
+                from optviz.draw.stage import stage as stage_of
+
+                shown = stage_of(renderer, schedule, scene.player)
+                for w in staged:
+                    paths.append(w.scene(w.path(out_dir, stem), shown))
             # The stills and a stream's palette (the GIF's) are all the last
             # frame, which holds every line: drawn once for them all.
             last = None
@@ -426,7 +437,7 @@ def write_video(
                     paths.append(w.still(w.path(out_dir, stem), last))
             if not videos:
                 return paths
-            frames = timeline.sequence(renderer.schedule())
+            frames = timeline.sequence(schedule)
             draw = FrameRanges(scene, frames, renderer)
             palette = (
                 last if any(writers.get(f).wants_last_frame for f in videos) else None

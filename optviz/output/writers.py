@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from optviz.output.encode import Encoder
+    from optviz.output.player import Stage
 
 
 class Sink(Protocol):
@@ -58,6 +59,7 @@ class Writer:
     suffix: ClassVar[str]
     from_last_frame: ClassVar[bool] = False  # a still of the last frame
     wants_last_frame: ClassVar[bool] = False  # the stream needs it ahead
+    from_scene: ClassVar[bool] = False  # written from the scene's stage, no frames
 
     @classmethod
     def summary(cls) -> str:
@@ -77,6 +79,12 @@ class Writer:
 
     def still(self, path: Path, image: np.ndarray) -> Path:
         raise NotImplementedError(f"{self.name} is not written from one frame")
+
+    def scene(self, path: Path, stage: Stage) -> Path:
+        """Write ``path`` from ``stage``: the video's pictures and numbers
+        (:class:`optviz.output.player.Stage`), for a format that draws its
+        frames itself."""
+        raise NotImplementedError(f"{self.name} is not written from the scene")
 
     def open(
         self,
@@ -242,6 +250,19 @@ class PNG(Writer):
 
     def still(self, path, image):
         return save_png(path, image)
+
+
+@register
+class HTML(Writer):
+    """A player in one self-contained web page: play, scrub, hide, read θ and f."""
+
+    name = suffix = "html"
+    from_scene = True
+
+    def scene(self, path, stage):
+        from optviz.output import player
+
+        return player.write(path, stage)
 
 
 def save_png(path: Path, image: np.ndarray) -> Path:
