@@ -123,7 +123,8 @@ def test_an_unknown_format_lists_the_registered_ones(frames_format, tmp_path):
     with pytest.raises(ConfigError) as e:
         parse({**SMALL, "animation": {"formats": ["frams"]}})
     assert e.value.path == "animation.formats[0]"
-    assert "supported values are 'mp4', 'gif', 'png', 'html', 'frames'" in e.value.message
+    valid = "'mp4', 'gif', 'png', 'html', 'frames'"
+    assert f"supported values are {valid}" in e.value.message
     assert "did you mean 'frames'?" in e.value.message
 
 
