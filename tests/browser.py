@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,15 @@ class Visit:
 
     def eval(self, script: str, arg=None):
         return self.page.evaluate(script, arg)  # type: ignore[attr-defined]
+
+    def wait(self, script: str, timeout: float = 10.0) -> None:
+        """Until ``script`` is true (polled: the page's policy forbids the
+        eval() that Playwright's wait_for_function needs)."""
+        ends = time.monotonic() + timeout
+        while not self.eval(script):
+            if time.monotonic() > ends:
+                raise TimeoutError(f"still not true after {timeout} s: {script}")
+            time.sleep(0.05)
 
     def canvas(self) -> np.ndarray:
         """The canvas as the screen shows it, (h, w, 3) uint8."""
@@ -103,7 +113,7 @@ class Browser:
         )
         page.on("pageerror", lambda e: visit.errors.append(str(e)))
         page.goto(ADDRESS)
-        page.wait_for_function("window.optviz && window.optviz.ready", timeout=20_000)
+        visit.wait("Boolean(window.optviz && window.optviz.ready)", timeout=20.0)
         page.mouse.move(width - 1, height - 1)  # off the canvas: no hover
         return visit
 

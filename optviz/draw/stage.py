@@ -324,10 +324,11 @@ def decimate(
     """The indices of the points of a path to keep, in increasing order.
 
     ``pixels`` is the path, (n, 2), where it is drawn. The first and the
-    last point are kept, and every index of ``keep`` (the frames' own
-    iterations); after each kept point, the next one kept is the first that
-    lies more than ``tolerance`` pixels from it (or is not finite, or is in
-    ``keep``). So every dropped point lies within ``tolerance`` of the kept
+    last point are kept, every index of ``keep`` (the frames' own
+    iterations), and each point that is not finite or comes right before
+    one (where the line breaks); after each kept point, the next one kept
+    is the first that lies more than ``tolerance`` pixels from it (or is
+    one of those). So every dropped point lies within ``tolerance`` of the kept
     point before it: the line through the kept points runs within
     ``tolerance`` of the path, and a head drawn at the last kept point at or
     before an iteration is within ``tolerance`` of where that iteration
@@ -343,6 +344,7 @@ def decimate(
     forced[[0, n - 1]] = True
     finite = np.all(np.isfinite(p), axis=1)
     forced |= ~finite
+    forced[:-1] |= ~finite[1:]  # a line ends before a gap where the path does
     kept = [0]
     i = 0
     limit = tolerance * tolerance
