@@ -118,7 +118,7 @@ class Animation:
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
     aspect: str = "equal"  # x and y units of one length where the frame allows
-    player: Player = dataclasses.field(default_factory=Player)  # animation.html
+    html: Player = dataclasses.field(default_factory=Player)  # the html player
 
     @property
     def look(self) -> Look:
@@ -501,7 +501,7 @@ def _animation(value: Any) -> Animation:
         view=view,
         gradient_field=_flag(entry.get("gradient_field", False), at("gradient_field")),
         aspect=choice(entry.get("aspect", default.aspect), at("aspect"), ASPECTS),
-        player=_player({} if entry.get("html") is None else entry["html"], at("html")),
+        html=_player({} if entry.get("html") is None else entry["html"], at("html")),
     )
 
 

@@ -278,7 +278,7 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         look=animation.look,
         layout=animation.layout,
         timeline=animation.timeline,
-        player=animation.player,
+        player=animation.html,
     )
 
 

@@ -268,9 +268,9 @@ def test_html_settings_are_read(tmp_path):
             },
         )
     )
-    assert c.animation.player == Player(0.5, True, 2.0, "iterations")
-    assert pipeline.scene(api.run(c)).player == c.animation.player
-    assert api.load_config(write(tmp_path)).animation.player == Player()
+    assert c.animation.html == Player(0.5, True, 2.0, "iterations")
+    assert pipeline.scene(api.run(c)).player == c.animation.html
+    assert api.load_config(write(tmp_path)).animation.html == Player()
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,11 @@ everything the rest of optviz asks about it: its file suffix, whether it is
 written from the last frame alone (``png``), from the scene's stage (``html``:
 a player that draws its frames itself, see :mod:`optviz.output.player`) or
 encoded from the stream of frames (``mp4``, ``gif``), whether that stream
-wants the last frame ahead of it (the GIF's palette), where a piece of a video cut for ``--jobs`` may start,
-and how the pieces are joined. The config validates names against
-:data:`WRITERS`, ``optviz list formats`` prints it, the drawing and
-:mod:`optviz.output.segments` ask it; nothing else names a format.
+wants the last frame ahead of it (the GIF's palette), where a piece of a
+video cut for ``--jobs`` may start, and how the pieces are joined. The
+config validates names against :data:`WRITERS`, ``optviz list formats``
+prints it, the drawing and :mod:`optviz.output.segments` ask it; nothing
+else names a format.
 
 A new format is one class::
 
