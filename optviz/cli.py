@@ -80,6 +80,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Also write the last frame as <name>.png (with --no-video: instead).",
 )
 @click.option(
+    "--html",
+    is_flag=True,
+    help="Also write the interactive player as <name>.html: one self-contained "
+    "page (with --no-video: instead of the video).",
+)
+@click.option(
     "--frame",
     "frames",
     multiple=True,
@@ -104,6 +110,7 @@ def run(
     output: Path | None,
     no_video: bool,
     still: bool,
+    html: bool,
     frames: tuple[int, ...],
     jobs: int | None,
     quiet: bool,
@@ -127,14 +134,15 @@ def run(
       optviz run configs/examples/              # every config in the folder
       optviz run my-config.yaml --no-video      # just the numbers
       optviz run my-config.yaml --no-video --still --frame 0 --frame 150
+      optviz run my-config.yaml --html          # and <name>.html, the player
     """
     from optviz import pipeline
 
-    tasks = pipeline.plan(_expand(configs), output, frames)  # all checked first
+    tasks = pipeline.plan(_expand(configs), output, frames, html)  # checked first
     jobs = jobs or os.cpu_count() or 1
     workers = min(jobs, len(tasks))
     outputs = pipeline.Outputs(
-        video=not no_video, still=still, frames=tuple(frames), jobs=1
+        video=not no_video, still=still, frames=tuple(frames), jobs=1, html=html
     )
     if not outputs.draws:
         # Nothing to draw: one process, where configs share their rows

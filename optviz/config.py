@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optviz.draw.panels import PANELS
-from optviz.draw.scene import Layout, Look, Timeline
+from optviz.draw.scene import SCRUBBERS, SPEEDS, Layout, Look, Player, Timeline
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
@@ -147,6 +147,7 @@ class Animation:
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
     aspect: str = "equal"  # x and y units of one length where the frame allows
     backdrop: str = "none"  # or "basins": the basin map under the contour lines
+    html: Player = dataclasses.field(default_factory=Player)  # the html player
 
     @property
     def look(self) -> Look:
@@ -232,7 +233,10 @@ _ANIMATION_KEYS = (
     "gradient_field",
     "aspect",
     "backdrop",
+    "html",
 )
+# The player's settings (animation.html), as optviz.draw.scene.Player has them.
+_HTML_KEYS = ("tolerance", "autoplay", "speed", "scrubber")
 # What every optimizer entry takes besides its method's hyperparameters, as
 # ``optviz list methods`` prints it.
 ENTRY_OPTIONS = (
@@ -649,6 +653,12 @@ def _animation(value: Any) -> Animation:
                 f"{what} drawn on the 2-D view only (view: 2d or both)",
                 path=at(key),
             )
+    if "html" in formats and view != "2d":
+        raise ConfigError(
+            f"the html player shows the 2-D view only; this config has view: {view} "
+            "(use view: 2d for the player, or drop html)",
+            path=at("formats"),
+        )
     return Animation(
         frames=frames,
         fps=fps,
@@ -674,6 +684,36 @@ def _animation(value: Any) -> Animation:
         aspect=choice(entry.get("aspect", default.aspect), at("aspect"), ASPECTS),
         backdrop=choice(
             entry.get("backdrop", default.backdrop), at("backdrop"), BACKDROPS
+        ),
+        html=_player({} if entry.get("html") is None else entry["html"], at("html")),
+    )
+
+
+def _player(value: Any, path: str) -> Player:
+    """``animation.html``: how the player starts, and how finely it keeps the
+    paths (pixels)."""
+    entry = mapping(value, path, "the html player's settings")
+    known_keys(entry, _HTML_KEYS, path)
+    default = Player()
+
+    def at(key: str) -> str:
+        return join_path(path, key)
+
+    speed = number(entry.get("speed", default.speed), at("speed"))
+    if speed not in SPEEDS:
+        raise ConfigError(
+            f"must be one of the player's speeds {', '.join(f'{v:g}' for v in SPEEDS)}"
+            f" (times the video's frame rate); got {speed:g}",
+            path=at("speed"),
+        )
+    return Player(
+        tolerance=number(
+            entry.get("tolerance", default.tolerance), at("tolerance"), 0.01, 10.0
+        ),
+        autoplay=_flag(entry.get("autoplay", default.autoplay), at("autoplay")),
+        speed=speed,
+        scrubber=choice(
+            entry.get("scrubber", default.scrubber), at("scrubber"), SCRUBBERS
         ),
     )
 

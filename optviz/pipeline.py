@@ -79,6 +79,15 @@ class Result:
     def ylim(self) -> window.Limits:
         return self.view[1] if self.view is not None else self.config.ylim
 
+    def _repr_html_(self) -> str:
+        """A notebook shows a result as its player (the ``html`` format),
+        or, for a view the player does not draw (3-D), as its video."""
+        if self.config.animation.view != "2d":
+            return video_html(self)
+        from optviz.output.player import inline
+
+        return inline(player_page(self), self.config.animation.size)
+
 
 def run_all(configs: Sequence[Config]) -> list[Result]:
     """Every optimizer of each config from every start, each row computed
@@ -377,6 +386,7 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         look=look,
         layout=animation.layout,
         timeline=animation.timeline,
+        player=animation.html,
     )
 
 
@@ -538,11 +548,19 @@ def write_video(
     out_dir = Path(out_dir)
     timeline = scene.timeline
     chosen = [writers.get(f) for f in formats]
-    videos = [w.name for w in chosen if not w.from_last_frame]
+    videos = [w.name for w in chosen if not (w.from_last_frame or w.from_scene)]
     renderer = Renderer(scene)
     try:
         with house_style():  # once around the whole loop, not per frame
             paths = []
+            # A player draws its own frames from the figure's layers, taken
+            # before any frame is drawn.
+            staged = [w for w in chosen if w.from_scene]
+            schedule = renderer.schedule() if staged or videos else []
+            if staged:
+                shown = _stage(renderer, schedule)
+                for w in staged:
+                    paths.append(w.scene(w.path(out_dir, stem), shown))
             # The stills and a stream's palette (the GIF's) are all the last
             # frame, which holds every line: drawn once for them all.
             last = None
@@ -553,8 +571,10 @@ def write_video(
                     assert last is not None
                     paths.append(w.still(w.path(out_dir, stem), last))
             if not videos:
+                if progress is not None:  # nothing to count: all done
+                    progress(timeline.total_frames, timeline.total_frames)
                 return paths
-            frames = timeline.sequence(renderer.schedule())
+            frames = timeline.sequence(schedule)
             draw = FrameRanges(scene, frames, renderer)
             wants = any(writers.get(f).wants_last_frame for f in videos)
             written = encode_frames(
@@ -624,6 +644,63 @@ def encode_frames(
     return list(encoder.paths)
 
 
+def _stage(renderer, schedule: Sequence[int]):
+    """What a player draws of ``renderer``'s scene, whose video shows
+    ``schedule``: :class:`optviz.draw.stage.Stage`."""
+    from optviz.draw.stage import stage
+
+    try:
+        return stage(renderer, schedule, renderer.scene.player)
+    except ValueError as e:  # a view the player does not draw
+        raise OptvizError(f"cannot write the html player: {e}") from e
+
+
+def player_page(result: Result) -> str:
+    """The ``html`` format's page of ``result`` as text: what a notebook
+    shows (:meth:`Result._repr_html_`)."""
+    from optviz.draw.backdrop import house_style
+    from optviz.draw.figure import Renderer
+    from optviz.output import player
+
+    check_player(result.config)
+    renderer = Renderer(scene(result))
+    try:
+        with house_style():
+            shown = _stage(renderer, renderer.schedule())
+    finally:
+        renderer.close()
+    return player.page(shown, result.config.stem)
+
+
+def video_html(result: Result) -> str:
+    """``result``'s MP4 inside an HTML5 ``<video>`` (the file embedded)."""
+    import base64
+    import tempfile
+
+    c = result.config
+    with tempfile.TemporaryDirectory(prefix="optviz-video-") as folder:
+        (path,) = write_video(scene(result), ["mp4"], Path(folder), c.stem)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+    w, h = c.animation.size
+    return (
+        f'<video controls loop muted playsinline width="{w}" height="{h}" '
+        f'style="max-width:100%;height:auto" src="data:video/mp4;base64,{data}">'
+        "</video>"
+    )
+
+
+def check_player(config: Config) -> None:
+    """A ConfigError (one line, the config's file) if ``config`` has a view
+    the html player does not draw."""
+    view = config.animation.view
+    if view != "2d":
+        raise ConfigError(
+            f"the html player shows the 2-D view only; this config has view: {view}",
+            path="animation.view",
+            source=config.source,
+        )
+
+
 def write_stills(
     scene: Scene,
     shots: Sequence[tuple[Path, int | None]],
@@ -671,11 +748,20 @@ class Outputs:
     still: bool = False  # the last frame as <stem>.png
     frames: tuple[int, ...] = ()  # frame K as <stem>-frame-K.png
     jobs: int = 1  # processes for one video
+    html: bool = False  # the player as <stem>.html, whatever the formats
 
     @property
     def draws(self) -> bool:
         """Whether anything is drawn (else only numbers are written)."""
-        return self.video or self.still or bool(self.frames)
+        return self.video or self.still or bool(self.frames) or self.html
+
+    def formats(self, config: Config) -> tuple[str, ...]:
+        """The formats written of ``config``: its own with ``video``, and
+        ``html`` with ``html``."""
+        chosen = config.animation.formats if self.video else ()
+        if self.html and "html" not in chosen:
+            chosen = (*chosen, "html")
+        return chosen
 
 
 def output_dir(result: Result, output: str | Path | None = None) -> Path:
@@ -693,13 +779,17 @@ def render(
     output: str | Path | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
+    formats: Sequence[str] | None = None,
 ) -> list[Path]:
-    """The animation in every format the config asks for (see
-    :func:`write_video`)."""
+    """The animation in every format the config asks for, or in
+    ``formats`` (see :func:`write_video`)."""
     c = result.config
+    chosen = c.animation.formats if formats is None else tuple(formats)
+    if "html" in chosen:
+        check_player(c)
     return write_video(
         scene(result),
-        c.animation.formats,
+        chosen,
         output_dir(result, output),
         c.stem,
         progress=progress,
@@ -741,6 +831,10 @@ def write_outputs(
         paths += write_sweep(result, output, progress, jobs=outputs.jobs)
     elif outputs.video:
         paths += render(result, output, progress, jobs=outputs.jobs)
+
+    formats = outputs.formats(result.config)
+    if formats:
+        paths += render(result, output, progress, jobs=outputs.jobs, formats=formats)
     if outputs.still or outputs.frames:
         paths += stills(result, output, last=outputs.still, frames=outputs.frames)
     return paths
@@ -1168,13 +1262,17 @@ class Task:
 
 
 def plan(
-    paths: Sequence[Path], output: Path | None, frames: Sequence[int] = ()
+    paths: Sequence[Path],
+    output: Path | None,
+    frames: Sequence[int] = (),
+    html: bool = False,
 ) -> list[Task]:
     """Load every config up front (the first bad one stops everything before
     anything runs) and give each its folder: ``output`` for one config,
     ``output/<config name>`` for several, else the config's own. Two
-    configs that would write the same files, or a frame index past a
-    config's last, are errors."""
+    configs that would write the same files, a frame index past a
+    config's last, or ``html`` (the player) for a view it does not draw,
+    are errors."""
     loaded = [config_module.load(path) for path in paths]
     tasks = [
         Task(
@@ -1194,6 +1292,8 @@ def plan(
                 source=str(task.path),
             )
     for task in tasks:
+        if html:
+            check_player(task.config)
         count = task.config.animation.frames
         if frames and max(frames) >= count:
             raise ConfigError(

@@ -309,7 +309,7 @@ BAD = [
     pytest.param(
         BASE + "animation: {formats: [gif, mp5]}\n",
         "animation.formats[1]",
-        "'mp5' is not a valid value; supported values are 'mp4', 'gif', 'png'; "
+        "'mp5' is not a valid value; supported values are 'mp4', 'gif', 'png', 'html'; "
         "did you mean 'mp4'?",
         id="unknown-format",
     ),

@@ -25,7 +25,7 @@ def test_first_section_holds_exactly_two_commands():
     install_and_render, install_and_test = commands(first_section())
     assert "pip install ." in install_and_render
     assert " run " in install_and_render
-    assert 'pip install ".[test]"' in install_and_test
+    assert 'pip install ".[test,browser]"' in install_and_test
     assert "pytest" in install_and_test
 
 

@@ -705,6 +705,43 @@ class Renderer:
                 self.buffer(k)
                 at = self._trails_at
 
+    @property
+    def static_layer(self):
+        """The pixels every frame starts from (a saved region of the canvas)."""
+        return self._static
+
+    def panel_tracks(self) -> list[tuple[Any, np.ndarray, Trajectory]]:
+        """The panels' curves: each (line, its (n, 2) iterations and drawn
+        values, its run)."""
+        return [track for track in self._tracks if track[0].axes in self.panels]
+
+    @styled
+    def layers(self) -> dict[str, np.ndarray]:
+        """What a frame is drawn from, each as an RGBA picture of the whole
+        frame: ``backdrop``, the static layer (opaque); ``under``, the
+        landmarks drawn over the lines and under the heads; ``over``, the
+        outlines drawn over the heads; ``legend``, the legend (the last
+        three on a transparent canvas: Agg's pixels are not premultiplied,
+        so drawn over a frame they give that frame's pixels). The figure is
+        left as its static layer."""
+        canvas, draw = self.canvas, self.figure.draw_artist
+        canvas.restore_region(self._static)
+        pixels = np.asarray(canvas.buffer_rgba())
+        out = {"backdrop": np.array(pixels, dtype=np.uint8, copy=True)}
+        groups = {
+            "under": self._landmarks,
+            "over": self._outlines,
+            "legend": [self.legend] if self.legend is not None else [],
+        }
+        for name, artists in groups.items():
+            pixels[...] = 0
+            for artist in artists:
+                draw(artist)
+            out[name] = np.array(pixels, dtype=np.uint8, copy=True)
+        canvas.restore_region(self._static)
+        self._trails, self._trails_at = self._static, 0
+        return out
+
     @styled
     def frame(self, k: int) -> np.ndarray:
         """The (height, width, 4) RGBA picture at iteration ``k``."""

@@ -154,6 +154,23 @@ class ColourScale:
 
 
 @dataclass(frozen=True)
+class Player:
+    """How the interactive player (the ``html`` format) starts and how
+    finely it keeps the paths."""
+
+    # Pixels: a point of a path closer than this to the last point kept is
+    # dropped (optviz.draw.stage.decimate); the frames' own points never are.
+    tolerance: float = 0.25
+    autoplay: bool = False
+    speed: float = 1.0  # times the video's frame rate
+    scrubber: str = "frames"  # the slider steps through "frames" or "iterations"
+
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+SCRUBBERS = ("frames", "iterations")
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything one figure draws.
 
@@ -182,6 +199,7 @@ class Scene:
     in_legend: tuple[bool, ...] = ()
     colour_scale: ColourScale | None = None
     counter: bool = True
+    player: Player = field(default_factory=Player)
 
     @property
     def card_lines(self) -> tuple[str, ...]:
