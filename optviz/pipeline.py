@@ -827,13 +827,10 @@ def write_outputs(
     paths = [write_csv(result, output)]
     if result.config.tuned and result.config.source:
         paths.append(write_tuned(result.config, output_dir(result, output)))
-    if outputs.video and result.config.sweep is not None:
-        paths += write_sweep(result, output, progress, jobs=outputs.jobs)
-    elif outputs.video:
-        paths += render(result, output, progress, jobs=outputs.jobs)
-
     formats = outputs.formats(result.config)
-    if formats:
+    if formats and result.config.sweep is not None:
+        paths += write_sweep(result, output, progress, jobs=outputs.jobs)
+    elif formats:
         paths += render(result, output, progress, jobs=outputs.jobs, formats=formats)
     if outputs.still or outputs.frames:
         paths += stills(result, output, last=outputs.still, frames=outputs.frames)
