@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -657,22 +658,44 @@ def main(argv: list[str] | None = None) -> int:
         }
     except ValueError:  # not the main thread: leave signals alone
         return _main(argv)
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = _signal_again(unraisable)
     try:
         return _main(argv)
     finally:
+        sys.unraisablehook = unraisable
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
+def _signal_again(default):
+    """``sys.unraisablehook`` while the CLI runs: the interrupt our handler
+    raised inside a callback that can only print it (a weakref's callback,
+    such as matplotlib's transforms have, or a ``__del__``) is not printed as
+    "Exception ignored" with a traceback, and the signal is sent again a
+    moment later, where it stops the run."""
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _signals:
+            again = threading.Timer(0.01, os.kill, (os.getpid(), _signals[-1]))
+            again.daemon = True
+            again.start()
+            return
+        default(unraisable)
+
+    return hook
+
+
 def _main(argv: list[str] | None) -> int:
     try:
-        return _run(argv)
+        code = _run(argv)
     except BaseException as e:
         if not (_signals or isinstance(e, KeyboardInterrupt)):
             raise
-        if _signals[-1:] == [signal.SIGTERM] or isinstance(e, Terminated):
-            return _stopped("terminated", 143)
-        return _stopped("interrupted", 130)
+        return _stopped(_signals[-1:] == [signal.SIGTERM] or isinstance(e, Terminated))
+    if _signals:  # lost in a callback (see _signal_again) as the run ended
+        return _stopped(_signals[-1] == signal.SIGTERM)
+    return code
 
 
 def _run(argv: list[str] | None) -> int:
@@ -737,7 +760,9 @@ def _fail(error: BaseException, line: str) -> None:
     click.echo(line, err=True)
 
 
-def _stopped(how: str, code: int) -> int:
+def _stopped(terminated: bool) -> int:
+    """Say that a signal stopped the run; its exit status."""
+    how, code = ("terminated", 143) if terminated else ("interrupted", 130)
     click.echo(f"optviz: {how}; no output was left half-written", err=True)
     return code
 
