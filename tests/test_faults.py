@@ -1,8 +1,11 @@
 """Fault injection: whatever part of a render fails, it ends the same way.
 
-Each case runs ``python -m optviz run CONFIG -o OUT -j N`` in a subprocess,
-exactly as a user would, into a folder that already holds a good render of
-another video under the same name, with one part made to fail:
+Each case is one ``optviz run CONFIG -o OUT -j N``, into a folder that
+already holds a good render of another video under the same name, with one
+part made to fail. The runs are processes of their own, forked from one
+that has imported optviz (:data:`ZYGOTE`: ``python -m optviz`` without the
+imports each time, half of its CPU time here), except where a mount namespace
+needs ``python -m optviz`` itself. The parts that fail:
 
 - ffmpeg replaced by a fake (``IMAGEIO_FFMPEG_EXE``) that, at one of its
   three jobs (encoding the frames, joining the pieces of a ``--jobs`` video,
@@ -26,7 +29,9 @@ folder is the previous one byte for byte, or a new one that is whole: the
 CSV, written before the video, and after a signal, what was finished and
 checked before it came.
 
-The runs are independent and mostly wait, so they run a few at a time.
+The runs are independent and mostly wait, so they run a few at a time. Two
+more tests send a signal where Python can only print the exception its
+handler raises (a fork hook, a weakref's callback), deterministically.
 """
 
 from __future__ import annotations
