@@ -256,9 +256,17 @@ def _collect(
             except EOFError:  # the worker has ended
                 process = waiting.pop(receive)
                 if receive not in finished:
-                    process.join()
+                    # It closed its pipe: it is on its way out (the caller
+                    # kills one that is not).
+                    process.join(min(bound, 5.0))
                     code = process.exitcode
-                    how = f"signal {-code}" if code and code < 0 else f"code {code}"
+                    how = (
+                        "it did not exit"
+                        if code is None
+                        else f"signal {-code}"
+                        if code < 0
+                        else f"code {code}"
+                    )
                     raise RenderError(
                         f"a rendering process ended without finishing its frames "
                         f"({how})"
