@@ -146,15 +146,12 @@ def forking() -> Iterator[None]:
 
 def popen(cmd: Sequence[str], **options) -> subprocess.Popen:
     """Start a child that dies with us, in a session of its own."""
+    if os.name == "posix":  # Windows has neither sessions nor preexec_fn
+        options.update(start_new_session=True, preexec_fn=_children_die_with_us())
     proc = None
     try:
         with forking():
-            proc = subprocess.Popen(
-                list(cmd),
-                start_new_session=True,
-                preexec_fn=_children_die_with_us(),
-                **options,
-            )
+            proc = subprocess.Popen(list(cmd), **options)
     except BaseException:
         if proc is not None:  # an interrupt, held back while it started
             kill(proc)
@@ -167,8 +164,9 @@ def kill(proc: subprocess.Popen) -> None:
 
     Children of :func:`popen` lead a process group of their own: a shell
     script standing in for ffmpeg dies with the programs it started."""
-    with contextlib.suppress(OSError):  # gone, or not ours to signal
-        os.killpg(proc.pid, signal.SIGKILL)
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(OSError):  # gone, or not ours to signal
+            os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
