@@ -13,7 +13,7 @@ in these ways:
    raw RGBA piped to one ffmpeg (MP4 only), and the same loop at its leanest,
    drawing only each frame's new steps on the lines so far and no legend (a
    floor for the time, not a way to draw: see ``bare_incremental``);
-3. optviz's ``render_video`` with formats [mp4] (its lines, landmarks, legend
+3. optviz's ``pipeline.write_video`` with formats [mp4] (its lines, landmarks, legend
    and counter, as in the lecture videos);
 4. the same with [mp4, gif];
 5. and 6. the same two with ``jobs=2`` (``optviz run --jobs 2``): the
@@ -32,7 +32,6 @@ Then, end to end, the 14 lecture videos (MP4 + GIF) through
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import subprocess
 import sys
 import tempfile
@@ -44,9 +43,10 @@ import yaml
 
 from optviz import api
 from optviz.draw.backdrop import draw_contours, house_style
-from optviz.draw.figure import _LEGEND, render_video
+from optviz.draw.figure import _LEGEND
 from optviz.draw.schedules import frame_iterations
 from optviz.output.encode import CRF, PRESET, ffmpeg_exe
+from optviz.pipeline import write_video
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURE = ROOT / "configs" / "lecture"
@@ -234,20 +234,7 @@ def bare_incremental(result, schedule, out: Path) -> None:
 
 
 def optviz_video(result, out: Path, formats, jobs: int = 1) -> None:
-    c = result.config
-    render_video(
-        result.surface,
-        result.trajectories,
-        result.labels,
-        title=c.title,
-        xlim=c.xlim,
-        ylim=c.ylim,
-        animation=dataclasses.replace(c.animation, formats=tuple(formats)),
-        out_dir=out,
-        stem="beale7",
-        colors=[o.color for o in c.optimizers],
-        jobs=jobs,
-    )
+    write_video(api.scene(result), tuple(formats), out, "beale7", jobs=jobs)
 
 
 def lecture_end_to_end(out: Path, jobs: int | None) -> tuple[float, list[Path]]:
@@ -290,13 +277,13 @@ def main() -> None:
              lambda: bare_loop(result, schedule, tmp / "bare.mp4")),
             ("floor: new steps only, no legend, MP4",
              lambda: bare_incremental(result, schedule, tmp / "floor.mp4")),
-            ("optviz render_video, MP4",
+            ("optviz write_video, MP4",
              lambda: optviz_video(result, tmp / "mp4", ["mp4"])),
-            ("optviz render_video, MP4 + GIF",
+            ("optviz write_video, MP4 + GIF",
              lambda: optviz_video(result, tmp / "both", ["mp4", "gif"])),
-            ("optviz render_video, MP4, --jobs 2",
+            ("optviz write_video, MP4, --jobs 2",
              lambda: optviz_video(result, tmp / "mp4j", ["mp4"], jobs=2)),
-            ("optviz render_video, MP4 + GIF, --jobs 2",
+            ("optviz write_video, MP4 + GIF, --jobs 2",
              lambda: optviz_video(result, tmp / "bothj", ["mp4", "gif"], jobs=2)),
         ]  # fmt: skip
         best = [min(t) for t in in_turns([fn for _, fn in ways], n)]

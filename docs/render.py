@@ -66,7 +66,50 @@ def render(folder: Path) -> list[Path]:
     written.append(
         save(folder / "surfaces.png", grid(surface_tiles(), columns=2), palette=True)
     )
+    written.append(save(folder / "maps.png", grid(map_tiles(), columns=2)))
+    written.append(save(folder / "sweep.png", grid(sweep_tiles(), columns=2)))
     return written
+
+
+def sweep_tiles() -> list[np.ndarray]:
+    """configs/examples/interpreting_the_cost.yaml: the overlay's last frame
+    and the loss still, at :data:`TILE`."""
+    from optviz import api, pipeline
+    from optviz.draw.figure import Renderer
+
+    config = api.load_config(ROOT / "configs/examples/interpreting_the_cost.yaml")
+    small = dataclasses.replace(config.animation, size=TILE, dpi=TILE_DPI)
+    result = api.run(dataclasses.replace(config, animation=small))
+    renderer = Renderer(pipeline.overlay_scene(result))
+    try:
+        overlay = np.array(renderer.frame(renderer.last))[..., :3]
+    finally:
+        renderer.close()
+    import tempfile
+
+    from optviz.snapshot import load_png
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pipeline.write_loss(result, Path(tmp) / "loss.png")
+        loss = load_png(path)[..., :3]
+    return [overlay, loss]
+
+
+# The README's maps, left to right: a basin map, a phase map (optviz map).
+MAPS = ("himmelblau_basins", "momentum_phase")
+
+
+def map_tiles() -> list[np.ndarray]:
+    """Each of :data:`MAPS` as ``optviz map`` draws it, at :data:`TILE`."""
+    from optviz import api, pipeline
+    from optviz.draw.maps import picture
+
+    tiles = []
+    for name in MAPS:
+        config = api.load_config(ROOT / "configs" / "examples" / f"{name}.yaml")
+        shown = pipeline.map_picture(pipeline.run_map(config))
+        tiles.append(picture(shown, size=TILE, dpi=TILE_DPI)[..., :3])
+    return tiles
 
 
 def last_frame(
@@ -81,7 +124,7 @@ def last_frame(
     animation = result.config.animation
     if size is not None:
         animation = dataclasses.replace(animation, size=size, dpi=dpi, panels=())
-    renderer = Renderer(**api.figure(result, animation))
+    renderer = Renderer(api.scene(result, animation))
     try:
         return renderer.frame(renderer.last)[..., :3]
     finally:
@@ -90,19 +133,13 @@ def last_frame(
 
 def surface_tiles() -> list[np.ndarray]:
     """Each of :data:`SURFACES` as ``optviz show`` draws it, at :data:`TILE`."""
-    import tempfile
-
     from optviz import surfaces
-    from optviz.draw.figure import surface_still
-    from optviz.snapshot import load_png
+    from optviz.draw.figure import surface_picture
 
-    tiles = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in SURFACES:
-            path = Path(tmp) / f"{name}.png"
-            surface_still(surfaces.get(name), path, size=TILE, dpi=TILE_DPI)
-            tiles.append(load_png(path))
-    return tiles
+    return [
+        surface_picture(surfaces.get(name), size=TILE, dpi=TILE_DPI)[..., :3]
+        for name in SURFACES
+    ]
 
 
 def grid(images: Sequence[np.ndarray], columns: int) -> np.ndarray:

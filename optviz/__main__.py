@@ -1,8 +1,6 @@
 """``python -m optviz``: the ``optviz`` command, where its script is not on the
 PATH (a venv that is not activated, a notebook's ``!python -m optviz ...``)."""
 
-import sys
+from optviz.cli import program
 
-from optviz.cli import main
-
-sys.exit(main())
+program()

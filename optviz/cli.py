@@ -10,10 +10,10 @@ the commands, so ``--help`` is instant.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -21,18 +21,10 @@ from typing import TypedDict, cast
 
 import click
 
+from optviz.catalogue import LISTS
 from optviz.errors import ConfigError, OptvizError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Outputs(TypedDict):
-    """What ``optviz run`` writes besides the CSV (``api.write_outputs``)."""
-
-    video: bool
-    still: bool
-    frames: tuple[int, ...]
-    jobs: int  # processes for one video
 
 
 class Tolerances(TypedDict, total=False):
@@ -136,53 +128,41 @@ def run(
       optviz run my-config.yaml --no-video      # just the numbers
       optviz run my-config.yaml --no-video --still --frame 0 --frame 150
     """
-    from optviz import api
+    from optviz import pipeline
 
-    configs = _expand(configs)
-    loaded = [api.load_config(path) for path in configs]  # all checked up front
-    folders = [
-        (output / c.stem if len(loaded) > 1 else output) if output else c.output
-        for c in loaded
-    ]
-    seen: dict[Path, Path] = {}
-    for path, config, folder in zip(configs, loaded, folders):
-        other = seen.setdefault(folder.resolve() / config.stem, path)
-        if other != path:
-            raise ConfigError(
-                f"would write {folder / config.stem}.* like {other}; give one "
-                "of them another output folder, or run them separately",
-                source=str(path),
-            )
-    for path, config in zip(configs, loaded):
-        if frames and max(frames) >= config.animation.frames:
-            raise click.BadParameter(
-                f"{path} has {config.animation.frames} frames (0 to "
-                f"{config.animation.frames - 1}); got {max(frames)}",
-                param_hint="'--frame'",
-            )
+    tasks = pipeline.plan(_expand(configs), output, frames)  # all checked first
     jobs = jobs or os.cpu_count() or 1
-    workers = min(jobs, len(loaded))
-    if no_video and not still and not frames:
+    workers = min(jobs, len(tasks))
+    outputs = pipeline.Outputs(
+        video=not no_video, still=still, frames=tuple(frames), jobs=1
+    )
+    if not outputs.draws:
         # Nothing to draw: one process, where configs share their rows
-        # (api.run_all), beats workers that would each compute theirs.
+        # (pipeline.run_all), beats workers that would each compute theirs.
         workers = 1
     # Processes left over after one per config cut each video into pieces.
-    outputs = Outputs(
-        video=not no_video,
-        still=still,
-        frames=tuple(frames),
-        jobs=max(1, jobs // workers),
-    )
+    outputs = dataclasses.replace(outputs, jobs=max(1, jobs // workers))
     if workers > 1:
-        done = _run_in_parallel(configs, folders, workers, outputs, quiet or no_video)
-        for config, (table, paths) in zip(loaded, done):
+        shown = not (quiet or no_video)
+        bar = click.progressbar(
+            length=len(tasks),
+            label=f"rendering {len(tasks)} configs in {workers} processes",
+            file=sys.stderr,
+            show_pos=True,
+        )
+        with bar if shown else contextlib.nullcontext():
+            done = pipeline.run_many(
+                tasks, workers, outputs, (lambda i: bar.update(1)) if shown else None
+            )
+        for task, (table, paths) in zip(tasks, done):
             if not quiet:
-                _report(config, table, paths)
+                _report(task.config, table, paths)
         return
-    results = api.run_all(loaded)  # rows shared by configs computed once
-    for config, folder, result in zip(loaded, folders, results):
+    results = pipeline.run_all([t.config for t in tasks])  # shared rows once
+    for task, result in zip(tasks, results):
+        config = task.config
         if quiet or no_video:
-            paths = api.write_outputs(result, folder, **outputs)
+            paths = pipeline.write_outputs(result, task.folder, outputs)
         else:
             with click.progressbar(
                 length=config.animation.total_frames,
@@ -191,11 +171,11 @@ def run(
                 show_pos=True,
                 show_eta=False,  # click's counts the setup before the first frame
                 item_show_func=lambda left: left,
-            ) as bar:
-                progress = FrameProgress(bar)
-                paths = api.write_outputs(result, folder, progress=progress, **outputs)
+            ) as frames_bar:
+                progress = FrameProgress(frames_bar)
+                paths = pipeline.write_outputs(result, task.folder, outputs, progress)
         if not quiet:
-            _report(config, api.report(result, video=not no_video), paths)
+            _report(config, pipeline.report(result, outputs.video), paths)
 
 
 def _report(config, table: str, paths) -> None:
@@ -259,83 +239,35 @@ class FrameProgress:
         self.bar.update(done - self.bar.pos, current_item=text)
 
 
-def _run_in_parallel(configs, folders, jobs: int, outputs: Outputs, no_bar: bool):
-    """``optviz run`` over several configs in ``jobs`` worker processes; each
-    config's (summary table, paths), in the order given.
+@cli.command("map", context_settings=CONTEXT)
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the config's 'output', else out/<config name>).",
+)
+def map_(config: Path, output: Path | None) -> None:
+    """Map CONFIG's 'map:' block: where each start of a grid goes (basins),
+    or how soon each pair of hyperparameters reaches a minimum (phase).
 
-    The first config (in that order) that fails stops the run with its error,
-    as it would one config at a time; the others are cancelled, or killed
-    cleanly if running (their outputs are atomic).
+    Writes map.png and map.csv (one row per grid point: its coordinates,
+    outcome reached/diverged/none, the minimum's index into the surface's
+    minima, iterations to the first arrival). Without a 'map:' block, the
+    basins of the config's first optimizer over its view, 256 × 256.
+
+    \b
+    Examples:
+      optviz map configs/examples/himmelblau_basins.yaml
+      optviz map my-config.yaml -o maps/
     """
-    from concurrent.futures import ProcessPoolExecutor
+    from optviz import pipeline
 
-    pool = ProcessPoolExecutor(max_workers=jobs)
-    processes = []
-    try:
-        futures = [
-            pool.submit(_render_one, path, folder, outputs)
-            for path, folder in zip(configs, folders)
-        ]
-        # All workers exist once work is submitted (the pool has no public
-        # way to reach them; they are needed to stop them on an interrupt).
-        processes = list((pool._processes or {}).values())
-        done = []
-        bar = None
-        if not no_bar:
-            bar = click.progressbar(
-                length=len(futures),
-                label=f"rendering {len(futures)} configs in {jobs} processes",
-                file=sys.stderr,
-                show_pos=True,
-            )
-        with bar or contextlib.nullcontext():
-            for future in futures:
-                outcome = future.result()
-                if outcome[0] == "error":
-                    _, message, code, trace = outcome
-                    error = OptvizError(message)
-                    error.exit_code = code
-                    raise error from _WorkerTraceback(trace)
-                done.append(outcome[1:])
-                if bar is not None:
-                    bar.update(1)
-        return done
-    except BaseException:
-        # Workers still drawing get SIGTERM: optviz's handler, inherited,
-        # turns it into an interrupt there, which removes their partial files
-        # and ends the worker (see _render_one).
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _WorkerTraceback(Exception):
-    """Where a worker's error came from, as the worker's traceback text."""
-
-    def __str__(self) -> str:
-        return f"\n\n(in a worker process)\n{self.args[0]}"
-
-
-def _render_one(path: Path, folder: Path, outputs: Outputs):
-    """In a worker process: one config, with any optviz error as data (one
-    line and an exit code), so that it reaches the parent unchanged."""
-    from optviz import api
-
-    try:
-        table, paths = api.render_config(path, folder, **outputs)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cleaned up; take no more work
-        os._exit(130)
-    except OptvizError as e:
-        return ("error", str(e), e.exit_code, traceback.format_exc())
-    except OSError as e:
-        where = f"{e.filename}: " if e.filename else ""
-        return ("error", f"{where}{e.strerror or e}", 1, traceback.format_exc())
-    return ("ok", table, paths)
+    (task,) = pipeline.plan([config], output)
+    result = pipeline.run_map(task.config)
+    for path in pipeline.write_map(result, task.folder):
+        click.echo(f"wrote {path}")
+    click.echo(pipeline.map_summary(result))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -464,9 +396,6 @@ def snapshot(
         )
 
 
-LISTS = ("surfaces", "methods", "formats", "panels", "schedules", "themes")
-
-
 @cli.command("list", context_settings=CONTEXT)
 @click.argument("what", required=False, type=click.Choice(LISTS), default=None)
 def list_(what: str | None) -> None:
@@ -479,103 +408,9 @@ def list_(what: str | None) -> None:
       optviz list methods
       optviz list formats
     """
-    from optviz import surfaces
-    from optviz.config import ENTRY_OPTIONS
-    from optviz.draw.panels import PANELS
-    from optviz.draw.schedules import SCHEDULES
-    from optviz.draw.themes import THEMES
-    from optviz.optim.methods import METHODS
-    from optviz.output.writers import WRITERS
+    from optviz import catalogue
 
-    shown = [w for w in LISTS if what in (None, w)]
-    for i, which in enumerate(shown):
-        if i:
-            click.echo()
-        if which == "surfaces":
-            click.echo("Surfaces (surface: NAME; see them with 'optviz show NAME'):")
-            for name in surfaces.builtin_names():
-                click.echo(_describe_surface(surfaces.builtin(name)))
-        elif which == "methods":
-            click.echo("Methods (method: NAME, then its hyperparameters):")
-            for m in METHODS.values():
-                click.echo(f"  {m.name:<12} {m.summary}")
-                for h in m.hyperparameters:
-                    default = (
-                        "required"
-                        if h.default is None
-                        else f"default {_word(h.default)}"
-                    )
-                    click.echo(
-                        f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
-                        f"{h.allowed()}; {default}"
-                    )
-            click.echo("Every method also takes:")
-            for key, text in ENTRY_OPTIONS:
-                click.echo(f"  {key:<12} {text}")
-        else:
-            entries = {
-                "formats": (
-                    "Output formats (animation.formats: [NAME, ...]; file "
-                    "<name>.SUFFIX):",
-                    {n: w.summary() for n, w in WRITERS.items()},
-                ),
-                "panels": (
-                    "Panels (animation.panels: [NAME, ...]; beside the contours):",
-                    {n: p.summary for n, p in PANELS.items()},
-                ),
-                "schedules": (
-                    "Schedules (animation.schedule: NAME; which iteration each "
-                    "frame shows):",
-                    {n: s.summary for n, s in SCHEDULES.items()},
-                ),
-                "themes": (
-                    "Themes (animation.theme: NAME):",
-                    {n: t.summary for n, t in THEMES.items()},
-                ),
-            }
-            heading, rows = entries[which]
-            click.echo(heading)
-            for name, text in rows.items():
-                click.echo(f"  {name:<12} {text}")
-
-
-def _word(value) -> str:
-    """A default as YAML would write it: true, pr, 0.9."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value if isinstance(value, str) else format(value, "g")
-
-
-def _describe_surface(d) -> str:
-    """A built-in surface's entry in ``optviz list``, from its file alone
-    (nothing is compiled, so the list is quick)."""
-
-    def point(m) -> str:
-        return f"({m.x:.6g}, {m.y:.6g}) f={m.value:.6g}"
-
-    minima = [m for m in d.minima if m.kind != "saddle"]
-    saddles = [m for m in d.minima if m.kind == "saddle"]
-    glob = [point(m) for m in minima if m.kind == "global"]
-    local = [point(m) for m in minima if m.kind == "local"]
-    if d.data:
-        formula = "mean squared error of a line fit to generated examples"
-    else:
-        formula = d.formula
-    lines = [f"  {d.name:<17} {d.description}", f"  {'':<17} f = {formula}"]
-    facts = [f"view x {list(d.xlim)}, y {list(d.ylim)}"]
-    if d.parameters:
-        settings = ", ".join(f"{k}={v:g}" for k, v in d.parameters)
-        facts.append(("data: " if d.data else "parameters: ") + settings)
-    lines.append(f"  {'':<17} " + "; ".join(facts))
-    if glob:
-        lines.append(f"  {'':<17} global minima: " + "; ".join(glob))
-    if local:
-        lines.append(f"  {'':<17} local minima: " + "; ".join(local))
-    if saddles:
-        lines.append(f"  {'':<17} saddles: " + "; ".join(point(m) for m in saddles))
-    if d.nondifferentiable:
-        lines.append(f"  {'':<17} not differentiable {d.nondifferentiable}")
-    return "\n".join(lines)
+    click.echo(catalogue.text(what))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -606,8 +441,7 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
       optviz show quadratic -p condition=50 -p angle=0 -o bowl.png
       optviz show my-surface.yaml
     """
-    from optviz.config import parse_surface
-    from optviz.draw.figure import surface_still
+    from optviz import pipeline
 
     values: dict[str, str] = {}
     for item in params:
@@ -617,90 +451,51 @@ def show(surface: str, output: Path | None, params: tuple[str, ...]) -> None:
                 f"{item!r} is not NAME=VALUE", param_hint="'-p' / '--param'"
             )
         values[name.strip()] = value.strip()
-    spec = {"name": surface, **values} if values else surface
-    built = parse_surface(spec, source="optviz show")
-    path = output if output is not None else Path("out") / f"{built.name}.png"
-    surface_still(built, path)
+    path = pipeline.show_surface(surface, values, output)
     click.echo(f"wrote {path}")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is so that every cleanup runs (the
-    default would end the process on the spot, leaving temporary files)."""
+def program() -> None:
+    """The ``optviz`` command: :func:`main` on the process's arguments, and
+    its exit status."""
+    sys.exit(main(exiting=True))
 
 
-# The signals that stopped us. The exception a handler raises can come out
-# as another: raised inside a C extension's callback, it may be replaced by
-# that extension's own error (matplotlib's transforms turn it into "ValueError:
-# Invalid affine transformation matrix"). Whatever the error, once one of
-# these arrived it is an interrupt, and reported as one.
-_signals: list[int] = []
+def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
+    """Run the CLI on ``argv`` and turn every failure into one line; its exit
+    status. ``exiting``: the process ends right after (see
+    :class:`optviz.interrupts.Interrupts`)."""
+    from optviz.interrupts import Interrupts
 
-
-def _terminate(signum, frame) -> None:
-    _signals.append(signum)
-    raise Terminated
-
-
-def _interrupt(signum, frame) -> None:
-    _signals.append(signum)
-    raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn every failure into one line."""
-    _signals.clear()
     _debug.clear()
-    try:
-        previous = {
-            signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate),
-            signal.SIGINT: signal.signal(signal.SIGINT, _interrupt),
-        }
-    except ValueError:  # not the main thread: leave signals alone
-        return _main(argv)
-    unraisable = sys.unraisablehook
-    sys.unraisablehook = _signal_again(unraisable)
-    try:
-        return _main(argv)
-    finally:
-        sys.unraisablehook = unraisable
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    with Interrupts(exiting) as caught:
+        try:
+            code = _run(argv, caught.signals)
+        except BaseException as e:
+            if not (caught.signals or isinstance(e, KeyboardInterrupt)):
+                raise
+            return _stop(caught.first, e)
+        if caught.signals:  # its exception lost where Python could only print it
+            return _stop(caught.first, None)
+        return code
 
 
-def _signal_again(default):
-    """``sys.unraisablehook`` while the CLI runs: the interrupt our handler
-    raised inside a callback that can only print it (a weakref's callback,
-    such as matplotlib's transforms have, or a ``__del__``) is not printed as
-    "Exception ignored" with a traceback, and the signal is sent again a
-    moment later, where it stops the run."""
+def _stop(first: int | None, error: BaseException | None) -> int:
+    """Say which signal stopped the run (``first``, or the ``error`` it
+    raised); its exit status."""
+    from optviz.interrupts import Terminated
 
-    def hook(unraisable) -> None:
-        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _signals:
-            again = threading.Timer(0.01, os.kill, (os.getpid(), _signals[-1]))
-            again.daemon = True
-            again.start()
-            return
-        default(unraisable)
-
-    return hook
+    if first == signal.SIGHUP:
+        return _stopped("hung up", 129)
+    if first == signal.SIGTERM or isinstance(error, Terminated):
+        return _stopped("terminated", 143)
+    return _stopped("interrupted", 130)
 
 
-def _main(argv: list[str] | None) -> int:
-    try:
-        code = _run(argv)
-    except BaseException as e:
-        if not (_signals or isinstance(e, KeyboardInterrupt)):
-            raise
-        return _stopped(_signals[-1:] == [signal.SIGTERM] or isinstance(e, Terminated))
-    if _signals:  # lost in a callback (see _signal_again) as the run ended
-        return _stopped(_signals[-1] == signal.SIGTERM)
-    return code
-
-
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str] | None, signals: list[int]) -> int:
     """The CLI with every failure as one line on stderr and an exit code;
-    interrupts, and any error that came of a signal, go on to :func:`_main`."""
+    interrupts, and any error that came of a signal (``signals``), go on to
+    :func:`main`."""
     try:
         # without standalone mode, click returns the code of a ctx.exit(code)
         # (--help, --version, help for a bare "optviz") instead of exiting
@@ -719,18 +514,18 @@ def _run(argv: list[str] | None) -> int:
     except click.exceptions.Exit as e:
         return e.exit_code
     except OptvizError as e:
-        if _signals:
+        if signals:
             raise
         _fail(e, f"optviz: error: {e}")
         return e.exit_code
     except OSError as e:  # an output folder that cannot be written, a full disk
-        if _signals:
+        if signals:
             raise
         where = f"{e.filename}: " if e.filename else ""
         _fail(e, f"optviz: error: {where}{e.strerror or e}")
         return 1
     except Exception as e:  # a bug: still one line, and a way to report it
-        if _signals:
+        if signals:
             raise
         _fail(
             e,
@@ -742,7 +537,7 @@ def _run(argv: list[str] | None) -> int:
     return code if isinstance(code, int) else 0
 
 
-# Set by --debug for one call of main (a list, like _signals: no global
+# Set by --debug for one call of main (a list: no global
 # statement, and main clears it).
 _debug: list[bool] = []
 
@@ -760,12 +555,10 @@ def _fail(error: BaseException, line: str) -> None:
     click.echo(line, err=True)
 
 
-def _stopped(terminated: bool) -> int:
-    """Say that a signal stopped the run; its exit status."""
-    how, code = ("terminated", 143) if terminated else ("interrupted", 130)
+def _stopped(how: str, code: int) -> int:
     click.echo(f"optviz: {how}; no output was left half-written", err=True)
     return code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    program()

@@ -14,6 +14,7 @@ near-miss names. Nothing past this module sees unchecked input.
     optimizers:
       - {label: gd, method: gd, lr: 1.0e-4}
       - {label: gd+p, method: momentum, lr: 5.0e-6, momentum: 0.9}
+      - {method: adamw, lr: {schedule: cosine, from: 0.1, to: 0.001, steps: 2000}}
     animation: {frames: 300, fps: 30, hold: 1, size: [800, 600], formats: [mp4, gif]}
     output: out/1gd                     # optional: out/<config file stem>
 """
@@ -27,11 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optviz.draw.animation import Animation
 from optviz.draw.panels import PANELS
+from optviz.draw.scene import Layout, Look, Timeline
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
+from optviz.explore import MapSpec, SweepSpec, parse_map, parse_sweep
+from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface
 from optviz.validate import (
@@ -72,14 +75,15 @@ class OptimizerSpec:
 
     label: str
     method: str
-    hyperparameters: tuple[tuple[str, float | bool | str], ...]  # all, defaults filled
+    # all, defaults filled; a learning-rate schedule is an LRSchedule
+    hyperparameters: tuple[tuple[str, Any], ...]
     color: str | None = None  # any matplotlib colour; None: the palette's next
     batch_size: int | None = None  # data surfaces: minibatch size; None: all
     clip_norm: float = 0.0  # gradient clipping by norm (0: none)
     noise: float = 0.0  # std of Gaussian noise added to the gradient (0: none)
 
     @property
-    def params(self) -> dict[str, float | bool | str]:
+    def params(self) -> dict[str, Any]:
         return dict(self.hyperparameters)
 
     def describe(self) -> str:
@@ -92,6 +96,51 @@ def _yaml_word(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return value if isinstance(value, str) else format(value, "g")
+
+
+@dataclass(frozen=True)
+class Animation:
+    """The ``animation:`` settings as written, every one with its default (so
+    ``animation:`` is optional); the drawing reads them as the typed
+    :class:`~optviz.draw.scene.Look`, :class:`~optviz.draw.scene.Layout` and
+    :class:`~optviz.draw.scene.Timeline` (:attr:`look`, :attr:`layout`,
+    :attr:`timeline`), the writers read ``formats``."""
+
+    frames: int = 300  # frames that show motion (the held last frame is extra)
+    fps: int = 30
+    hold: float = 1.0  # seconds the last frame stays on screen
+    size: tuple[int, int] = (800, 600)  # with view: both and no size, BOTH_SIZE
+    dpi: int | None = None  # None: Layout.figure_dpi
+    formats: tuple[str, ...] = DEFAULT_FORMATS  # names of optviz.output.writers
+    schedule: str = "log"  # which iteration each frame shows: optviz.draw.schedules
+    title_card: float = 0.0  # seconds of title and settings before the motion
+    panels: tuple[str, ...] = ()  # names of optviz.draw.panels.PANELS
+    theme: str = "light"  # a name of optviz.draw.themes.THEMES
+    hyperparameters_in_legend: bool = False  # "adam (ε=0.22, β2=0.99)"
+    contour_labels: bool = False  # the value on some of the contour lines
+    view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
+    gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
+    aspect: str = "equal"  # x and y units of one length where the frame allows
+    backdrop: str = "none"  # or "basins": the basin map under the contour lines
+
+    @property
+    def look(self) -> Look:
+        return Look(self.theme, self.contour_labels, self.gradient_field)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.size, self.dpi, self.view, self.aspect, self.panels)
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(
+            self.frames, self.fps, self.hold, self.schedule, self.title_card
+        )
+
+    @property
+    def total_frames(self) -> int:
+        """Every frame of the video (:attr:`Timeline.total_frames`)."""
+        return self.timeline.total_frames
 
 
 @dataclass(frozen=True)
@@ -112,6 +161,9 @@ class Config:
     # view: auto: xlim × ylim (the surface's window) is widened to the paths
     # after the run (optviz.optim.window.fit); the run itself is the same.
     fit_view: bool = False
+    map: MapSpec | None = None  # the map: block (optviz.explore)
+    # the sweep: block; its variants are already among the optimizers
+    sweep: SweepSpec | None = None
 
 
 def load(path: str | Path) -> Config:
@@ -131,6 +183,8 @@ _TOP_KEYS = (
     "animation",
     "output",
     "seed",
+    "map",
+    "sweep",
 )
 _ANIMATION_KEYS = (
     "frames",
@@ -149,6 +203,7 @@ _ANIMATION_KEYS = (
     "view",
     "gradient_field",
     "aspect",
+    "backdrop",
 )
 # What every optimizer entry takes besides its method's hyperparameters, as
 # ``optviz list methods`` prints it.
@@ -169,6 +224,7 @@ ENTRY_OPTIONS = (
 )
 VIEWS = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
+BACKDROPS = ("none", "basins")  # what the 2-D view shows under its contour lines
 # Side by side, the two views need a wider frame than one (unless given).
 BOTH_SIZE = (1280, 600)
 
@@ -223,6 +279,9 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
     iterations = integer(top.get("iterations", 1000), "iterations", low=1)
     tolerance = number(top.get("tolerance", 0.0), "tolerance", low=0.0)
     optimizers = _optimizers(top["optimizers"], surface)
+    sweep = None
+    if "sweep" in top:
+        sweep, optimizers, starts = parse_sweep(top["sweep"], optimizers, starts)
     points = iterations * len(optimizers) * len(starts)
     if points > MAX_POINTS:
         raise ConfigError(
@@ -258,6 +317,8 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         output=output_path,
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
         fit_view=fit_view,
+        map=parse_map(top["map"], optimizers, iterations) if "map" in top else None,
+        sweep=sweep,
     )
 
 
@@ -311,12 +372,23 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             *(h.key for h in method.hyperparameters),
         )
         known_keys(entry, keys, path, what=f"for {name}")
-        params: dict[str, float] = {}
+        params: dict[str, Any] = {}
         for h in method.hyperparameters:
             if h.key in entry:
                 at = join_path(path, h.key)
                 value = entry[h.key]
                 raw = h.boolean or bool(h.choices)
+                if isinstance(value, Mapping) and not raw:
+                    params[h.key] = _rate(value, at, h.key, name, h.schedulable)
+                    continue
+                if h.schedulable and (
+                    isinstance(value, bool) or not isinstance(value, int | float | str)
+                ):
+                    raise ConfigError(
+                        f"must be a number; got {kind(value)} (or a learning-rate "
+                        "schedule: {schedule: NAME, ...})",
+                        path=at,
+                    )
                 params[h.key] = value if raw else number(value, at)
                 problem = h.check(params[h.key])
                 if problem:
@@ -328,8 +400,11 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
                 )
         try:
             method.build(params)
-        except ValueError as e:  # the checks above should have caught it
-            raise ConfigError(str(e), path=path) from None
+        except ValueError as e:  # a combination of values (nesterov: true, ...)
+            key = getattr(e, "key", None)
+            raise ConfigError(
+                str(e), path=join_path(path, key) if key else path
+            ) from None
         label = drawn_text(entry.get("label", name), join_path(path, "label"),
                            MAX_LABEL)  # fmt: skip
         if any(s.label == label for s in specs):
@@ -353,6 +428,37 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             )
         specs.append(OptimizerSpec(label, name, ordered, color, batch, clip, noise))
     return tuple(specs)
+
+
+def _rate(value: Mapping[str, Any], path: str, key: str, method: str,
+          schedulable: bool) -> Any:  # fmt: skip
+    """A learning-rate schedule, ``{schedule: NAME, <setting>: value, ...}``
+    (:mod:`optviz.optim.lr_schedules`)."""
+    from optviz.optim import lr_schedules
+
+    names = tuple(lr_schedules.LR_SCHEDULES)
+    if not schedulable:
+        raise ConfigError(
+            f"{key} of {method} must be a number; learning-rate schedules are "
+            "for the lr of first-order methods",
+            path=path,
+        )
+    entry = mapping(value, path, "a learning-rate schedule")
+    if "schedule" not in entry:
+        raise ConfigError(
+            "missing required key 'schedule'; supported values are " + quoted(names),
+            path=path,
+        )
+    name = choice(entry["schedule"], join_path(path, "schedule"), names)
+    kind = lr_schedules.LR_SCHEDULES[name]
+    keys = tuple(h.key for h in kind.all_settings())
+    known_keys(entry, ("schedule", *keys), path, what=f"for the {name} schedule")
+    settings = {k: number(entry[k], join_path(path, k)) for k in keys if k in entry}
+    try:
+        return lr_schedules.make(name, settings)
+    except ValueError as e:
+        at = getattr(e, "key", None)
+        raise ConfigError(str(e), path=join_path(path, at) if at else path) from None
 
 
 def _batch_size(value: Any, path: str, surface: Surface) -> int:
@@ -414,6 +520,11 @@ def _animation(value: Any) -> Animation:
     view = choice(entry.get("view", default.view), at("view"), VIEWS)
     if view == "both" and "size" not in entry:
         size = BOTH_SIZE
+    if view == "3d" and entry.get("backdrop", "none") != "none":
+        raise ConfigError(
+            "a backdrop is drawn on the 2-D view only (view: 2d or both)",
+            path=at("backdrop"),
+        )
     for key, what in (
         ("contour_labels", "contour labels are"),
         ("gradient_field", "the gradient field is"),
@@ -446,6 +557,9 @@ def _animation(value: Any) -> Animation:
         view=view,
         gradient_field=_flag(entry.get("gradient_field", False), at("gradient_field")),
         aspect=choice(entry.get("aspect", default.aspect), at("aspect"), ASPECTS),
+        backdrop=choice(
+            entry.get("backdrop", default.backdrop), at("backdrop"), BACKDROPS
+        ),
     )
 
 

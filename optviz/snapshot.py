@@ -199,9 +199,9 @@ def key_frames(
     """
     from optviz.draw.figure import Renderer  # matplotlib only when drawing
 
-    renderer = Renderer(**api.figure(result, animation))
+    renderer = Renderer(api.scene(result, animation))
     try:
-        schedule = renderer.schedule(animation)
+        schedule = renderer.schedule()
         n = len(schedule)
         # With a single frame (nothing moved) all three are the same.
         iterations = tuple(int(schedule[i]) for i in (0, n // 2, n - 1))
@@ -271,10 +271,10 @@ def trajectories_text(
         "`optviz snapshot`, rewrite it with `optviz snapshot --update`",
         f"# rows: {kept} and each path's last",
         f"# numbers: {DIGITS} significant digits",
-        f"# video: {w}x{h} pixels at dpi {video.figure_dpi:.3g}, "
+        f"# video: {w}x{h} pixels at dpi {video.layout.figure_dpi:.3g}, "
         f"{video.frames} frames at {video.fps} fps, last held {video.hold:g} s, "
         + " ".join(video.formats),
-        f"# frames drawn at: {dw}x{dh} pixels at dpi {drawn.figure_dpi:.3g} "
+        f"# frames drawn at: {dw}x{dh} pixels at dpi {drawn.layout.figure_dpi:.3g} "
         f"(the video's size and dpi × {scale:g})",
         "# frame iterations: "
         + ", ".join(f"{name} {k}" for name, k in zip(FRAMES, frames)),
@@ -477,7 +477,7 @@ def _size(image: np.ndarray) -> str:
 
 
 def _save(path: Path, image: np.ndarray) -> Path:
-    from optviz.draw.figure import save_png
+    from optviz.output.writers import save_png
 
     return save_png(path, image)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from optviz import api
+from optviz import api, pipeline
 from optviz.optim import runner as core
 from optviz.output import trajectories_csv as export
 
@@ -23,7 +23,7 @@ CONFIGS = [
 @pytest.fixture
 def fresh(monkeypatch):
     """No rows from other tests; core.trajectories' calls counted."""
-    api._ROWS.clear()
+    pipeline._ROWS.clear()
     calls = []
     real = core.trajectories
 
@@ -33,12 +33,12 @@ def fresh(monkeypatch):
 
     monkeypatch.setattr(core, "trajectories", counted)
     yield calls
-    api._ROWS.clear()
+    pipeline._ROWS.clear()
 
 
 def alone(config) -> list[core.Trajectory]:
     """What one config computes when it shares nothing: a batch of its own."""
-    return api._run_alone(config)
+    return pipeline._run_alone(config)
 
 
 def same(a: core.Trajectory, b: core.Trajectory) -> bool:
@@ -88,10 +88,10 @@ def test_the_fourteen_lecture_configs_are_one_batch(fresh):
 
 
 def test_a_row_too_big_to_keep_is_still_returned(fresh, monkeypatch):
-    monkeypatch.setattr(api, "_MAX_POINTS", 10)
+    monkeypatch.setattr(pipeline, "_MAX_POINTS", 10)
     (result,) = api.run_all([api.load_config(LECTURE[1])])
     assert [t.label for t in result.trajectories] == ["gd", "gd+p"]
-    assert api._ROWS == {}
+    assert pipeline._ROWS == {}
 
 
 def test_a_config_with_noise_runs_on_its_own(fresh):

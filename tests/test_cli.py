@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from optviz import api, surfaces
+from optviz import api, pipeline, surfaces
 from optviz.cli import cli, main
 from optviz.optim.methods import METHODS
 from optviz.surfaces import SURFACES
@@ -438,13 +438,13 @@ def test_unwritable_output_folder_is_one_line_not_a_crash(tmp_path, capsys):
 
 def test_a_run_that_draws_nothing_stays_in_one_process(tmp_path, capsys, monkeypatch):
     """Workers would each compute their configs' rows; one process computes
-    the rows the configs share once (api.run_all)."""
-    from optviz import cli
+    the rows the configs share once (pipeline.run_all)."""
+    from optviz import pipeline
 
     def no_pool(*args, **kwargs):
         raise AssertionError("a worker pool was started")
 
-    monkeypatch.setattr(cli, "_run_in_parallel", no_pool)
+    monkeypatch.setattr(pipeline, "run_many", no_pool)
     paths = [write_config(tmp_path, f"c{i}") for i in range(3)]
     code, out, _ = call(capsys, "run", *paths, "--no-video", "-j", "2")
     assert code == 0
@@ -455,7 +455,7 @@ def test_a_bug_is_reported_in_one_line(tmp_path, capsys, monkeypatch):
     def broken(configs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "run_all", broken)
+    monkeypatch.setattr(pipeline, "run_all", broken)
     code, _, err = call(capsys, "run", write_config(tmp_path), "--no-video")
     assert code == 1
     assert err.startswith("optviz: internal error: RuntimeError: boom (please report")
@@ -486,7 +486,7 @@ def test_debug_shows_the_traceback_before_the_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("Traceback (most recent call last):")
-    assert "ConfigError" in err and "load_config" in err  # where it was raised
+    assert "ConfigError" in err and "in plan" in err  # where it was raised
     last = err.strip().splitlines()[-1]
     assert last.startswith("optviz: error: ") and "optimizers[0].lr" in last
 
@@ -497,7 +497,7 @@ def test_debug_shows_where_a_bug_happened(tmp_path, capsys, monkeypatch):
     def broken(configs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "run_all", broken)
+    monkeypatch.setattr(pipeline, "run_all", broken)
     code = main(["--debug", "run", str(write_config(tmp_path)), "--no-video"])
     err = capsys.readouterr().err
     assert code == 1
@@ -518,14 +518,14 @@ def test_debug_shows_a_workers_traceback(tmp_path, capsys, monkeypatch):
     assert main(["--debug", *args]) == 1
     err = capsys.readouterr().err
     assert "(in a worker process)" in err and "NotADirectoryError" in err
-    assert err.strip().splitlines()[-1].startswith("optviz: error: cannot write ")
+    assert err.strip().splitlines()[-1].startswith(f"optviz: error: {blocked}: ")
 
 
 def test_ctrl_c_exits_130(tmp_path, capsys, monkeypatch):
     def interrupted(configs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "run_all", interrupted)
+    monkeypatch.setattr(pipeline, "run_all", interrupted)
     code, _, err = call(capsys, "run", write_config(tmp_path), "--no-video")
     assert code == 130
     assert err.strip() == "optviz: interrupted; no output was left half-written"

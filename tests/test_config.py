@@ -261,8 +261,9 @@ BAD = [
         with_optimizers("{method: gd, lr: 1}", "{method: adamm, lr: 1}"),
         "optimizers[1].method",
         "'adamm' is not a valid value; supported values are 'gd', 'momentum', "
-        "'nesterov', 'adagrad', 'rmsprop', 'adam', 'newton', 'bfgs', 'lbfgs', 'cg'; "
-        "did you mean 'adam'?",
+        "'nesterov', 'adagrad', 'rmsprop', 'adam', 'newton', 'bfgs', 'lbfgs', 'cg', "
+        "'sgd', 'adam_torch', 'adamw', 'nadam', 'radam', 'adamax', 'adadelta', "
+        "'lion'; did you mean 'adam'?",
         id="unknown-method",
     ),
     pytest.param(

@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import scenes
 from PIL import Image
 from runs import run
 
@@ -12,16 +13,12 @@ from optviz.draw.backdrop import (
     optimizer_colours,
     surface_grid,
 )
-from optviz.draw.figure import (
-    Renderer,
-    even_size,
-    render_still,
-    render_video,
-    save_png,
-)
+from optviz.draw.figure import Renderer, even_size
 from optviz.draw.schedules import frame_iterations
 from optviz.errors import RenderError
 from optviz.optim import runner as core
+from optviz.output.writers import save_png
+from optviz.pipeline import write_stills, write_video
 from optviz.surfaces import SURFACES, Minimum
 
 # Every test here draws or encodes: deselect with -m 'not render'.
@@ -48,7 +45,7 @@ def beale_trajectories(starts=STARTS, iterations=1500):
 
 
 def make_renderer(trajectories, size=(641, 481), dpi=80, **kw):
-    return Renderer(
+    return scenes.renderer(
         BEALE,
         trajectories,
         LABELS,
@@ -193,7 +190,7 @@ def test_legend_stays_on_top_of_the_lines(trajectories, monkeypatch):
     xs = np.where(np.arange(len(ys)) % 2, 4.4, -4.4)
     sweep = np.column_stack([np.stack([xs, -xs], 1).ravel(), np.repeat(ys, 2)])
     cross = dataclasses.replace(trajectories[0], optimizer=7, points=sweep)
-    r = Renderer(
+    r = scenes.renderer(
         BEALE,
         [cross],
         [*LABELS, "sweep"],
@@ -331,7 +328,7 @@ def test_even_size():
 
 
 def test_render_still_writes_the_last_frame_as_png(tmp_path, trajectories):
-    path = render_still(
+    scene = scenes.scene(
         BEALE,
         trajectories,
         LABELS,
@@ -339,8 +336,8 @@ def test_render_still_writes_the_last_frame_as_png(tmp_path, trajectories):
         xlim=BEALE.xlim,
         ylim=BEALE.ylim,
         animation=Animation(size=(320, 240), dpi=40),
-        path=tmp_path / "still.png",
     )
+    (path,) = write_stills(scene, [(tmp_path / "still.png", None)])
     assert path == tmp_path / "still.png"
     with Image.open(path) as image:
         assert image.size == (320, 240)
@@ -355,7 +352,7 @@ def test_save_png_leaves_nothing_behind_on_failure(tmp_path):
 
 def test_render_video_writes_both_formats_and_reports_progress(tmp_path, trajectories):
     calls = []
-    paths = render_video(
+    scene = scenes.scene(
         BEALE,
         trajectories,
         LABELS,
@@ -363,8 +360,12 @@ def test_render_video_writes_both_formats_and_reports_progress(tmp_path, traject
         xlim=BEALE.xlim,
         ylim=BEALE.ylim,
         animation=Animation(frames=12, fps=10, hold=0.5, size=(320, 240), dpi=40),
-        out_dir=tmp_path / "out",
-        stem="beale",
+    )
+    paths = write_video(
+        scene,
+        ("mp4", "gif"),
+        tmp_path / "out",
+        "beale",
         progress=lambda done, total: calls.append((done, total)),
     )
     assert paths == [tmp_path / "out" / "beale.mp4", tmp_path / "out" / "beale.gif"]
@@ -381,7 +382,7 @@ def test_a_converged_run_says_when():
     ts = run(BEALE, [("adam", {"lr": 0.1})], [(2.0, -2.0)], 3000, 1e-3)
     (t,) = ts
     assert t.status is core.Status.CONVERGED
-    r = Renderer(BEALE, ts, ["adam"], xlim=BEALE.xlim, ylim=BEALE.ylim,
+    r = scenes.renderer(BEALE, ts, ["adam"], xlim=BEALE.xlim, ylim=BEALE.ylim,
                  animation=Animation(size=(300, 200), dpi=40))  # fmt: skip
     try:
         name = r.legend.get_texts()[0].get_text()
@@ -395,7 +396,7 @@ def test_a_diverged_path_is_marked_and_stops_at_the_edge_of_the_view():
     starts = [(-3.0, 3.0), (2.0, -2.0)]
     ts = run(BEALE, specs, starts, 300, labels=["too fast", "adam"])
     assert {t.status for t in ts if t.label == "too fast"} == {core.Status.DIVERGED}
-    r = Renderer(
+    r = scenes.renderer(
         BEALE,
         ts,
         ["too fast", "adam"],

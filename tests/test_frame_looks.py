@@ -8,11 +8,11 @@ import pytest
 from matplotlib.contour import ContourSet
 from matplotlib.text import Text
 from runs import run
+from scenes import renderer
 
 from optviz import config
 from optviz.config import Animation
 from optviz.draw.backdrop import surface_grid
-from optviz.draw.figure import Renderer
 from optviz.errors import ConfigError
 from optviz.surfaces import SURFACES
 
@@ -26,7 +26,7 @@ def beale_runs():
 
 
 def draw(surface, trajectories, labels, title="Beale", xlim=None, ylim=None, **anim):
-    return Renderer(
+    return renderer(
         surface,
         trajectories,
         labels,

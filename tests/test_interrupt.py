@@ -61,13 +61,20 @@ def wait_for(condition, seconds=60.0):
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find ffmpeg")
 @pytest.mark.parametrize(
     ("sig", "code", "word"),
-    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
-    ids=["ctrl-c", "sigterm"],
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "hung up"),  # the terminal closed
+    ],
+    ids=["ctrl-c", "sigterm", "sighup"],
 )
+@pytest.mark.parametrize("burst", [1, 6], ids=["once", "again-during-cleanup"])
 @pytest.mark.parametrize("jobs", [1, 2], ids=["one-process", "two-workers"])
 def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
-    tmp_path, sig, code, word, jobs
+    tmp_path, sig, code, word, jobs, burst
 ):
+    """Stopped once, or by the same signal again and again while it cleans up
+    (an impatient Ctrl-C): the cleanup still runs to its end."""
     config = tmp_path / "long.yaml"
     config.write_text(CONFIG)
     out = tmp_path / "out"
@@ -90,13 +97,21 @@ def test_a_killed_render_leaves_no_partial_output_and_no_ffmpeg(
         )
         assert started, "the render never got going"
         assert ffmpeg_processes_writing_to(out), "ffmpeg should be running now"
-        proc.send_signal(sig)
+        for _ in range(burst):
+            if proc.poll() is None:
+                proc.send_signal(sig)
+                time.sleep(0.02)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == code, err
     assert word in err and "Traceback" not in err
+    # after the progress bar, one line: nothing of a second signal's
+    assert (
+        err.strip().splitlines()[-1]
+        == f"optviz: {word}; no output was left half-written"
+    )
     leftovers = sorted(p.name for p in out.iterdir())
     assert leftovers == ["trajectories.csv"]  # complete, written before the video
     assert wait_for(lambda: not ffmpeg_processes_writing_to(out), seconds=10)
@@ -191,3 +206,69 @@ def test_a_signal_that_a_c_extension_turned_into_another_error_is_still_a_stop(
     assert sorted(p.name for p in out.iterdir()) == ["trajectories.csv"]
     # and the handlers are put back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid``, and theirs."""
+    found = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *children_of(kid)]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGKILL, -9)], ids=["term", "kill"]
+)
+def test_configs_side_by_side_stop_with_their_parent(tmp_path, sig, code):
+    """``optviz run a.yaml b.yaml -j 2``: stopped, its workers and their
+    ffmpegs end too — cleaned up after SIGTERM, and gone even when the
+    parent is killed outright (they get SIGKILL when it dies)."""
+    configs = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(CONFIG)
+        configs.append(str(path))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "optviz", "run", *configs, "-o", str(out)]
+    proc = subprocess.Popen(
+        [*command, "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        started = wait_for(
+            lambda: all(
+                any(p.stat().st_size > 0 for p in (out / n).glob(f".{n}.mp4.*.part"))
+                for n in ("a", "b")
+            )
+        )
+        assert started, "the renders never got going"
+        family = children_of(proc.pid)
+        assert len(family) >= 4  # two workers, each with its ffmpeg
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert wait_for(lambda: not any(alive(p) for p in family), seconds=10)
+    if sig == signal.SIGTERM:
+        assert "terminated" in err and "Traceback" not in err
+        for n in ("a", "b"):
+            assert sorted(p.name for p in (out / n).iterdir()) == ["trajectories.csv"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from runs import run
+from scenes import renderer
 
 from optviz import api
 from optviz.config import Animation
@@ -32,7 +33,7 @@ MAGENTA = (255, 0, 255)  # no optimizer's default colour
 
 
 def small(surface, trajectories, labels, size=(400, 300), dpi=50, **kw):
-    return Renderer(
+    return renderer(
         surface, trajectories, labels, xlim=surface.xlim, ylim=surface.ylim,
         animation=Animation(size=size, dpi=dpi), **kw,
     )  # fmt: skip
@@ -79,7 +80,7 @@ def test_the_minimum_distance_tells_two_oranges_apart():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_each_method_has_one_colour_and_no_two_optimizers_look_alike(path):
     c = api.load_config(path)
-    colours = api.figure(api.Result(c, c.surface, ()))["colors"]
+    colours = api.scene(api.Result(c, c.surface, ())).colours
     assert len(colours) == len(c.optimizers)
     seen = set()
     for o, colour in zip(c.optimizers, colours):
@@ -112,10 +113,10 @@ def test_a_users_colour_wins_and_the_defaults_keep_clear_of_it():
 
 def test_the_renderer_uses_the_configs_colours():
     result = lecture("1gd_gd+p_gd+np_adagrad_rmsprop")
-    figure = api.figure(result, Animation(size=(300, 200), dpi=40))
-    r = Renderer(**figure)
+    figure = api.scene(result, Animation(size=(300, 200), dpi=40))
+    r = Renderer(figure)
     try:
-        assert r.colours == list(figure["colors"])
+        assert r.colours == list(figure.colours)
         assert r.colours[4] == backdrop.METHOD_COLOURS["rmsprop"]
     finally:
         r.close()
@@ -239,10 +240,10 @@ def test_heads_never_hide_the_stars_outline():
 def visible_pixels(result, i, k=None):
     """Pixels of optimizer ``i``'s colour in the axes (outside the legend) at
     iteration ``k`` (default: the last), with ``i`` drawn in magenta."""
-    figure = api.figure(result)
-    colours = list(figure["colors"])
+    figure = api.scene(result)
+    colours = list(figure.colours)
     colours[i] = "#FF00FF"
-    r = Renderer(**dict(figure, colors=colours))
+    r = Renderer(dataclasses.replace(figure, colours=tuple(colours)))
     try:
         image = r.frame(r.last if k is None else k)[..., :3].astype(int)
         inside = np.zeros(image.shape[:2], dtype=bool)
@@ -289,10 +290,10 @@ def test_every_head_on_the_minimum_shows():
     }
     assert len(ends) >= 3
     for i in sorted(ends):
-        figure = api.figure(result)
-        colours = list(figure["colors"])
+        figure = api.scene(result)
+        colours = list(figure.colours)
         colours[i] = "#FF00FF"
-        r = Renderer(**dict(figure, colors=colours))
+        r = Renderer(dataclasses.replace(figure, colours=tuple(colours)))
         try:
             image = r.frame(r.last)[..., :3].astype(int)
             x, y = r.axes.transData.transform((3.0, 0.5))
@@ -345,7 +346,7 @@ def obstacles_under_legend(r, surface):
 )  # fmt: skip
 def test_the_legend_covers_no_path_and_no_marker(make):
     result = make()
-    r = Renderer(**api.figure(result))
+    r = Renderer(api.scene(result))
     try:
         assert obstacles_under_legend(r, result.surface) == []
     finally:
@@ -354,7 +355,7 @@ def test_the_legend_covers_no_path_and_no_marker(make):
 
 def test_the_legend_check_sees_a_legend_over_the_data():
     result = himmelblau_25()
-    r = Renderer(**api.figure(result))
+    r = Renderer(api.scene(result))
     try:
         handles, names = r.legend.legend_handles, legend_texts(r)
         r.legend = r.axes.legend(handles, names, loc="upper right")
@@ -370,7 +371,7 @@ def test_coincident_lecture_paths_are_nested_bands():
     # From (2, -2) gd+np runs on gd+p (2e-4 apart) and gd along both: the
     # one drawn first is the widest.
     result = lecture("1gd_gd+p_gd+np")
-    r = Renderer(**api.figure(result))
+    r = Renderer(api.scene(result))
     try:
         widths = [line.get_linewidth() for line in r._lines]
     finally:
@@ -379,7 +380,7 @@ def test_coincident_lecture_paths_are_nested_bands():
 
 
 def test_with_no_room_in_the_axes_the_legend_goes_outside():
-    r = Renderer(**api.figure(himmelblau_25()))
+    r = Renderer(api.scene(himmelblau_25()))
     try:
         assert r.legend.get_window_extent().x0 > r.axes.get_window_extent().x1
         assert r.legend.get_window_extent().x1 <= r.size[0]
@@ -407,7 +408,7 @@ def test_with_no_room_and_panels_or_two_views_the_legend_goes_below(look):
             c, animation=dataclasses.replace(c.animation, **look)
         ),
     )
-    r = Renderer(**api.figure(result))
+    r = Renderer(api.scene(result))
     try:
         legend = r.legend.get_window_extent()
         assert legend.x0 >= 0 and legend.x1 <= r.size[0] and legend.y0 >= 0

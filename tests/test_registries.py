@@ -104,9 +104,9 @@ def test_a_format_registered_from_outside_is_one_new_class(frames_format, tmp_pa
     assert np.array_equal(one, two)
     # The frames the renderer draws, one by one: the toy saw exactly those.
     result = api.run(parse({**SMALL, "animation": animation}))
-    renderer = Renderer(**api.figure(result))
+    renderer = Renderer(api.scene(result))
     try:
-        schedule = renderer.schedule(result.config.animation)
+        schedule = renderer.schedule()
         for index in (0, 64, 129):
             drawn = np.asarray(renderer.frame(int(schedule[index])))
             assert np.array_equal(one[index], drawn)
@@ -172,7 +172,7 @@ def test_a_panel_registered_from_outside_is_drawn(distance_panel, tmp_path):
     config = {**SMALL, "iterations": 3000, "animation": {"panels": ["distance"]}}
     config["optimizers"] = [*SMALL["optimizers"][:1], dict(method="adam", lr=0.32)]
     result = api.run(parse(config))
-    renderer = Renderer(**api.figure(result))
+    renderer = Renderer(api.scene(result))
     try:
         (axes,) = renderer.panels
         assert axes.get_ylabel().startswith("‖θ − θ*‖, log scale")
@@ -198,7 +198,8 @@ def test_an_unknown_panel_lists_the_registered_ones(distance_panel):
     with pytest.raises(ConfigError) as e:
         parse({**SMALL, "animation": {"panels": ["loss", "distnce"]}})
     assert e.value.path == "animation.panels[1]"
-    assert "supported values are 'loss', 'grad_norm', 'distance'" in e.value.message
+    listed = "supported values are 'loss', 'grad_norm', 'lr', 'distance'"
+    assert listed in e.value.message
     assert "did you mean 'distance'?" in e.value.message
 
 

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scenes
 from matplotlib.contour import ContourSet
 from matplotlib.quiver import Quiver
 from matplotlib.text import Text
@@ -14,7 +15,7 @@ from runs import run
 from optviz import api
 from optviz.config import Animation
 from optviz.draw.backdrop import gradient_field, surface_grid
-from optviz.draw.figure import Renderer, RendererBoth
+from optviz.draw.figure import RendererBoth
 from optviz.errors import ConfigError
 from optviz.surfaces import SURFACES
 
@@ -54,7 +55,7 @@ def trajectories():
 
 
 def renderer(trajectories, **looks):
-    return Renderer(
+    return scenes.renderer(
         BEALE, trajectories, LABELS, title="Beale", xlim=BEALE.xlim,
         ylim=BEALE.ylim,
         animation=Animation(size=(480, 360), dpi=60, **looks),
@@ -353,7 +354,7 @@ def test_3d_paths_end_where_they_leave_the_box():
     the figure. It is cut where it leaves the box, and its head is hidden."""
     saddle = SURFACES["saddle"]
     runs = run(saddle, [("gd", {"lr": 0.02})], [(-1.9, 0.001)], 300)
-    r = Renderer(
+    r = scenes.renderer(
         saddle, runs, ["gd"], xlim=saddle.xlim, ylim=saddle.ylim,
         animation=Animation(size=(480, 360), dpi=60, view="3d"),
     )  # fmt: skip

@@ -160,8 +160,8 @@ def test_still_and_frames_from_the_command_line(tmp_path, capsys):
     ]
     assert f"wrote {out / 'cfg-frame-3.png'}" in stdout
     result = api.run(api.load_config(config))
-    renderer = drawing.Renderer(**api.figure(result))
-    schedule = renderer.schedule(result.config.animation)
+    renderer = drawing.Renderer(api.scene(result))
+    schedule = renderer.schedule()
     for name, k in [("cfg.png", renderer.last), ("cfg-frame-3.png", schedule[3])]:
         image = np.asarray(Image.open(out / name).convert("RGB"))
         assert image.shape == (120, 160, 3)
@@ -287,7 +287,8 @@ def test_jobs_report_a_workers_error_in_one_line(tmp_path, capsys):
     )  # (a still: a run that draws nothing does not start workers)
     assert code == 1
     assert err.count("\n") == 1
-    assert err.startswith("optviz: error: cannot write ")
+    # the config whose worker failed is named first (there were two)
+    assert err.startswith(f"optviz: error: {blocked}: cannot write ")
     assert "Not a directory" in err
 
 
@@ -359,3 +360,29 @@ def test_interrupting_parallel_renders_leaves_no_partial_file(tmp_path):
         p.name for p in out.glob("*/.*")
     )
     assert left == ["trajectories.csv", "trajectories.csv"]
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_jobs_run_configs_side_by_side_by_either_start_method(
+    tmp_path, capsys, monkeypatch, method
+):
+    """A spawned worker has nothing of the parent's: it reads its config
+    again and builds everything itself; its files are those of one process."""
+    monkeypatch.setenv("OPTVIZ_START_METHOD", method)
+    configs = [write_config(tmp_path, name) for name in ("one", "two")]
+    alone = tmp_path / "alone"
+    code, _, _ = call(capsys, "run", configs[0], "--still", "-q", "-o", alone)
+    assert code == 0
+    side = tmp_path / "side"
+    code, out, err = call(capsys, "run", *configs, "--still", "-j", "2", "-o", side)
+    assert code == 0, err
+    assert out.index("one (beale)") < out.index("two (beale)")  # in the order given
+    for name in ("one", "two"):
+        assert names(side / name) == sorted(
+            [f"{name}.gif", f"{name}.mp4", f"{name}.png", "trajectories.csv"]
+        )
+    csv = (side / "one" / "trajectories.csv").read_bytes()
+    assert csv == (alone / "trajectories.csv").read_bytes()
+    still = np.asarray(Image.open(side / "one" / "one.png"))
+    assert rms(still, np.asarray(Image.open(alone / "one.png"))) == 0

@@ -185,14 +185,15 @@ def test_gradient_noise_is_seeded():
 
 @pytest.mark.render
 def test_the_legend_says_why_a_second_order_run_stopped():
+    from scenes import renderer
+
     from optviz.config import Animation
-    from optviz.draw.figure import Renderer
 
     flat = parse({"surface": {"formula": "x^2 + y", "domain": {
         "x": [-3, 3], "y": [-3, 3]}}, "starts": [[1, 1]],
         "optimizers": [{"method": "gd", "lr": 0.1}]}).surface  # fmt: skip
     ts = run(flat, [("newton", {}), ("gd", {"lr": 0.1})], [(1, 1)], 10)
-    r = Renderer(flat, ts, ["newton", "gd"], xlim=(-3, 3), ylim=(-3, 3),
+    r = renderer(flat, ts, ["newton", "gd"], xlim=(-3, 3), ylim=(-3, 3),
                  animation=Animation(size=(300, 200), dpi=40))  # fmt: skip
     try:
         names = [t.get_text() for t in r.legend.get_texts()]

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from optviz import api
-from optviz.draw.figure import Renderer, sequence
-from optviz.errors import RenderError
+from optviz import api, pipeline
+from optviz.draw.figure import Renderer
+from optviz.errors import OptvizError, RenderError
 from optviz.output import segments
 from optviz.output.encode import Encoder, gif_fps, join_gifs, join_mp4
 
@@ -122,14 +122,14 @@ def test_the_grid_holds_for_every_frame_rate(fps):
 
 
 def renderer_for(result):
-    return Renderer(**{k: v for k, v in api.figure(result).items()})
+    return Renderer(api.scene(result))
 
 
 @pytest.mark.render
 def test_seek_leaves_the_figure_as_drawing_every_earlier_frame_would(result):
     animation = result.config.animation
     drawn = renderer_for(result)
-    frames = sequence(drawn.schedule(animation), animation)
+    frames = animation.timeline.sequence(drawn.schedule())
     assert max(f for f in frames if f is not None) > 4 * 500  # several checkpoints
     drawn.frame(drawn.last)  # as render_video does first, for the GIF's palette
     single = [drawn.frame(f) if f is not None else None for f in frames]
@@ -249,14 +249,37 @@ def test_a_program_with_threads_of_its_own_renders_in_one_process(
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert not segments.available()
+        assert pipeline.start_method() is None
         paths = api.render(result, tmp_path, jobs=2)
     finally:
         stop.set()
         thread.join()
     assert cuts_used == []
     assert [p.name for p in paths] == ["pieces.mp4", "pieces.gif"]
-    assert segments.available()
+    assert pipeline.start_method() == "fork"
+
+
+@pytest.mark.render
+def test_spawned_workers_draw_the_frames_of_one_process(
+    result, tmp_path, cuts_used, monkeypatch
+):
+    """With the spawn start method (no fork: Windows, macOS's default, a
+    notebook), each worker is handed the scene, pickled, and builds its own
+    figure: the GIF is frame for frame the one of one process."""
+    one = api.render(result, tmp_path / "one", jobs=1)
+    monkeypatch.setenv("OPTVIZ_START_METHOD", "spawn")
+    two = api.render(result, tmp_path / "two", jobs=2)
+    assert len(cuts_used) == 1 and len(cuts_used[0]) == 2  # really in two pieces
+    assert sorted(os.listdir(tmp_path / "two")) == ["pieces.gif", "pieces.mp4"]
+    gif_one, gif_two = gif_frames(one[1]), gif_frames(two[1])
+    assert len(gif_one) == len(gif_two) > 100
+    assert all(np.array_equal(a, b) for a, b in zip(gif_one, gif_two))
+
+
+def test_an_unknown_start_method_is_one_line(monkeypatch):
+    monkeypatch.setenv("OPTVIZ_START_METHOD", "fork-bomb")
+    with pytest.raises(OptvizError, match=r"OPTVIZ_START_METHOD='fork-bomb' .*spawn"):
+        pipeline.start_method()
 
 
 # -- joining --------------------------------------------------------------

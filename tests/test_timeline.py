@@ -17,7 +17,7 @@ import yaml
 from optviz import api, cli
 from optviz.cli import main
 from optviz.config import parse
-from optviz.draw.figure import Renderer, sequence
+from optviz.draw.figure import Renderer
 from optviz.draw.schedules import SCHEDULES, held
 
 # Every test here draws or encodes: deselect with -m 'not render'.
@@ -43,9 +43,9 @@ def short(**animation):
 )
 def test_a_short_run_fills_the_frames_it_asks_for(schedule, animation, frames):
     result = short(schedule=schedule, **animation)
-    renderer = Renderer(**api.figure(result))
+    renderer = Renderer(api.scene(result))
     try:
-        k = renderer.schedule(result.config.animation)
+        k = renderer.schedule()
     finally:
         renderer.close()
     assert len(k) == frames
@@ -80,7 +80,7 @@ def test_the_frame_sequence_counts_title_card_motion_and_hold():
     animation = parse(
         {**SHORT, "animation": {"frames": 50, "title_card": 1, "hold": 2, "fps": 10}}
     ).animation
-    frames = sequence(held(np.arange(41), animation.frames), animation)
+    frames = animation.timeline.sequence(held(np.arange(41), animation.frames))
     assert len(frames) == animation.total_frames == 10 + 50 + 20
     assert frames[:10] == [None] * 10 and frames[-21:] == [40] * 21
 

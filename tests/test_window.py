@@ -95,7 +95,7 @@ def test_a_path_that_ends_outside_says_so():
 def test_view_auto_contains_every_drawn_point():
     result = api.run(config([FLUNG, STAYS], view="auto"))
     assert api.view_warnings(result) == []
-    renderer = Renderer(**api.figure(result))
+    renderer = Renderer(api.scene(result))
     try:
         (x0, x1), (y0, y1) = renderer.axes.get_xlim(), renderer.axes.get_ylim()
         assert (x0, x1, y0, y1) == (*result.xlim, *result.ylim)
@@ -145,7 +145,7 @@ def test_view_auto_is_bounded_when_a_run_diverges():
     assert "window spans past its edges" in api.view_warnings(result)[-1]
     # every point drawn before the line's last one (the one that runs it to
     # the frame's edge) is in view
-    renderer = Renderer(**api.figure(result))
+    renderer = Renderer(api.scene(result))
     try:
         (xy,) = drawn_points(renderer)
         inside = ~window.outside(xy[:-1], result.xlim, result.ylim)

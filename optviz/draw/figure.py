@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +40,7 @@ from optviz.draw.backdrop import (
     optimizer_colours,
     styled,
 )
+from optviz.draw.scene import ColourScale, Layout, Scene, Timeline
 from optviz.draw.schedules import held
 from optviz.draw.views import (
     HEAD_SIZE,
@@ -58,20 +58,14 @@ from optviz.draw.views import (
 )
 from optviz.errors import RenderError
 from optviz.optim.runner import Status
-from optviz.output import segments, writers
-from optviz.output.writers import save_png
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling
-    from optviz.draw.animation import Animation
     from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
 
 # Lines drawn so far are kept as pixels every this many iterations, which
 # bounds the path each frame draws (see Renderer.buffer).
 _CHECKPOINT = 500
-_NOTHING = object()  # no frame drawn yet (None stands for the title card)
-
-Progress = Callable[[int, int], None]
 
 
 def even_size(size: Sequence[int]) -> tuple[int, int]:
@@ -83,17 +77,17 @@ def even_size(size: Sequence[int]) -> tuple[int, int]:
 
 
 @styled
-def surface_still(
+def surface_picture(
     surface: Surface,
-    path: Path,
     size: tuple[int, int] = (800, 600),
     dpi: int = 100,
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,
-) -> Path:
-    """A still of ``surface`` alone, for checking a surface before animating it:
-    contours, its minima (filled stars global, hollow stars local), saddles
-    (crosses) and default starts (rings), titled with its name and formula."""
+) -> np.ndarray:
+    """A picture (RGBA) of ``surface`` alone, to check a surface before
+    animating it: contours, its minima (filled stars global, hollow stars
+    local), saddles (crosses) and default starts (rings), titled with its
+    name and formula."""
     w, h = even_size(size)
     fig = Figure(figsize=((w + 0.01) / dpi, (h + 0.01) / dpi), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
@@ -123,7 +117,7 @@ def surface_still(
                 markerfacecolor="white", markeredgecolor="black",
                 markeredgewidth=1.8, zorder=6)  # fmt: skip
     canvas.draw()
-    return save_png(path, np.asarray(canvas.buffer_rgba()))
+    return np.array(canvas.buffer_rgba(), dtype=np.uint8, copy=True)
 
 
 def _ellipsis(text: str, most: int) -> str:
@@ -197,55 +191,49 @@ class Renderer:
 
     _VIEWS: tuple[type[View], ...]  # set below the view classes
 
-    def __new__(cls, *args, animation: Animation, **kwargs):
+    def __new__(cls, scene: Scene):
         if cls is Renderer:
-            cls = {"3d": Renderer3D, "both": RendererBoth}.get(animation.view, cls)
+            views = {"3d": Renderer3D, "both": RendererBoth}
+            cls = views.get(scene.layout.view, cls)
         return super().__new__(cls)
 
     @styled
-    def __init__(self, surface: Surface, *args, animation: Animation, **kwargs):
+    def __init__(self, scene: Scene):
         import matplotlib as mpl
 
-        self.theme = animation.theme
+        self.scene = scene
+        self.theme = scene.look.theme
         self.look = themes.get(self.theme)
         with mpl.rc_context(dict(self.look.rc)):  # type: ignore[arg-type]
-            self._build(surface, *args, animation=animation, **kwargs)
+            self._build(scene)
 
-    def _build(
-        self,
-        surface: Surface,
-        trajectories: Sequence[Trajectory],
-        labels: Sequence[str],
-        *,
-        title: str | None = None,
-        xlim: tuple[float, float],
-        ylim: tuple[float, float],
-        animation: Animation,
-        colors: Sequence[str | None] = (),
-        methods: Sequence[str] = (),
-    ) -> None:
+    def _build(self, scene: Scene) -> None:
+        surface, trajectories, labels = scene.surface, scene.trajectories, scene.labels
+        xlim, ylim, title, layout = scene.xlim, scene.ylim, scene.title, scene.layout
         # A run that diverged at its start has no points and nothing to show;
         # one that diverged later is drawn up to where it left the view.
         self._statuses = _statuses(trajectories, [m.point for m in surface.minima])
         self._runs = [t for t in trajectories if len(t.points)]  # for panels
         self.trajectories = [_in_view(t, xlim, ylim) for t in self._runs]
         count = max((t.optimizer + 1 for t in self.trajectories), default=0)
-        self.colours = optimizer_colours(max(count, len(labels)), colors, methods)
+        self.colours = optimizer_colours(
+            max(count, len(labels)), scene.colours, scene.methods
+        )
         if self.look.no_black:  # black lines would vanish: draw them white
             self.colours = [on_dark(c) for c in self.colours]
-        self.size = even_size(animation.size)
+        self.size = even_size(layout.size)
         self.last = max((t.iterations for t in self._runs), default=0)
         w, h = self.size
         # Text, lines and markers are sized in points: at this dpi they keep
-        # their proportion to the frame at any size (Animation.figure_dpi).
-        dpi = dataclasses.replace(animation, size=self.size).figure_dpi
+        # their proportion to the frame at any size (Layout.figure_dpi).
+        dpi = dataclasses.replace(layout, size=self.size).figure_dpi
         # A hair over the size: Agg truncates width·dpi, which would land on
         # w − 1 whenever w / dpi is not exact in binary.
         fig = Figure(figsize=((w + 0.01) / dpi, (h + 0.01) / dpi), dpi=dpi)
         self.figure = fig
         self.canvas = FigureCanvasAgg(fig)
         fig.set_layout_engine("constrained")
-        panels = tuple(animation.panels)
+        panels = tuple(layout.panels)
         # The views side by side, then a column of panels.
         columns = len(self._VIEWS)
         if panels or columns > 1:
@@ -263,7 +251,8 @@ class Renderer:
         else:
             specs = [None]  # a view on the whole figure
         self.views = [
-            view(self, fig, spec, xlim, ylim) for view, spec in zip(self._VIEWS, specs)
+            view(self.trajectories, self.colours, self.theme, fig, spec, xlim, ylim)
+            for view, spec in zip(self._VIEWS, specs)
         ]
         ax = self.axes = self.views[0].axes
         self.title = (
@@ -271,7 +260,7 @@ class Renderer:
         )
         self._title_text = title or ""  # as given: _lay_out wraps a copy
         for view in self.views:
-            view.draw_background(surface, xlim, ylim, animation)
+            view.draw_background(surface, xlim, ylim, scene.look)
         for view in self.views:
             view.add_lines()
         self._lines = self.views[0].lines
@@ -302,9 +291,13 @@ class Renderer:
         # Above the top right corner of the views, whether one or two.
         counter_axes = self.views[-1].axes
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
+        if not scene.counter:  # empty, not invisible: the layout measures it
+            self.counter.set_text("")
+        if scene.colour_scale is not None:
+            self._colour_bar(scene.colour_scale)
         handles, names = self._legend_entries(labels)
         self.legend = self._place_legend(handles, names, _SPOTS[0])
-        self._lay_out(animation)
+        self._lay_out(layout)
         # One full draw of the final state lays the figure out; the legend
         # goes to the first spot in the axes that no path, head or marker of
         # any frame touches, or outside them (laid out again); then both are
@@ -316,7 +309,7 @@ class Renderer:
                 self.legend = self._place_legend(handles, names, spot)
             if spot == _OUTSIDE:  # the axes make room for it
                 fig.set_layout_engine(self._layout)
-                self._lay_out(animation)
+                self._lay_out(layout)
                 self.canvas.draw()
             if not (spot == _OUTSIDE and self._legend_below()):
                 box = self.legend.get_window_extent()
@@ -337,7 +330,7 @@ class Renderer:
         # Only now, laid out, do the axes know how many arrows fit; and the
         # legend did not try to dodge them.
         for view in self.views:
-            view.draw_field(surface, xlim, ylim, animation)
+            view.draw_field(surface, xlim, ylim, scene.look)
         fig.set_layout_engine("none")
         self._moving = [
             *(line for line, _, _ in self._tracks),
@@ -363,9 +356,9 @@ class Renderer:
 
     # -- building the figure -----------------------------------------------
 
-    def _lay_out(self, animation: Animation) -> None:
+    def _lay_out(self, layout: Layout) -> None:
         """Lay the figure out once and for all, with equal units on x and y
-        where the frame allows (``animation.aspect``), the title fitted to
+        where the frame allows (``layout.aspect``), the title fitted to
         the width the iteration counter leaves it, and 3-D labels clear of
         the panels and the frame's edge."""
         fig = self.figure
@@ -378,7 +371,7 @@ class Renderer:
             # One letter for now: a long title would squeeze the axes aside.
             self.title.set_text(text[:1])
         engine.execute(fig)
-        if animation.aspect == "equal":
+        if layout.aspect == "equal":
             for view in self.views:
                 view.fit_aspect()
             engine.execute(fig)
@@ -408,8 +401,10 @@ class Renderer:
             view.axes.apply_aspect()
         left = self.axes.get_position().x0 * self.size[0]
         gap = self.counter.get_fontsize() * self.figure.dpi / 72
-        right = self.counter.get_window_extent(renderer).x0 - gap
-        return max(0.0, min(right, self.size[0] - gap / 2) - left)
+        right = self.size[0] - gap / 2
+        if self.counter.get_text():
+            right = min(right, self.counter.get_window_extent(renderer).x0 - gap)
+        return max(0.0, right - left)
 
     def _add_panel(self, axes, name: str, surface: Surface):
         """The panel ``name`` of :data:`optviz.draw.panels.PANELS` against
@@ -437,8 +432,24 @@ class Renderer:
         axes.set_ylim(*how.limits)
         return axes
 
+    def _colour_bar(self, scale: ColourScale) -> None:
+        """The bar that says which colour is which swept value."""
+        import matplotlib as mpl
+
+        mappable = mpl.cm.ScalarMappable(scale.norm(), scale.colormap())
+        bar = self.figure.colorbar(
+            mappable, ax=self.views[0].axes, fraction=0.05, pad=0.02
+        )
+        bar.set_label(scale.label)
+        bar.outline.set_linewidth(0.5)
+
     def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
-        shown = sorted({t.optimizer for t in self.trajectories})
+        listed = self.scene.in_legend
+        shown = sorted(
+            i
+            for i in {t.optimizer for t in self.trajectories}
+            if not listed or (i < len(listed) and listed[i])
+        )
         handles = [
             Line2D(
                 [],
@@ -592,12 +603,14 @@ class Renderer:
         points = [t.points[n] for t, n in zip(self.trajectories, ends)]
         return np.array(points, dtype=float).reshape(-1, 2)
 
-    def schedule(self, animation: Animation) -> np.ndarray:
-        """The iteration each of ``animation``'s motion frames shows, by its
-        ``schedule`` (``adaptive`` measures motion in this figure's pixels):
-        always ``animation.frames`` of them, a run with fewer iterations
-        holding each for several frames (:func:`optviz.draw.schedules.held`)."""
-        frames = animation.frames
+    def schedule(self, timeline: Timeline | None = None) -> np.ndarray:
+        """The iteration each motion frame of ``timeline`` (default: the
+        scene's) shows, by its ``schedule`` (``adaptive`` measures motion in
+        this figure's pixels): always ``timeline.frames`` of them, a run with
+        fewer iterations holding each for several frames
+        (:func:`optviz.draw.schedules.held`)."""
+        timeline = timeline or self.scene.timeline
+        frames = timeline.frames
 
         def pixels() -> tuple[float, float]:
             box = self.axes.get_window_extent()
@@ -605,7 +618,7 @@ class Renderer:
             return (box.width / abs(x1 - x0), box.height / abs(y1 - y0))
 
         paths = [t.points for t in self.trajectories]
-        k = schedules.get(animation.schedule).iterations(
+        k = schedules.get(timeline.schedule).iterations(
             paths, self.last, frames, pixels
         )
         return held(k, frames)
@@ -641,7 +654,8 @@ class Renderer:
         )
         for view in self.views:
             view.show_heads(ends, sizes)
-        self.counter.set_text(_count(k))
+        if self.scene.counter:
+            self.counter.set_text(_count(k))
 
     def buffer(self, k: int) -> memoryview:
         """Draw iteration ``k``; the live (height, width, 4) RGBA pixel buffer.
@@ -871,168 +885,31 @@ def fit_text(text, words: str, width: float, renderer) -> None:
     text.set_text("\n".join(kept))
 
 
-@styled  # once around the whole loop: buffer() itself is not styled
-def render_video(
-    surface: Surface,
-    trajectories: Sequence[Trajectory],
-    labels: Sequence[str],
-    *,
-    out_dir: Path,
-    stem: str,
-    progress: Progress | None = None,
-    card: Sequence[str] = (),
-    jobs: int = 1,
-    **figure: Any,
-) -> list[Path]:
-    """Animate the trajectories into ``out_dir/<stem>.<format>``; the paths.
-
-    ``figure``: the rest of :class:`Renderer`'s arguments (``animation``,
-    ``xlim``, ``ylim``, and optionally ``title`` and ``colors``).
-
-    ``animation.frames`` frames follow ``animation.schedule`` (see
-    :mod:`optviz.draw.schedules`), then the last one stays for ``animation.hold``
-    seconds. With ``animation.title_card`` seconds, the first frame is shown
-    that long first under a box with the lines of ``card`` (default: the
-    title). ``png`` among the formats writes the last frame as
-    ``<stem>.png``. ``progress(done, total)`` is called after each frame.
-
-    ``jobs`` > 1 cuts a long enough video into that many contiguous ranges of
-    frames, drawn and encoded in forked processes and joined losslessly
-    (:mod:`optviz.output.segments`); the frames are the same either way.
-    """
-    renderer = Renderer(surface, trajectories, labels, **figure)
-    animation, title = figure["animation"], figure.get("title")
+def stills(scene: Scene, which: Sequence[int | None], frames: bool = False) -> list:
+    """Several frames of ``scene`` drawn with one figure, as RGBA arrays:
+    each of ``which`` is an iteration (None: the last), or, with ``frames``,
+    an index into the animation's frame schedule."""
+    renderer = Renderer(scene)
     try:
-        paths = []
-        chosen = [writers.get(f) for f in animation.formats]
-        videos = [w.name for w in chosen if not w.from_last_frame]
-        # The stills and a stream's palette (the GIF's) are all the last
-        # frame, which holds every line: drawn once for them all.
-        last = None
-        if any(w.from_last_frame or w.wants_last_frame for w in chosen):
-            last = renderer.frame(renderer.last)
-        for w in chosen:
-            if w.from_last_frame:
-                assert last is not None
-                paths.append(w.still(w.path(Path(out_dir), stem), last))
-        if not videos:
-            return paths
-        frames = sequence(renderer.schedule(animation), animation)
-        lines = list(card) or ([title] if title else [])
-
-        def write_range(start, stop, write, tick=lambda: None) -> None:
-            """Frames ``start`` to ``stop - 1`` of ``frames`` into ``write``."""
-            renderer.seek(frames[:start])
-            shown = _NOTHING
-            for f in frames[start:stop]:
-                if f != shown:  # a held frame is written again, not redrawn
-                    image = renderer.card(lines) if f is None else renderer.buffer(f)
-                    shown = f
-                write(image)
-                tick()
-
-        palette = last if any(writers.get(f).wants_last_frame for f in videos) else None
-        cuts = [(0, len(frames))]
-        if jobs > 1 and segments.available():
-            # A held frame costs its encoding only, not its drawing.
-            previous = [_NOTHING, *frames]
-            costs = [1.0 if f != g else 0.3 for f, g in zip(frames, previous)]
-            multiple = segments.joint_multiple(animation.fps, videos)
-            cuts = segments.ranges(costs, jobs, multiple)
-        if len(cuts) > 1:
-            written = segments.encode(
-                write_range,
-                cuts,
-                out_dir=Path(out_dir),
-                stem=stem,
-                size=renderer.size,
-                fps=animation.fps,
-                formats=videos,
-                palette=palette,
-                progress=progress,
-            )
-            return [*written, *paths]
-        encoder = writers.Streams(
-            Path(out_dir), stem, renderer.size, animation.fps, videos, last=palette
-        )
-        done = 0
-
-        def tick() -> None:
-            nonlocal done
-            done += 1
-            if progress is not None:
-                progress(done, len(frames))
-
-        with encoder:
-            write_range(0, len(frames), encoder.write, tick)
-        # The still last, as a video's files are listed in their format order.
-        return [*encoder.paths, *paths]
-    except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
-        raise RenderError(f"matplotlib could not draw a frame: {e}") from e
-    finally:
-        renderer.close()
-
-
-def sequence(schedule: Sequence[int], animation: Animation) -> list[int | None]:
-    """What each frame of the video shows: None for the title card's frames,
-    then the iteration of each frame of ``schedule``, then the last of them
-    again for the ``hold``."""
-    motion = [int(k) for k in schedule]
-    hold = animation.hold_frames if motion else 0
-    return [None] * animation.intro_frames + motion + motion[-1:] * hold
-
-
-def render_still(
-    surface: Surface,
-    trajectories: Sequence[Trajectory],
-    labels: Sequence[str],
-    *,
-    path: Path,
-    iteration: int | None = None,
-    **figure: Any,
-) -> Path:
-    """Draw one frame (by default the last) to a PNG at ``path``; ``figure``
-    as for :func:`render_video`."""
-    (written,) = render_stills(
-        surface, trajectories, labels, shots=[(Path(path), iteration)], **figure
-    )
-    return written
-
-
-def render_stills(
-    surface: Surface,
-    trajectories: Sequence[Trajectory],
-    labels: Sequence[str],
-    *,
-    shots: Sequence[tuple[Path, int | None]],
-    frames: bool = False,
-    **figure: Any,
-) -> list[Path]:
-    """Draw several frames with one figure: each ``(path, which)`` of
-    ``shots`` becomes a PNG; ``which`` is an iteration (None: the last), or,
-    with ``frames``, an index into the animation's frame schedule.
-    ``figure`` as for :func:`render_video`."""
-    renderer = Renderer(surface, trajectories, labels, **figure)
-    try:
-        schedule = renderer.schedule(figure["animation"]) if frames else None
+        schedule = renderer.schedule() if frames else None
         iterations = []
-        for _, which in shots:
-            if which is None:
+        for k in which:
+            if k is None:
                 iterations.append(renderer.last)
             elif schedule is None:
-                iterations.append(which)
-            elif not 0 <= which < len(schedule):
+                iterations.append(k)
+            elif not 0 <= k < len(schedule):
                 raise RenderError(
-                    f"frame {which} does not exist: the animation's frames are "
+                    f"frame {k} does not exist: the animation's frames are "
                     f"0 to {len(schedule) - 1}"
                 )
             else:
-                iterations.append(int(schedule[which]))
+                iterations.append(int(schedule[k]))
         # In increasing order: each frame then draws only the lines' new part.
-        order = sorted(range(len(shots)), key=iterations.__getitem__)
-        written: dict[int, Path] = {}
+        order = sorted(range(len(which)), key=iterations.__getitem__)
+        drawn: dict[int, np.ndarray] = {}
         for i in order:
-            written[i] = save_png(shots[i][0], renderer.frame(iterations[i]))
-        return [written[i] for i in range(len(shots))]
+            drawn[i] = np.array(renderer.frame(iterations[i]), copy=True)
+        return [drawn[i] for i in range(len(which))]
     finally:
         renderer.close()

@@ -26,7 +26,7 @@ from optviz.draw.backdrop import (
 )
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling
-    from optviz.draw.figure import Renderer
+    from optviz.draw.scene import Look
     from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
 
@@ -183,10 +183,19 @@ class View:
     renderer animates those. :class:`View3D` draws the same in 3-D.
     """
 
-    def __init__(self, renderer: Renderer, fig, spec, xlim, ylim):
-        self.trajectories = renderer.trajectories
-        self.colours = renderer.colours
-        self.theme = renderer.theme
+    def __init__(
+        self,
+        trajectories: Sequence[Trajectory],
+        colours: Sequence[str],
+        theme: str,
+        fig,
+        spec,
+        xlim,
+        ylim,
+    ):
+        self.trajectories = trajectories
+        self.colours = colours
+        self.theme = theme
         self.axes = self.new_axes(fig, spec)
         self.axes.set_xlim(xlim)
         self.axes.set_ylim(ylim)
@@ -199,14 +208,20 @@ class View:
     def new_axes(fig, spec):
         return fig.add_subplot() if spec is None else fig.add_subplot(spec)
 
-    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
-        draw_contours(
-            self.axes, surface, xlim, ylim, self.theme, animation.contour_labels
-        )
+    def draw_background(self, surface: Surface, xlim, ylim, look: Look) -> None:
+        draw_contours(self.axes, surface, xlim, ylim, self.theme, look.contour_labels)
+        if look.backdrop is not None:  # over the filled contours, under the lines
+            b = look.backdrop
+            self.axes.imshow(
+                b.image, extent=b.extent, origin="lower", interpolation="nearest",
+                aspect="auto", alpha=b.alpha, zorder=0.5,
+            )  # fmt: skip
+            self.axes.set_xlim(xlim)  # imshow sets the limits to its extent
+            self.axes.set_ylim(ylim)
 
-    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+    def draw_field(self, surface: Surface, xlim, ylim, look: Look) -> None:
         """What needs the laid-out axes: the gradient field, if asked for."""
-        if animation.gradient_field:
+        if look.gradient_field:
             draw_gradient_field(self.axes, surface, xlim, ylim, self.theme)
 
     def fit_aspect(self) -> None:
@@ -315,7 +330,7 @@ class View3D(View):
         kw = dict(projection="3d", computed_zorder=False)
         return fig.add_subplot(**kw) if spec is None else fig.add_subplot(spec, **kw)
 
-    def draw_background(self, surface: Surface, xlim, ylim, animation) -> None:
+    def draw_background(self, surface: Surface, xlim, ylim, look: Look) -> None:
         self._surface = surface
         x, y, z = surface_grid(surface, xlim, ylim)
         self._log = surface.levels == "log"
@@ -332,15 +347,15 @@ class View3D(View):
         self._floor = float(finite.min()) if finite.size else 1e-12
         zz = self._height(z + self._shift)
         xx, yy = np.meshgrid(x, y)
-        look = themes.get(self.theme)
+        theme = themes.get(self.theme)
         self.axes.plot_surface(
             xx, yy, zz,
-            cmap=fill_map(self.theme, reverse=look.mesh_reversed),
-            linewidth=0.2, edgecolor=look.line,
+            cmap=fill_map(self.theme, reverse=theme.mesh_reversed),
+            linewidth=0.2, edgecolor=theme.line,
             alpha=0.85, antialiased=True, zorder=0,
         )  # fmt: skip
         for axis in (self.axes.xaxis, self.axes.yaxis, self.axes.zaxis):
-            axis.set_pane_color(look.panes)
+            axis.set_pane_color(theme.panes)
         # Heights are log10(f − f*) on log levels: ticked and labelled in
         # f − f* itself (10⁻², 10⁰, 10²), which is what a viewer reads.
         self.axes.set_zlabel("f − f*" if self._log else "f")
@@ -352,7 +367,7 @@ class View3D(View):
                 self.axes.zaxis.set_major_formatter(FuncFormatter(_power_of_ten))
         self._box = (xlim, ylim, self.axes.get_zlim())
 
-    def draw_field(self, surface: Surface, xlim, ylim, animation) -> None:
+    def draw_field(self, surface: Surface, xlim, ylim, look: Look) -> None:
         pass  # the gradient field lies in the plane: the config allows it in 2-D
 
     def fit_aspect(self) -> None:

@@ -8,11 +8,12 @@ palette — and each format's writer then joins its segments
 ffmpeg's concat demuxer with ``-c copy``, the GIFs by splicing their frame
 blocks (:func:`optviz.output.encode.join_gifs`).
 
-Workers are forked, so each starts with the figure the parent has already
-drawn (a compiled surface cannot be pickled, and building the figure again
-would cost each worker what it is meant to save). Where ``fork`` does not
-exist (Windows), in a program that runs threads of its own (a notebook
-kernel), or when the video is too short to share, one process renders.
+Workers are started by the method the caller names: forked, each starts
+with the figure the parent has already drawn; spawned (where ``fork`` does
+not exist, or in a program that runs threads of its own, such as a notebook
+kernel), each is handed the picklable function that draws its range and
+builds its own figure (:class:`optviz.pipeline.FrameRanges`). A video too
+short to share is drawn by one process.
 
 Why the joints are invisible:
 
@@ -34,7 +35,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -54,17 +54,6 @@ LEAST_FRAMES = 60
 WriteRange = Callable[[int, int, Callable, Callable[[], None]], None]
 """``write_range(start, stop, write, tick)``: draw frames ``start`` to
 ``stop - 1`` of the video, hand each to ``write`` and call ``tick`` after it."""
-
-
-def available() -> bool:
-    """Whether worker processes can be forked here: the platform has
-    ``fork``, and this process runs no other thread (a notebook kernel does).
-    A fork copies only the calling thread, so a lock another thread held at
-    that moment stays locked in the worker forever."""
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
 
 
 def joint_multiple(fps: float, formats: Sequence[str]) -> int:
@@ -109,9 +98,11 @@ def encode(
     formats: Sequence[str],
     palette: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
+    start_method: str = "fork",
 ) -> list[Path]:
     """Encode the video ``out_dir/<stem>.<format>`` from the frame ranges
-    ``cuts``, one forked worker each; the paths, in ``formats`` order.
+    ``cuts``, one worker process each, started by ``start_method`` (any but
+    ``fork`` pickles ``write_range``); the paths, in ``formats`` order.
 
     Nothing appears under a final name unless every worker and both joins
     succeeded; on any failure or interrupt the workers are killed (their
@@ -128,7 +119,8 @@ def encode(
     folder = out_dir / f".{stem}.{os.getpid()}.segments"
     shutil.rmtree(folder, ignore_errors=True)  # a dead namesake's (pid reused)
     folder.mkdir()
-    context = multiprocessing.get_context("fork")
+    # any of the start methods: BaseContext does not declare Process
+    context: Any = multiprocessing.get_context(start_method)
     workers = []
     finals = {f: writers.get(f).path(out_dir, stem) for f in formats}
     parts = {f: partial_name(p) for f, p in finals.items()}
@@ -289,12 +281,13 @@ def _collect(
 def _worker(
     write_range: WriteRange, start: int, stop: int, encoder, send, parent: int
 ) -> None:
-    """In a forked worker: frames ``start`` to ``stop - 1`` into ``encoder``;
+    """In a worker: frames ``start`` to ``stop - 1`` into ``encoder``;
     reports ``("frames", n)`` as it goes, then ``("done",)`` or
     ``("error", message, details)`` — never a traceback on the terminal.
     ``parent``: the process that forked it, whose death ends it."""
     # Ctrl-C reaches the whole process group: the parent, which kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # so does a hang-up
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     watchdog.die_with_parent(parent)
     try:

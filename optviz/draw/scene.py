@@ -1,0 +1,189 @@
+"""What to draw: a :class:`Scene`, typed, and nothing else.
+
+The drawing layer reads one value: the surface, the trajectories on it, the
+names and colours of their optimizers, the window, and three groups of
+settings, each a frozen dataclass:
+
+- :class:`Look` — what the figure looks like (theme, contour labels, arrows
+  of −∇f);
+- :class:`Layout` — where things go on the frame (size, dpi, the views, the
+  aspect, the panels beside them);
+- :class:`Timeline` — which iteration each frame shows and for how long
+  (frames, fps, the schedule, the title card, the hold).
+
+The config's ``animation:`` block is parsed into these
+(:attr:`optviz.config.Animation.look` and its siblings); a program that
+draws without a config builds them itself. A scene holds only picklable
+values, so a worker process of another start method than ``fork`` can be
+handed one and draw from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # only read from, so no import-time coupling
+    from optviz.optim.runner import Trajectory
+    from optviz.surfaces import Surface
+
+# The frame whose proportions every size keeps (unless a dpi is given).
+BASE_SIZE = (800, 600)
+BASE_DPI = 100
+
+Limits = tuple[float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class Backdrop:
+    """A picture under the contour lines of the 2-D view (a basin map):
+    ``image`` (ny, nx, 3) RGB in [0, 1], its cells spanning ``extent``
+    (x0, x1, y0, y1)."""
+
+    image: np.ndarray
+    extent: tuple[float, float, float, float]
+    alpha: float = 0.8
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the figure looks like."""
+
+    theme: str = "light"  # a name of optviz.draw.themes.THEMES
+    contour_labels: bool = False  # the value on some of the contour lines
+    gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
+    backdrop: Backdrop | None = None  # under the contour lines (2-D)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things go on the frame."""
+
+    size: tuple[int, int] = BASE_SIZE  # pixels, width × height
+    # None: text, lines and markers keep their proportion to the frame (see
+    # figure_dpi); a number fixes matplotlib's dpi whatever the size.
+    dpi: int | None = None
+    view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
+    aspect: str = "equal"  # x and y units of one length where the frame allows
+    panels: tuple[str, ...] = ()  # names of optviz.draw.panels.PANELS
+
+    @property
+    def figure_dpi(self) -> float:
+        """The dpi the frame is drawn at: ``dpi`` if given, else
+        :data:`BASE_DPI` times how much larger than :data:`BASE_SIZE` the
+        frame is, so that 1080p or 4K shows what 800×600 shows, only sharper
+        (and 800×600 itself is drawn as ever)."""
+        if self.dpi is not None:
+            return float(self.dpi)
+        w, h = self.size
+        return BASE_DPI * min(w / BASE_SIZE[0], h / BASE_SIZE[1])
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Which iteration each frame shows, and for how long."""
+
+    frames: int = 300  # frames that show motion (the held last frame is extra)
+    fps: int = 30
+    hold: float = 1.0  # seconds the last frame stays on screen
+    schedule: str = "log"  # a name of optviz.draw.schedules.SCHEDULES
+    title_card: float = 0.0  # seconds of title and settings before the motion
+
+    @property
+    def intro_frames(self) -> int:
+        """Frames of the title card, before the motion."""
+        return max(0, round(self.title_card * self.fps))
+
+    @property
+    def hold_frames(self) -> int:
+        """Frames the last one is held for, after the motion."""
+        return max(0, round(self.hold * self.fps))
+
+    @property
+    def total_frames(self) -> int:
+        """Every frame of the video: title card, motion (always ``frames``:
+        a short run holds each iteration for several) and hold."""
+        return self.intro_frames + self.frames + self.hold_frames
+
+    def sequence(self, schedule: Sequence[int]) -> list[int | None]:
+        """What each frame of the video shows: None for the title card's
+        frames, then the iteration of each frame of ``schedule``, then the
+        last of them again for the hold."""
+        motion = [int(k) for k in schedule]
+        hold = self.hold_frames if motion else 0
+        return [None] * self.intro_frames + motion + motion[-1:] * hold
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """Optimizers coloured by a number (a sweep's value): a colour bar beside
+    the view says which colour is which value."""
+
+    label: str  # e.g. "ε (lr)"
+    low: float
+    high: float
+    log: bool = False
+    cmap: str = "viridis"
+
+    # The part of the colour map used: its lightest end would vanish on the
+    # light theme's pale contours.
+    span: tuple[float, float] = (0.0, 0.85)
+
+    def colormap(self):
+        """The colour map, cut to :attr:`span`."""
+        import matplotlib as mpl
+        from matplotlib.colors import ListedColormap
+
+        full = mpl.colormaps[self.cmap]
+        return ListedColormap(full(np.linspace(*self.span, 256)), name=self.cmap)
+
+    def norm(self):
+        from matplotlib.colors import LogNorm, Normalize
+
+        return (LogNorm if self.log else Normalize)(self.low, self.high)
+
+    def colours(self, values: Sequence[float]) -> tuple[str, ...]:
+        """The hex colour of each of ``values``."""
+        from matplotlib.colors import to_hex
+
+        cmap, norm = self.colormap(), self.norm()
+        return tuple(to_hex(cmap(norm(v))) for v in values)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything one figure draws.
+
+    ``labels[i]`` names optimizer ``i`` (``Trajectory.optimizer``); all
+    trajectories of one optimizer share its colour and legend entry, taken
+    from ``colours[i]`` where given, else from the method ``methods[i]``
+    (:func:`optviz.draw.backdrop.optimizer_colours`). ``card`` holds the
+    lines of the title card (empty: the title alone).
+    """
+
+    surface: Surface
+    trajectories: tuple[Trajectory, ...]
+    labels: tuple[str, ...]
+    xlim: Limits
+    ylim: Limits
+    title: str | None = None
+    colours: tuple[str | None, ...] = ()
+    methods: tuple[str, ...] = ()
+    card: tuple[str, ...] = ()
+    look: Look = field(default_factory=Look)
+    layout: Layout = field(default_factory=Layout)
+    timeline: Timeline = field(default_factory=Timeline)
+    # Which optimizers the legend lists (empty: all); a colour scale says the
+    # rest. counter: the iteration counter above the view (a grid of cells
+    # shows one for all).
+    in_legend: tuple[bool, ...] = ()
+    colour_scale: ColourScale | None = None
+    counter: bool = True
+
+    @property
+    def card_lines(self) -> tuple[str, ...]:
+        """The title card's lines: ``card``, else the title, else none."""
+        return self.card or ((self.title,) if self.title else ())
