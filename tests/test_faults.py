@@ -281,10 +281,23 @@ def run(job):
     sys.exit(optviz.cli.main(job["argv"]))  # and Python's exit, as ever
 
 
+def handle(job):
+    if "signal" in job:  # only to a run not yet reaped: its pid is still its
+        if job["signal"] in running:
+            os.kill(job["signal"], job["signum"])
+        return
+    pid = os.fork()
+    if pid == 0:
+        run(job)
+    running.add(pid)
+    replies.write(json.dumps({"started": pid}) + "\\n")
+
+
 replies = os.fdopen(os.dup(1), "w", buffering=1)
 running = set()
+pending = b""
 while True:
-    ready = select.select([sys.stdin], [], [], 0.02)[0]
+    ready = select.select([0], [], [], 0.02)[0]
     while running:
         pid, status = os.waitpid(-1, os.WNOHANG)
         if not pid:
@@ -292,17 +305,14 @@ while True:
         running.discard(pid)
         code = os.waitstatus_to_exitcode(status)
         replies.write(json.dumps({"ended": pid, "code": code}) + "\\n")
-    if not ready:
-        continue
-    line = sys.stdin.readline()
-    if not line:
-        break
-    job = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        run(job)
-    running.add(pid)
-    replies.write(json.dumps({"started": job["id"], "pid": pid}) + "\\n")
+    if ready:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break
+        pending += chunk
+    while b"\\n" in pending:
+        line, pending = pending.split(b"\\n", 1)
+        handle(json.loads(line))
 """
 
 
@@ -317,8 +327,8 @@ class Zygote:
             text=True,
             bufsize=1,
         )
-        # One request at a time: the zygote reads a line when it can.
-        self._starting = threading.Lock()
+        self._starting = threading.Lock()  # one start at a time: its reply
+        self._writing = threading.Lock()
         self._started: concurrent.futures.Future = concurrent.futures.Future()
         self._ended: dict[int, concurrent.futures.Future] = {}
         threading.Thread(target=self._read, daemon=True).start()
@@ -329,8 +339,8 @@ class Zygote:
             reply = json.loads(line)
             if "started" in reply:
                 ended: concurrent.futures.Future = concurrent.futures.Future()
-                self._ended[reply["pid"]] = ended
-                self._started.set_result((reply["pid"], ended))
+                self._ended[reply["started"]] = ended
+                self._started.set_result((reply["started"], ended))
             else:
                 self._ended.pop(reply["ended"]).set_result(reply["code"])
 
@@ -340,10 +350,18 @@ class Zygote:
         """Fork ``optviz argv``: its pid, and its exit status to come."""
         with self._starting:
             self._started = concurrent.futures.Future()
-            request = dict(id=0, argv=argv, env=env, stderr=str(stderr), full=full)
+            self._send(dict(argv=argv, env=env, stderr=str(stderr), full=full))
+            return self._started.result(timeout=HANG_S)
+
+    def signal(self, pid: int, signum: int) -> None:
+        """Send ``signum`` to the run ``pid``, unless it has ended (and its
+        pid may be another process's by now)."""
+        self._send({"signal": pid, "signum": int(signum)})
+
+    def _send(self, request: dict) -> None:
+        with self._writing:
             assert self.proc.stdin is not None
             self.proc.stdin.write(json.dumps(request) + "\n")
-            return self._started.result(timeout=HANG_S)
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -535,11 +553,11 @@ def run_case(zygote: Zygote, case: Case, folder: Path, previous: Path) -> Outcom
                 time.sleep(0.01)
             time.sleep(case.delay)
             signalled = time.time()
-            os.kill(pid, case.signal)
+            zygote.signal(pid, case.signal)
         code = ended.result(timeout=HANG_S)
     finally:
         if not ended.done():
-            os.kill(pid, signal.SIGKILL)
+            zygote.signal(pid, signal.SIGKILL)
             ended.result(timeout=HANG_S)
     outcome = Outcome(
         code, stderr.read_text(), began, time.time(), signalled, out, record, config

@@ -121,8 +121,8 @@ def _children_die_with_us() -> Callable[[], None]:
 
 @contextlib.contextmanager
 def forking() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while this process forks, and deliver
-    them after: Python runs functions of its own in the parent around a fork
+    """Hold SIGINT, SIGTERM and SIGHUP back while this process forks, and
+    deliver them after: Python runs functions of its own in the parent around a fork
     (``os.register_at_fork``; ``logging`` has one), and an interrupt raised
     inside one of them is printed as "Exception ignored" with a traceback and
     then lost, so that the render would go on as if nothing had happened."""
@@ -134,7 +134,8 @@ def forking() -> Iterator[None]:
     def hold(signum, frame) -> None:
         caught.append(signum)
 
-    before = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    stops = [getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP")]
+    before = {s: signal.signal(s, hold) for s in stops if s is not None}
     try:
         yield
     finally:
