@@ -278,7 +278,7 @@ def run(job):
     if job["full"]:
         fill_the_disk(job["full"])
     sys.argv = ["optviz", *job["argv"]]
-    sys.exit(optviz.cli.main(job["argv"]))  # and Python's exit, as ever
+    optviz.cli.program()  # as python -m optviz: main, then Python's exit
 
 
 def handle(job):
