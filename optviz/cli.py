@@ -473,20 +473,31 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     """Run the CLI on ``argv`` and turn every failure into one line; its exit
     status. ``exiting``: the process ends right after (see
     :class:`optviz.interrupts.Interrupts`)."""
-    from optviz.interrupts import Interrupts, Terminated
+    from optviz.interrupts import Interrupts
 
     _debug.clear()
     with Interrupts(exiting) as caught:
         try:
-            return _run(argv, caught.signals)
+            code = _run(argv, caught.signals)
         except BaseException as e:
             if not (caught.signals or isinstance(e, KeyboardInterrupt)):
                 raise
-            if caught.first == signal.SIGHUP:
-                return _stopped("hung up", 129)
-            if caught.first == signal.SIGTERM or isinstance(e, Terminated):
-                return _stopped("terminated", 143)
-            return _stopped("interrupted", 130)
+            return _stop(caught.first, e)
+        if caught.signals:  # its exception lost where Python could only print it
+            return _stop(caught.first, None)
+        return code
+
+
+def _stop(first: int | None, error: BaseException | None) -> int:
+    """Say which signal stopped the run (``first``, or the ``error`` it
+    raised); its exit status."""
+    from optviz.interrupts import Terminated
+
+    if first == signal.SIGHUP:
+        return _stopped("hung up", 129)
+    if first == signal.SIGTERM or isinstance(error, Terminated):
+        return _stopped("terminated", 143)
+    return _stopped("interrupted", 130)
 
 
 def _run(argv: list[str] | None, signals: list[int]) -> int:

@@ -48,8 +48,8 @@ from optviz.explore import MapSpec, SweepSpec
 from optviz.optim import runner, second_order, stream, summary, window
 from optviz.optim import tune as tuner
 from optviz.output import trajectories_csv, writers
-from optviz.output.encode import _die_with_parent
 from optviz.output.maps_csv import write_map_csv
+from optviz.output.watchdog import die_with_parent
 from optviz.surfaces import Surface
 
 Progress = Callable[[int, int], None]
@@ -1413,7 +1413,7 @@ def _work(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
     with Interrupts():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        _die_with_parent()
+        die_with_parent()
         _work_on(path, folder, outputs, send)
 
 
