@@ -47,7 +47,7 @@ from optviz.errors import ConfigError, OptvizError, RenderError
 from optviz.explore import MapSpec, SweepSpec
 from optviz.optim import runner, second_order, stream, summary, window
 from optviz.optim import tune as tuner
-from optviz.output import trajectories_csv, writers
+from optviz.output import trajectories_csv, watchdog, writers
 from optviz.output.maps_csv import write_map_csv
 from optviz.output.watchdog import die_with_parent
 from optviz.surfaces import Surface
@@ -1309,6 +1309,9 @@ def render_config(path: Path, folder: Path, outputs: Outputs) -> tuple[str, list
     return report(result, outputs.video), paths
 
 
+STOP_SECONDS = 10.0  # a worker told to stop may clean up this long
+
+
 def run_many(
     tasks: Sequence[Task],
     workers: int,
@@ -1339,11 +1342,12 @@ def run_many(
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(
                     target=_work,
-                    args=(tasks[i].path, tasks[i].folder, outputs, send),
+                    args=(tasks[i].path, tasks[i].folder, outputs, send, os.getpid()),
                     name=f"optviz-config-{i}",
                     daemon=False,  # a worker may start segment workers of its own
                 )
-                process.start()
+                with watchdog.forking():  # signals held until it is started
+                    process.start()
                 send.close()  # ours: EOF comes when the worker ends
                 running[receive] = (i, process)
             if failed is not None:
@@ -1391,7 +1395,10 @@ def run_many(
             if process.is_alive():
                 process.terminate()
         for receive, (_, process) in running.items():
-            process.join()
+            process.join(STOP_SECONDS)  # its cleanup: then it is killed
+            if process.is_alive():
+                process.kill()
+                process.join()
             receive.close()
 
 
@@ -1402,9 +1409,14 @@ class WorkerTraceback(Exception):
         return f"\n\n(in a worker process)\n{self.args[0]}"
 
 
-def _work(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
+def _work(
+    path: Path, folder: Path, outputs: Outputs, send: Connection, parent: int
+) -> None:
     """In a worker process: one config, its outcome sent as data (one line
-    and an exit code for an error), never a traceback on the terminal."""
+    and an exit code for an error), never a traceback on the terminal.
+    ``parent``: the process that started it, whose death ends it (checked
+    once more after the death signal is set: the parent may have died
+    already)."""
     from optviz.interrupts import Interrupts
 
     # Ctrl-C and a hang-up reach the whole process group: the parent too,
@@ -1413,7 +1425,7 @@ def _work(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
     with Interrupts():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        die_with_parent()
+        die_with_parent(parent)
         _work_on(path, folder, outputs, send)
 
 
