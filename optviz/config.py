@@ -33,8 +33,9 @@ from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
 from optviz.output.writers import WRITERS
-from optviz.surfaces import Surface
+from optviz.surfaces import Surface, probe
 from optviz.validate import (
+    MAX_COORDINATE,
     TOO_DEEP,
     choice,
     did_you_mean,
@@ -231,6 +232,11 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
             "run may keep; use fewer iterations, optimizers or starts",
             path="iterations",
         )
+    try:  # what validate accepts, run runs: the surface on its view
+        probe.check(surface, xlim, ylim, starts, _uses_hessian(optimizers))
+    except ConfigError as e:
+        where = "view" if isinstance(top.get("view"), Mapping) else "surface"
+        raise e.at(path=where) from None
     title = top.get("title")
     if title is not None:
         title = drawn_text(title, "title", MAX_TITLE)
@@ -353,6 +359,20 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             )
         specs.append(OptimizerSpec(label, name, ordered, color, batch, clip, noise))
     return tuple(specs)
+
+
+def _uses_hessian(specs: tuple[OptimizerSpec, ...]) -> bool:
+    """Whether one of the optimizers may evaluate ∇²f: Newton's method, or a
+    method registered with its own binding to f, ∇f and ∇²f."""
+    from optviz.optim.methods import METHODS, family_of
+    from optviz.optim.second_order import SecondOrder
+
+    for spec in specs:
+        hp = METHODS[spec.method].build(dict(spec.hyperparameters))
+        newton = not isinstance(hp, SecondOrder) or hp.method == "newton"
+        if family_of(hp).bind is not None and newton:
+            return True
+    return False
 
 
 def _batch_size(value: Any, path: str, surface: Surface) -> int:
@@ -487,7 +507,12 @@ def parse_surface(value: Any, source: str = "", base: str | Path = ".") -> Surfa
     """A surface as ``surface:`` in a config would give it (for ``optviz show``
     and notebooks): a name, a file, ``{name, parameters}`` or ``{formula, ...}``."""
     try:
-        return _surface(value, Path(base))
+        surface = _surface(value, Path(base))
+        try:  # drawn on its own window
+            probe.check(surface, surface.xlim, surface.ylim, surface.starts)
+        except ConfigError as e:
+            raise e.at(path="surface") from None
+        return surface
     except ConfigError as e:
         raise e.at(source=source) from None
 
@@ -550,7 +575,7 @@ def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, f
             continue
         path = f"view.{axis}"
         lo, hi = (
-            number(v, f"{path}[{i}]")
+            number(v, f"{path}[{i}]", -MAX_COORDINATE, MAX_COORDINATE)
             for i, v in enumerate(pair(entry[axis], path, "[min, max]"))
         )
         if not lo < hi:

@@ -155,19 +155,22 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
     code_at = np.full(m * n, -1)
     fused: dict[Family, list[int]] = {}
     blocks: list[_Block | _Fused] = []
-    for i, rule in enumerate(rules):
-        family = optimizers.family_of(rule)
-        if family.stack is not None:
-            fused.setdefault(family, []).append(i)
-        else:
-            rows = np.arange(i * n, (i + 1) * n)
-            block = _Block(
-                i, family, rule, rows, starts, grad, problem, batches, perturb
+    with np.errstate(all="ignore"):  # a family's init may evaluate f and ∇f
+        for i, rule in enumerate(rules):
+            family = optimizers.family_of(rule)
+            if family.stack is not None:
+                fused.setdefault(family, []).append(i)
+            else:
+                rows = np.arange(i * n, (i + 1) * n)
+                block = _Block(
+                    i, family, rule, rows, starts, grad, problem, batches, perturb
+                )
+                blocks.append(block)
+        for k, (family, indices) in enumerate(fused.items()):
+            chosen = [rules[i] for i in indices]
+            blocks.insert(
+                k, _Fused(family, chosen, starts, batches, indices, perturb, k)
             )
-            blocks.append(block)
-    for k, (family, indices) in enumerate(fused.items()):
-        chosen = [rules[i] for i in indices]
-        blocks.insert(k, _Fused(family, chosen, starts, batches, indices, perturb, k))
     history[0] = np.tile(starts, (m, 1))
     k = 0
     with np.errstate(all="ignore"):  # diverging rows overflow; that is a status

@@ -36,6 +36,7 @@ import numpy as np
 from optviz.errors import ConfigError, join_path
 from optviz.surfaces import minibatch
 from optviz.validate import (
+    MAX_COORDINATE,
     choice,
     did_you_mean,
     integer,
@@ -334,7 +335,7 @@ def _domain(value: Any, path: str) -> tuple[tuple[float, float], tuple[float, fl
         if axis not in entry:
             raise ConfigError(f"missing required key {axis!r} ([min, max])", path=path)
         lo, hi = (
-            number(v, f"{where}[{i}]")
+            number(v, f"{where}[{i}]", -MAX_COORDINATE, MAX_COORDINATE)
             for i, v in enumerate(pair(entry[axis], where, "[min, max]"))
         )
         if not lo < hi:
