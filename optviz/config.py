@@ -32,6 +32,7 @@ from optviz.draw.panels import PANELS
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
+from optviz.optim import budget
 from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface, probe
 from optviz.validate import (
@@ -55,10 +56,12 @@ from optviz.validate import (
     sized_list,
 )
 
-# iterations × optimizers × starts beyond this is refused before anything runs:
-# every point is kept (16 bytes, plus its loss and gradient norm), so this
-# bounds a run's memory at roughly half a gigabyte.
-MAX_POINTS = 10_000_000
+# A run is refused before anything runs if its estimate (optviz.optim.budget:
+# every point is kept, with its loss, gradient norm and CSV row, about 500
+# bytes in all; each iteration steps every block of rows) is beyond these.
+MAX_MEMORY = 1 << 30  # bytes
+MAX_SECONDS = 600.0
+MAX_POINTS = MAX_MEMORY // budget.BYTES_PER_POINT  # points a run may keep
 # Text the figure draws: a title wraps to two or three lines at most; a label
 # stands in the legend beside its badge.
 MAX_TITLE = 200
@@ -224,14 +227,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
     iterations = integer(top.get("iterations", 1000), "iterations", low=1)
     tolerance = number(top.get("tolerance", 0.0), "tolerance", low=0.0)
     optimizers = _optimizers(top["optimizers"], surface)
-    points = iterations * len(optimizers) * len(starts)
-    if points > MAX_POINTS:
-        raise ConfigError(
-            f"iterations × optimizers × starts = {iterations:,} × {len(optimizers)} "
-            f"× {len(starts)} = {points:,} points, more than the {MAX_POINTS:,} a "
-            "run may keep; use fewer iterations, optimizers or starts",
-            path="iterations",
-        )
+    _affordable(iterations, optimizers, len(starts))
     try:  # what validate accepts, run runs: the surface on its view
         probe.check(surface, xlim, ylim, starts, _uses_hessian(optimizers))
     except ConfigError as e:
@@ -361,14 +357,50 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
     return tuple(specs)
 
 
+def _affordable(iterations: int, specs: tuple[OptimizerSpec, ...], starts: int) -> None:
+    """Refuse a run whose estimated memory or time is beyond the bounds."""
+    points = iterations * len(specs) * starts
+    sizes = f"{iterations:,} × {len(specs)} × {starts}"
+    if points > MAX_POINTS:
+        raise ConfigError(
+            f"iterations × optimizers × starts = {sizes} = {points:,} points, more "
+            f"than the {MAX_POINTS:,} a run may keep: about "
+            f"{budget.size(points * budget.BYTES_PER_POINT)} of memory, with their "
+            f"losses and CSV rows, where a run may take {budget.size(MAX_MEMORY)}; "
+            "use fewer iterations, optimizers or starts",
+            path="iterations",
+        )
+    cost = budget.estimate(
+        [_rule(spec) for spec in specs],
+        starts,
+        iterations,
+        [spec.batch_size for spec in specs],
+    )
+    if cost.seconds > MAX_SECONDS:
+        raise ConfigError(
+            f"iterations × optimizers × starts = {sizes} would take about "
+            f"{budget.duration(cost.seconds)} to run (estimated from the methods' "
+            f"measured step costs), more than the {budget.duration(MAX_SECONDS)} "
+            "a run may take; use fewer iterations, optimizers, starts or smaller "
+            "batches",
+            path="iterations",
+        )
+
+
+def _rule(spec: OptimizerSpec) -> Any:
+    from optviz.optim.methods import METHODS
+
+    return METHODS[spec.method].build(dict(spec.hyperparameters))
+
+
 def _uses_hessian(specs: tuple[OptimizerSpec, ...]) -> bool:
     """Whether one of the optimizers may evaluate ∇²f: Newton's method, or a
     method registered with its own binding to f, ∇f and ∇²f."""
-    from optviz.optim.methods import METHODS, family_of
+    from optviz.optim.methods import family_of
     from optviz.optim.second_order import SecondOrder
 
     for spec in specs:
-        hp = METHODS[spec.method].build(dict(spec.hyperparameters))
+        hp = _rule(spec)
         newton = not isinstance(hp, SecondOrder) or hp.method == "newton"
         if family_of(hp).bind is not None and newton:
             return True
