@@ -21,6 +21,7 @@ near-miss names. Nothing past this module sees unchecked input.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -171,6 +172,11 @@ ENTRY_OPTIONS = (
         "the config's seed; >= 0; default 0",
     ),
 )
+# The dpi a frame is drawn at follows its size (Animation.figure_dpi): below
+# this its smallest text is under a pixel, which FreeType refuses (measured:
+# 32x24 fails, 40x30 draws).
+MIN_DPI = 5.0
+MIN_FRAME = (40, 30)
 VIEWS = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
 # Side by side, the two views need a wider frame than one (unless given).
@@ -237,14 +243,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
     if title is not None:
         title = drawn_text(title, "title", MAX_TITLE)
     output = top.get("output")
-    if output is None:
-        output_path = Path("out") / stem
-    elif isinstance(output, str) and output.strip():
-        output_path = Path(output)
-    else:
-        raise ConfigError(
-            f"must be a folder path as text; got {kind(output)}", path="output"
-        )
+    output_path = Path("out") / stem if output is None else _folder(output)
     return Config(
         source="",
         stem=stem,
@@ -261,6 +260,35 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
         fit_view=fit_view,
     )
+
+
+MAX_PATH = 1000  # characters of the output folder's path
+
+
+def _folder(value: Any) -> Path:
+    """``output:``: a folder path the file system can take and an error
+    message can show on one line."""
+    if not (isinstance(value, str) and value.strip()):
+        got = show(value) if isinstance(value, str) else kind(value)
+        raise ConfigError(f"must be a folder path as text; got {got}", path="output")
+    if not value.isprintable():
+        raise ConfigError(
+            f"must be a path of printable characters; got {show(value)}",
+            path="output",
+        )
+    if len(value) > MAX_PATH:
+        raise ConfigError(
+            f"must be at most {MAX_PATH} characters; got {len(value):,}", path="output"
+        )
+    for part in Path(value).parts:
+        size = len(os.fsencode(part))
+        if size > 255:  # NAME_MAX of the common file systems
+            raise ConfigError(
+                f"{show(part)} is {size} bytes long; a folder's name may have at "
+                "most 255",
+                path="output",
+            )
+    return Path(value)
 
 
 def _misplaced(top: Mapping[str, Any]) -> None:
@@ -433,6 +461,15 @@ def _animation(value: Any) -> Animation:
             integer(wh[0], f"{at('size')}[0]", 16, 4096),
             integer(wh[1], f"{at('size')}[1]", 16, 4096),
         )
+    if "dpi" not in entry:  # the dpi follows the size, and so does the text
+        dpi = Animation(size=size).figure_dpi
+        if dpi < MIN_DPI:  # FreeType cannot size a glyph of under a pixel
+            raise ConfigError(
+                f"a {size[0]}x{size[1]} frame is drawn at {dpi:.2g} dpi, too small "
+                f"for its text; frames are at least {MIN_FRAME[0]}x{MIN_FRAME[1]} "
+                "(or give animation.dpi)",
+                path=at("size"),
+            )
     formats = default.formats
     if "formats" in entry:
         names = list_of(entry["formats"], at("formats"), "a list of formats")
@@ -588,7 +625,13 @@ def _named_surface(value: Any, base: Path, path: str) -> Any:
             read_bytes(base / value, quoted_path(value))
         except ConfigError as e:
             raise e.at(path=path) from None
-        return surfaces.read_definition(base / value)
+        try:
+            return surfaces.read_definition(base / value)
+        except ConfigError as e:
+            if e.path:  # at a key of the surface file, which it names
+                raise
+            # about the file as a whole: the config's key names it
+            raise ConfigError(f"{quoted_path(value)}: {e.message}", path=path) from None
     try:
         return surfaces.builtin(value)
     except ConfigError as e:

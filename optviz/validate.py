@@ -380,22 +380,59 @@ def drawn_text(value: Any, path: str, most: int) -> str:
         raise ConfigError(
             f"must be one line of printable text; got {show(text)}", path=path
         )
+    missing = [c for c in text if not (" " <= c <= "~") and ord(c) not in _glyphs()]
+    if missing:  # matplotlib would warn, and draw a box
+        raise ConfigError(
+            f"the character {missing[0]!r} (U+{ord(missing[0]):04X}) cannot be "
+            f"drawn: {FONT}, the font of the figures, has no glyph for it",
+            path=path,
+        )
     if "$" in text:
         from matplotlib import cbook
 
         if cbook.is_math_text(text):
-            from matplotlib.mathtext import MathTextParser
-
-            try:
-                MathTextParser("path").parse(text)
-            except ValueError as e:
-                problem = str(e).strip().splitlines()[-1].strip() or "cannot be parsed"
-                raise ConfigError(
-                    f"{show(text)} is not mathtext matplotlib can draw ({problem}); "
-                    r"write \$ for a dollar sign",
-                    path=path,
-                ) from None
+            _mathtext(text, path)
     return text
+
+
+FONT = "DejaVu Sans"  # the house style's font (optviz.draw.backdrop.house_style)
+
+
+@functools.cache
+def _glyphs() -> frozenset[int]:
+    """The characters :data:`FONT`, as matplotlib ships it, has glyphs for."""
+    import os
+
+    import matplotlib
+    from matplotlib import ft2font
+
+    path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
+    return frozenset(ft2font.FT2Font(path).get_charmap())
+
+
+def _mathtext(text: str, path: str) -> None:
+    """Refuse ``text`` unless matplotlib parses it as mathtext in the house
+    style (its fonts), without a warning."""
+    import warnings
+
+    import matplotlib as mpl
+    from matplotlib.mathtext import MathTextParser
+
+    style = mpl.rc_context({"font.family": [FONT], "mathtext.fontset": "dejavusans"})
+    with style, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            MathTextParser("path").parse(text)
+            problem = str(caught[0].message) if caught else ""
+        except ValueError as e:
+            problem = str(e).strip().splitlines()[-1].strip() or "cannot be parsed"
+    if problem:
+        raise ConfigError(
+            f"{show(text)} is not mathtext matplotlib can draw "
+            f"({problem.splitlines()[0][:80]}); "
+            r"write \$ for a dollar sign",
+            path=path,
+        )
 
 
 _SHOWN = 40  # characters of a user's value an error echoes

@@ -814,7 +814,7 @@ def _function(name: str, exprs: list[Any], shape: str | None) -> str:
     if shape is None:
         (e,) = reduced
         code = printer.doprint(e)
-        if not e.free_symbols:  # a constant: give it the points' shape
+        if not exprs[0].free_symbols:  # a constant: give it the points' shape
             code = f"numpy.full(x.shape, {code}, dtype=float)"
         lines.append(f"    return {code}")
         return "\n".join(lines) + "\n"
