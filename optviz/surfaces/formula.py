@@ -122,6 +122,9 @@ def _real_functions() -> tuple[Any, Any]:
             sign = printer._module_format("numpy.sign")
             return f"{sign}({printer._print(self.args[0])})"
 
+        def _sympystr(self, printer):  # in messages, as the formula says it
+            return f"sign({printer._print(self.args[0])})"
+
     class RealAbs(sp.Function):
         nargs = 1
 
@@ -147,6 +150,9 @@ def _real_functions() -> tuple[Any, Any]:
             return True
 
         def _numpycode(self, printer):
+            return f"abs({printer._print(self.args[0])})"
+
+        def _sympystr(self, printer):
             return f"abs({printer._print(self.args[0])})"
 
     return RealAbs, RealSign
