@@ -349,6 +349,8 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
                 raw = h.boolean or bool(h.choices)
                 params[h.key] = value if raw else number(value, at)
                 problem = h.check(params[h.key])
+                if problem and raw:  # the method echoes the value whole
+                    problem = problem.split("; got ")[0] + f"; got {show(value)}"
                 if problem:
                     raise ConfigError(problem, path=at)
             elif h.default is None:

@@ -453,14 +453,24 @@ def test_formulas_of_the_whitelist_validate_and_draw_or_name_their_key(work, cap
         (("output",), "out/\nx", "must be a path of printable characters"),
         (("output",), "x" * 300, "is 300 bytes long; a folder's name may have"),
         (("animation", "size"), [32, 24], "a 32x24 frame is drawn at 4 dpi"),
+        (("optimizers", 1, "variant"), "a" * 100_000, "(100,000 characters)"),
     ],
-    ids=["cjk-title", "cjk-mathtext", "surface-name", "newline", "long-name", "tiny"],
+    ids=[
+        "cjk-title",
+        "cjk-mathtext",
+        "surface-name",
+        "newline",
+        "long-name",
+        "tiny",
+        "long-choice",
+    ],
 )
 def test_found_values_are_refused_at_their_key(work, capsys, path, value, fragment):
     """A CJK title printed 'UserWarning: Glyph 28450 missing from font(s)
     DejaVu Sans' in run; a surface name is drawn on the title card; a
     newline in the output folder split its error in two; a 32x24 frame
-    ended in 'internal error: FT_Set_Char_Size failed'."""
+    ended in 'internal error: FT_Set_Char_Size failed'; a hyperparameter
+    that takes names echoed a value of 100,000 characters whole."""
     config = work / "c.yaml"
     config.write_text(dump(with_value(path, value)), encoding="utf-8")
     code, _, err = cli(capsys, "validate", config)
