@@ -5,7 +5,7 @@ a separate process, is not counted), so imports are included; the baseline
 line shows what the imports alone cost.
 
 - a 1,000,000-iteration run of one optimizer (the limit on a run is
-  10,000,000 points: iterations × optimizers × starts), with and without
+  about 2,100,000 points: iterations × optimizers × starts), with and without
   writing its CSV and a 300-frame video;
 - a 300-frame and a 3,000-frame video of the same lecture config: frames are
   streamed to ffmpeg, never all held, so the two should be about equal; and

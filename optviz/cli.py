@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import signal
 import sys
@@ -301,6 +302,14 @@ def validate(configs: tuple[Path, ...]) -> None:
         )
 
 
+def _finite(value: float | None, param: click.Parameter) -> float | None:
+    """A number option that is not NaN or infinite (click's ranges let both
+    through)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param=param)
+    return value
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -333,6 +342,7 @@ def validate(configs: tuple[Path, ...]) -> None:
 @click.option(
     "--scale",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, v: _finite(v, param),
     help="Draw the frames at the video's size and dpi times this "
     "(default 0.45; 1 is the video's own size).",
 )

@@ -22,6 +22,7 @@ near-miss names. Nothing past this module sees unchecked input.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,10 +35,12 @@ from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
 from optviz.explore import MapSpec, SweepSpec, parse_map, parse_sweep
+from optviz.optim import budget
 from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 from optviz.output.writers import WRITERS
-from optviz.surfaces import Surface
+from optviz.surfaces import Surface, probe
 from optviz.validate import (
+    MAX_COORDINATE,
     TOO_DEEP,
     choice,
     did_you_mean,
@@ -60,10 +63,12 @@ from optviz.validate import (
 if TYPE_CHECKING:
     from optviz.optim.methods import Method
 
-# iterations × optimizers × starts beyond this is refused before anything runs:
-# every point is kept (16 bytes, plus its loss and gradient norm), so this
-# bounds a run's memory at roughly half a gigabyte.
-MAX_POINTS = 10_000_000
+# A run is refused before anything runs if its estimate (optviz.optim.budget:
+# every point is kept, with its loss, gradient norm and CSV row, about 500
+# bytes in all; each iteration steps every block of rows) is beyond these.
+MAX_MEMORY = 1 << 30  # bytes
+MAX_SECONDS = 600.0
+MAX_POINTS = MAX_MEMORY // budget.BYTES_PER_POINT  # points a run may keep
 # Text the figure draws: a title wraps to two or three lines at most; a label
 # stands in the legend beside its badge.
 MAX_TITLE = 200
@@ -254,6 +259,11 @@ ENTRY_OPTIONS = (
         "the config's seed; >= 0; default 0",
     ),
 )
+# The dpi a frame is drawn at follows its size (Animation.figure_dpi): below
+# this its smallest text is under a pixel, which FreeType refuses (measured:
+# 32x24 fails, 40x30 draws).
+MIN_DPI = 5.0
+MIN_FRAME = (40, 30)
 VIEWS = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
 BACKDROPS = ("none", "basins")  # what the 2-D view shows under its contour lines
@@ -314,26 +324,17 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
     sweep = None
     if "sweep" in top:
         sweep, optimizers, starts = parse_sweep(top["sweep"], optimizers, starts)
-    points = iterations * len(optimizers) * len(starts)
-    if points > MAX_POINTS:
-        raise ConfigError(
-            f"iterations × optimizers × starts = {iterations:,} × {len(optimizers)} "
-            f"× {len(starts)} = {points:,} points, more than the {MAX_POINTS:,} a "
-            "run may keep; use fewer iterations, optimizers or starts",
-            path="iterations",
-        )
+    _affordable(iterations, optimizers, len(starts))
+    try:  # what validate accepts, run runs: the surface on its view
+        probe.check(surface, xlim, ylim, starts, _uses_hessian(optimizers))
+    except ConfigError as e:
+        where = "view" if isinstance(top.get("view"), Mapping) else "surface"
+        raise e.at(path=where) from None
     title = top.get("title")
     if title is not None:
         title = drawn_text(title, "title", MAX_TITLE)
     output = top.get("output")
-    if output is None:
-        output_path = Path("out") / stem
-    elif isinstance(output, str) and output.strip():
-        output_path = Path(output)
-    else:
-        raise ConfigError(
-            f"must be a folder path as text; got {kind(output)}", path="output"
-        )
+    output_path = Path("out") / stem if output is None else _folder(output)
     return Config(
         source="",
         stem=stem,
@@ -352,6 +353,35 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         map=parse_map(top["map"], optimizers, iterations) if "map" in top else None,
         sweep=sweep,
     )
+
+
+MAX_PATH = 1000  # characters of the output folder's path
+
+
+def _folder(value: Any) -> Path:
+    """``output:``: a folder path the file system can take and an error
+    message can show on one line."""
+    if not (isinstance(value, str) and value.strip()):
+        got = show(value) if isinstance(value, str) else kind(value)
+        raise ConfigError(f"must be a folder path as text; got {got}", path="output")
+    if not value.isprintable():
+        raise ConfigError(
+            f"must be a path of printable characters; got {show(value)}",
+            path="output",
+        )
+    if len(value) > MAX_PATH:
+        raise ConfigError(
+            f"must be at most {MAX_PATH} characters; got {len(value):,}", path="output"
+        )
+    for part in Path(value).parts:
+        size = len(os.fsencode(part))
+        if size > 255:  # NAME_MAX of the common file systems
+            raise ConfigError(
+                f"{show(part)} is {size} bytes long; a folder's name may have at "
+                "most 255",
+                path="output",
+            )
+    return Path(value)
 
 
 def _misplaced(top: Mapping[str, Any]) -> None:
@@ -542,6 +572,8 @@ def _hyperparameters(
                 )
             params[h.key] = value if raw else number(value, at)
             problem = h.check(params[h.key])
+            if problem and raw:  # the method echoes the value whole
+                problem = problem.split("; got ")[0] + f"; got {show(value)}"
             if problem:
                 raise ConfigError(problem, path=at)
         elif h.default is None:
@@ -580,6 +612,54 @@ def _passed_through(
     return tuple(hp.kwargs)
 
 
+def _affordable(iterations: int, specs: tuple[OptimizerSpec, ...], starts: int) -> None:
+    """Refuse a run whose estimated memory or time is beyond the bounds."""
+    points = iterations * len(specs) * starts
+    sizes = f"{iterations:,} × {len(specs)} × {starts}"
+    if points > MAX_POINTS:
+        raise ConfigError(
+            f"iterations × optimizers × starts = {sizes} = {points:,} points, more "
+            f"than the {MAX_POINTS:,} a run may keep: about "
+            f"{budget.size(points * budget.BYTES_PER_POINT)} of memory, with their "
+            f"losses and CSV rows, where a run may take {budget.size(MAX_MEMORY)}; "
+            "use fewer iterations, optimizers or starts",
+            path="iterations",
+        )
+    cost = budget.estimate(
+        [_rule(spec) for spec in specs],
+        starts,
+        iterations,
+        [spec.batch_size for spec in specs],
+    )
+    if cost.seconds > MAX_SECONDS:
+        raise ConfigError(
+            f"iterations × optimizers × starts = {sizes} would take about "
+            f"{budget.duration(cost.seconds)} to run (estimated from the methods' "
+            f"measured step costs), more than the {budget.duration(MAX_SECONDS)} "
+            "a run may take; use fewer iterations, optimizers, starts or smaller "
+            "batches",
+            path="iterations",
+        )
+
+
+def _rule(spec: OptimizerSpec) -> Any:
+    return spec.resolved().build(dict(spec.hyperparameters))
+
+
+def _uses_hessian(specs: tuple[OptimizerSpec, ...]) -> bool:
+    """Whether one of the optimizers may evaluate ∇²f: Newton's method, or a
+    method registered with its own binding to f, ∇f and ∇²f."""
+    from optviz.optim.methods import family_of
+    from optviz.optim.second_order import SecondOrder
+
+    for spec in specs:
+        hp = _rule(spec)
+        newton = not isinstance(hp, SecondOrder) or hp.method == "newton"
+        if family_of(hp).bind is not None and newton:
+            return True
+    return False
+
+
 def _batch_size(value: Any, path: str, surface: Surface) -> int:
     if surface.examples is None:
         raise ConfigError(
@@ -606,6 +686,15 @@ def _animation(value: Any) -> Animation:
             integer(wh[0], f"{at('size')}[0]", 16, 4096),
             integer(wh[1], f"{at('size')}[1]", 16, 4096),
         )
+    if "dpi" not in entry:  # the dpi follows the size, and so does the text
+        dpi = Animation(size=size).layout.figure_dpi
+        if dpi < MIN_DPI:  # FreeType cannot size a glyph of under a pixel
+            raise ConfigError(
+                f"a {size[0]}x{size[1]} frame is drawn at {dpi:.2g} dpi, too small "
+                f"for its text; frames are at least {MIN_FRAME[0]}x{MIN_FRAME[1]} "
+                "(or give animation.dpi)",
+                path=at("size"),
+            )
     formats = default.formats
     if "formats" in entry:
         names = list_of(entry["formats"], at("formats"), "a list of formats")
@@ -756,7 +845,12 @@ def parse_surface(value: Any, source: str = "", base: str | Path = ".") -> Surfa
     """A surface as ``surface:`` in a config would give it (for ``optviz show``
     and notebooks): a name, a file, ``{name, parameters}`` or ``{formula, ...}``."""
     try:
-        return _surface(value, Path(base))
+        surface = _surface(value, Path(base))
+        try:  # drawn on its own window
+            probe.check(surface, surface.xlim, surface.ylim, surface.starts)
+        except ConfigError as e:
+            raise e.at(path="surface") from None
+        return surface
     except ConfigError as e:
         raise e.at(source=source) from None
 
@@ -800,7 +894,13 @@ def _named_surface(value: Any, base: Path, path: str) -> Any:
             read_bytes(base / value, quoted_path(value))
         except ConfigError as e:
             raise e.at(path=path) from None
-        return surfaces.read_definition(base / value)
+        try:
+            return surfaces.read_definition(base / value)
+        except ConfigError as e:
+            if e.path:  # at a key of the surface file, which it names
+                raise
+            # about the file as a whole: the config's key names it
+            raise ConfigError(f"{quoted_path(value)}: {e.message}", path=path) from None
     try:
         return surfaces.builtin(value)
     except ConfigError as e:
@@ -819,7 +919,7 @@ def _view(value: Any, surface: Any) -> tuple[tuple[float, float], tuple[float, f
             continue
         path = f"view.{axis}"
         lo, hi = (
-            number(v, f"{path}[{i}]")
+            number(v, f"{path}[{i}]", -MAX_COORDINATE, MAX_COORDINATE)
             for i, v in enumerate(pair(entry[axis], path, "[min, max]"))
         )
         if not lo < hi:

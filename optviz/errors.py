@@ -28,7 +28,10 @@ class ConfigError(OptvizError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = ": ".join(part for part in (self.source, self.path) if part)
+        # a file named with a newline or a control character still gives
+        # one line: such a name is shown as Python writes it
+        source = self.source if self.source.isprintable() else repr(self.source)
+        where = ": ".join(part for part in (source, self.path) if part)
         return f"{where}: {self.message}" if where else self.message
 
     def at(self, path: str = "", source: str = "") -> ConfigError:

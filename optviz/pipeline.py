@@ -1425,7 +1425,7 @@ def _work(
     with Interrupts():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        die_with_parent(parent)
+        die_with_parent()
         _work_on(path, folder, outputs, send)
 
 

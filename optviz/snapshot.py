@@ -52,8 +52,9 @@ import numpy as np
 
 from optviz import api
 from optviz.config import Animation, Config
-from optviz.errors import RenderError
+from optviz.errors import ConfigError, OptvizError, RenderError
 from optviz.output.files import replace_when_done
+from optviz.validate import read_bytes
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
@@ -166,18 +167,27 @@ def check(
     return Outcome(config.stem, folder, tuple(differences), tuple(written), True)
 
 
+# Frames are drawn at most this many pixels a side, as a video may be.
+MAX_FRAME = 4096
+
+
 def take(config: Config, *, scale: float = SCALE) -> Snapshot:
     """Run ``config`` and draw its key frames at ``scale`` times the video's
-    size and dpi."""
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0; got {scale}")
+    size and dpi (ValueError for a scale that is not a number above 0;
+    OptvizError for one that makes frames larger than a video may be)."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a number above 0; got {scale}")
     video = config.animation
+    if max(video.size) * scale > MAX_FRAME + 0.5:
+        raise OptvizError(
+            f"scale {scale:g} draws the {video.size[0]}x{video.size[1]} video's "
+            f"frames {max(video.size) * scale:.4g} pixels wide; frames may be at "
+            f"most {MAX_FRAME} a side"
+        )
+    width, height = (max(1, round(side * scale)) for side in video.size)
     drawn = dataclasses.replace(
         video,
-        size=(
-            max(1, round(video.size[0] * scale)),
-            max(1, round(video.size[1] * scale)),
-        ),
+        size=(width, height),
         # Unset, the dpi follows the size: the same layout at either size.
         dpi=None if video.dpi is None else max(1, round(video.dpi * scale)),
     )
@@ -432,6 +442,29 @@ def load_png(path: Path) -> np.ndarray:
     return np.asarray(iio.imread(path, plugin="pillow", mode="RGB"))
 
 
+# A stored frame is tens of kilobytes; the largest a video may be (4096 ×
+# 4096, incompressible) is 50 MB as a PNG.
+MAX_PNG_BYTES = 64 << 20
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the PNG at ``path``, from its header: nothing is
+    decoded, so a file that claims a billion pixels (a decompression bomb)
+    costs 24 bytes. ValueError if it is not a PNG; OSError if unreadable."""
+    import struct
+
+    size = path.stat().st_size
+    if size > MAX_PNG_BYTES:
+        raise ValueError(f"{size:,} bytes, more than a frame can take")
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if len(head) < 24 or head[:8] != _PNG or head[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
 def compare_frame(
     expected_path: Path,
     actual: np.ndarray,
@@ -444,17 +477,24 @@ def compare_frame(
     new frame and a diff image are written beside it (if ``keep_failed``)."""
     if not expected_path.is_file():
         return [Difference(expected_path, f"missing; {UPDATE_HINT}")]
-    try:
-        expected = load_png(expected_path)
-    except (OSError, ValueError) as e:
-        return [Difference(expected_path, f"unreadable ({e}); {UPDATE_HINT}")]
     failed = expected_path.with_suffix(".failed.png")
     diff = expected_path.with_suffix(".diff.png")
     shown = f"frame at iteration {iteration:,}"
-    if expected.shape != actual.shape:
+    try:  # its size first, from the header: only a frame of ours is decoded
+        width, height = png_size(expected_path)
+        if (height, width) == actual.shape[:2]:
+            expected = load_png(expected_path)
+    except Exception as e:  # whatever the decoder says of a broken file
+        why = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        return [Difference(expected_path, f"unreadable ({why}); {UPDATE_HINT}")]
+    if (height, width) != actual.shape[:2] or expected.shape != actual.shape:
         kept: tuple[Path, ...] = (_save(failed, actual),) if keep_failed else ()
         what = f"{shown}: size"
-        return [Difference(expected_path, what, _size(expected), _size(actual), kept)]
+        return [
+            Difference(
+                expected_path, what, f"{width}x{height} pixels", _size(actual), kept
+            )
+        ]
     off = rms(expected, actual)
     if off <= image_tol:
         return []
@@ -504,9 +544,11 @@ def compare(
     text = folder / TRAJECTORIES
     if not text.is_file():
         return [Difference(folder, f"no snapshot here; {UPDATE_HINT}")]
-    try:
-        expected = text.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    try:  # a regular file of at most a megabyte (about 40 kB as written)
+        expected = read_bytes(text, TRAJECTORIES).decode("utf-8")
+    except ConfigError as e:
+        return [Difference(text, f"{e.message}; {UPDATE_HINT}")]
+    except UnicodeDecodeError as e:
         return [Difference(text, f"unreadable ({e}); {UPDATE_HINT}")]
     out = compare_text(expected, snap.text, text, rtol=rtol, atol=atol)
     for which, k in zip(FRAMES, snap.frame_iterations):

@@ -24,6 +24,10 @@ MAX_FILE_BYTES = 1 << 20
 # nine aliases each expand to 9⁹ values. The tree a file stands for, aliases
 # expanded, is counted before anything is built from it.
 MAX_VALUES = 100_000
+# A view (or a surface's domain) lies within ±this: the drawing computes
+# with a hundred times the view's width (where a path has diverged), and
+# nothing a contour plot shows needs more.
+MAX_COORDINATE = 1e100
 
 
 def read_bytes(path: Path, name: str | None = None) -> bytes:
@@ -109,6 +113,12 @@ def _unique_keys_loader():
     import yaml
 
     class Loader(yaml.SafeLoader):
+        def construct_yaml_int(self, node):
+            try:
+                return super().construct_yaml_int(node)
+            except ValueError:  # more digits than Python converts (4,300)
+                return LongInteger(sum(c.isdigit() for c in node.value))
+
         def construct_document(self, node):
             values = expanded_size(node)
             if values > MAX_VALUES:
@@ -134,7 +144,20 @@ def _unique_keys_loader():
                         )
             return super().construct_mapping(node, deep=deep)
 
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
     return Loader
+
+
+class LongInteger:
+    """A whole number written with more digits than Python turns into an
+    int (4,300; ``int()`` raises): what the YAML loader gives for one, so
+    that the checker of its key refuses it with the key path."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<a number of {self.digits:,} digits>"
 
 
 def expanded_size(root: Any) -> int:
@@ -201,6 +224,10 @@ def number(
 ) -> float:
     """A finite float; also accepts text like ``1e-3``, which YAML 1.1 reads as a
     string (it wants ``1.0e-3``)."""
+    if isinstance(value, LongInteger):
+        raise ConfigError(
+            f"must be a finite number; got one with {value.digits:,} digits", path=path
+        )
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ConfigError(f"must be a number; got {kind(value)}", path=path)
     if isinstance(value, str):
@@ -211,7 +238,7 @@ def number(
         number = float(value)
     except OverflowError:  # an int with hundreds of digits
         raise ConfigError(
-            f"must be a finite number; got one with {len(str(abs(value)))} digits",
+            f"must be a finite number; got one with {_digits(int(value)):,} digits",
             path=path,
         ) from None
     if not math.isfinite(number):
@@ -219,6 +246,15 @@ def number(
     if not low <= number <= high:
         raise ConfigError(f"must be {range_text(low, high)}; got {number:g}", path=path)
     return number
+
+
+def _digits(value: int) -> int:
+    """How many decimal digits ``value`` has, without making its text (which
+    Python refuses beyond 4,300 digits)."""
+    bits = abs(value).bit_length()
+    if bits < 4000:
+        return len(str(abs(value)))
+    return int(bits * math.log10(2)) + 1
 
 
 def integer(value: Any, path: str, low: int = 0, high: int = 10**12) -> int:
@@ -317,6 +353,7 @@ def kind(value: Any) -> str:
         str: "text",
         list: "a list",
         dict: "a mapping",
+        LongInteger: "a number",
     }.get(type(value), type(value).__name__)
 
 
@@ -328,6 +365,12 @@ def drawn_text(value: Any, path: str, most: int) -> str:
     accepted."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ConfigError(f"must be text; got {kind(value)}", path=path)
+    if isinstance(value, int) and _digits(value) > most:
+        raise ConfigError(
+            f"must be at most {most} characters; got a number of "
+            f"{_digits(value):,} digits",
+            path=path,
+        )
     text = str(value)
     if len(text) > most:
         raise ConfigError(
@@ -337,22 +380,59 @@ def drawn_text(value: Any, path: str, most: int) -> str:
         raise ConfigError(
             f"must be one line of printable text; got {show(text)}", path=path
         )
+    missing = [c for c in text if not (" " <= c <= "~") and ord(c) not in _glyphs()]
+    if missing:  # matplotlib would warn, and draw a box
+        raise ConfigError(
+            f"the character {missing[0]!r} (U+{ord(missing[0]):04X}) cannot be "
+            f"drawn: {FONT}, the font of the figures, has no glyph for it",
+            path=path,
+        )
     if "$" in text:
         from matplotlib import cbook
 
         if cbook.is_math_text(text):
-            from matplotlib.mathtext import MathTextParser
-
-            try:
-                MathTextParser("path").parse(text)
-            except ValueError as e:
-                problem = str(e).strip().splitlines()[-1].strip() or "cannot be parsed"
-                raise ConfigError(
-                    f"{show(text)} is not mathtext matplotlib can draw ({problem}); "
-                    r"write \$ for a dollar sign",
-                    path=path,
-                ) from None
+            _mathtext(text, path)
     return text
+
+
+FONT = "DejaVu Sans"  # the house style's font (optviz.draw.backdrop.house_style)
+
+
+@functools.cache
+def _glyphs() -> frozenset[int]:
+    """The characters :data:`FONT`, as matplotlib ships it, has glyphs for."""
+    import os
+
+    import matplotlib
+    from matplotlib import ft2font
+
+    path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
+    return frozenset(ft2font.FT2Font(path).get_charmap())
+
+
+def _mathtext(text: str, path: str) -> None:
+    """Refuse ``text`` unless matplotlib parses it as mathtext in the house
+    style (its fonts), without a warning."""
+    import warnings
+
+    import matplotlib as mpl
+    from matplotlib.mathtext import MathTextParser
+
+    style = mpl.rc_context({"font.family": [FONT], "mathtext.fontset": "dejavusans"})
+    with style, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            MathTextParser("path").parse(text)
+            problem = str(caught[0].message) if caught else ""
+        except ValueError as e:
+            problem = str(e).strip().splitlines()[-1].strip() or "cannot be parsed"
+    if problem:
+        raise ConfigError(
+            f"{show(text)} is not mathtext matplotlib can draw "
+            f"({problem.splitlines()[0][:80]}); "
+            r"write \$ for a dollar sign",
+            path=path,
+        )
 
 
 _SHOWN = 40  # characters of a user's value an error echoes
@@ -368,6 +448,8 @@ def show(value: Any) -> str:
     short.maxstring = short.maxother = _SHOWN
     short.maxlist = short.maxtuple = short.maxdict = short.maxset = 4
     short.maxlevel = 2
+    if isinstance(value, int) and value.bit_length() > 4000:  # beyond repr()
+        return f"<a number of {_digits(value):,} digits>"
     text = short.repr(value)  # bounded: nested containers stop at 4 × 4
     if len(text) > 2 * _SHOWN:
         text = text[: 2 * _SHOWN - 3] + "..."

@@ -159,19 +159,22 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
     code_at = np.full(m * n, -1)
     fused: dict[Family, list[int]] = {}
     blocks: list[_Block | _Fused] = []
-    for i, rule in enumerate(rules):
-        family = optimizers.family_of(rule)
-        if family.stack is not None:
-            fused.setdefault(family, []).append(i)
-        else:
-            rows = np.arange(i * n, (i + 1) * n)
-            block = _Block(
-                i, family, rule, rows, starts, grad, problem, batches, perturb
+    with np.errstate(all="ignore"):  # a family's init may evaluate f and ∇f
+        for i, rule in enumerate(rules):
+            family = optimizers.family_of(rule)
+            if family.stack is not None:
+                fused.setdefault(family, []).append(i)
+            else:
+                rows = np.arange(i * n, (i + 1) * n)
+                block = _Block(
+                    i, family, rule, rows, starts, grad, problem, batches, perturb
+                )
+                blocks.append(block)
+        for k, (family, indices) in enumerate(fused.items()):
+            chosen = [rules[i] for i in indices]
+            blocks.insert(
+                k, _Fused(family, chosen, starts, batches, indices, perturb, k)
             )
-            blocks.append(block)
-    for k, (family, indices) in enumerate(fused.items()):
-        chosen = [rules[i] for i in indices]
-        blocks.insert(k, _Fused(family, chosen, starts, batches, indices, perturb, k))
     history[0] = np.tile(starts, (m, 1))
     k = 0
     with np.errstate(all="ignore"):  # diverging rows overflow; that is a status
@@ -303,8 +306,7 @@ class _Fused:
     def _sampled(self, grad, count):
         """``grad`` with the minibatch rows' gradients taken on this chunk's
         batches, one batch per call."""
-        index, weight = self.sampler.take(count)
-        batches = iter(zip(index, weight))
+        batches = _batches(self.sampler, count)
         rows, examples = self.sampled, self.batches.examples
 
         def sampled(q):
@@ -332,6 +334,22 @@ class _Fused:
             return g
 
         return perturbed
+
+
+# Minibatch indices are drawn at most this many at a time (with their
+# weights, 16 bytes each): a chunk of 256 steps of 100,000-example batches
+# would take 400 MB per row at once.
+_MAX_DRAWN = 1 << 20
+
+
+def _batches(sampler: minibatch.Sampler, count: int):
+    """The indices and weights of ``count`` steps, one step at a time, drawn
+    from ``sampler`` a few steps at a time (the same draws as all at once:
+    each row's examples are dealt from its own shuffled epochs in order)."""
+    steps = max(1, _MAX_DRAWN // (len(sampler.sizes) * sampler.width))
+    for first in range(0, count, steps):
+        index, weight = sampler.take(min(steps, count - first))
+        yield from zip(index, weight)
 
 
 def _minibatch_rows(

@@ -102,9 +102,12 @@ def newton_step(s: NewtonState, problem: Problem, opt: SecondOrder) -> NewtonSta
     g = problem.grad(s.theta)
     h = problem.hessian(s.theta) + opt.damping * np.eye(2)
     running = s.code == RUNNING
+    # LAPACK's SVD fails on a matrix with NaN or inf (∇²f overflowing far
+    # out): such a row cannot take a step either
+    finite = np.asarray(np.isfinite(h).all(axis=(-2, -1)))
     with np.errstate(all="ignore"):
-        cond = np.linalg.cond(h)
-    invertible = np.isfinite(cond) & (cond < 1e12)
+        cond = np.linalg.cond(np.where(finite[:, None, None], h, np.eye(2)))
+    invertible = finite & np.isfinite(cond) & (cond < 1e12)
     singular = running & ~invertible
     safe = np.where(invertible[:, None, None], h, np.eye(2))  # solve all rows
     step = np.linalg.solve(safe, g[..., None])[..., 0]

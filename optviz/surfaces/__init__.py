@@ -36,8 +36,10 @@ import numpy as np
 from optviz.errors import ConfigError, join_path
 from optviz.surfaces import minibatch
 from optviz.validate import (
+    MAX_COORDINATE,
     choice,
     did_you_mean,
+    drawn_text,
     integer,
     known_keys,
     list_of,
@@ -52,6 +54,7 @@ from optviz.validate import (
 Array = np.ndarray
 
 KINDS = ("global", "local", "saddle")
+MAX_NAME = 80  # characters of a surface's name, as of an optimizer's label
 LEVELS = ("log", "linear")
 _KEYS = (
     "data",
@@ -225,7 +228,10 @@ def parse_definition(
     def at(key: str) -> str:
         return join_path(path, key)
 
-    name = _text(entry.get("name", default_name), at("name"))
+    # drawn on the title card and by optviz show
+    name = drawn_text(
+        _text(entry.get("name", default_name), at("name")), at("name"), MAX_NAME
+    )
     if "data" in entry:  # least squares: the data settings are the parameters
         if "formula" in entry or "parameters" in entry:
             raise ConfigError(
@@ -334,7 +340,7 @@ def _domain(value: Any, path: str) -> tuple[tuple[float, float], tuple[float, fl
         if axis not in entry:
             raise ConfigError(f"missing required key {axis!r} ([min, max])", path=path)
         lo, hi = (
-            number(v, f"{where}[{i}]")
+            number(v, f"{where}[{i}]", -MAX_COORDINATE, MAX_COORDINATE)
             for i, v in enumerate(pair(entry[axis], where, "[min, max]"))
         )
         if not lo < hi:

@@ -21,6 +21,7 @@ and executes the cached code without importing SymPy at all.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,18 @@ Array = np.ndarray
 
 MAX_LENGTH = 2000  # characters of formula
 MAX_NODES = 500  # nodes of its syntax tree
-MAX_POWER = 64  # largest literal exponent: x^64 is plenty, 9^9^9 is an attack
+MAX_POWER = 64  # largest exponent: x^64 is plenty, 9^9^9 is an attack
+# The derivatives SymPy builds grow with the formula's shape, not its length:
+# a product of 45 short factors, or 120 nested sin, has a Hessian of most of
+# a million parts that takes SymPy minutes. Each stage is measured before the
+# next is built (∇f before ∇²f, ∇²f before its code is printed); the largest
+# built-in surface, Goldstein-Price, has 328 parts in ∇f and 903 in ∇²f.
+MAX_GRADIENT = 5_000  # parts of ∂f/∂x and ∂f/∂y together
+MAX_HESSIAN = 40_000  # parts of the Hessian's three entries together
+# Numbers the formula computes must fit a float (2^1024 ≈ 1.8e308); one
+# beyond 2^-1100 underflows to 0 (the subnormals end at 2^-1074).
+_MAX_BITS = 1024
+_MIN_BITS = -1100
 
 
 class FormulaError(ValueError):
@@ -40,7 +52,8 @@ class FormulaError(ValueError):
 
 
 # The functions a formula may call; each is SymPy's function of that name
-# (abs: Abs), so the whitelist and what it maps to cannot drift apart.
+# (abs and sign: their real versions, see _real_functions), so the whitelist
+# and what it maps to cannot drift apart.
 FUNCTIONS = (
     "sin",
     "cos",
@@ -63,7 +76,86 @@ FUNCTIONS = (
 def _functions() -> dict[str, Any]:
     import sympy as sp
 
-    return {name: getattr(sp, "Abs" if name == "abs" else name) for name in FUNCTIONS}
+    real_abs, real_sign = _real_functions()
+    special = {"abs": real_abs, "sign": real_sign}
+    return {name: special.get(name) or getattr(sp, name) for name in FUNCTIONS}
+
+
+@functools.cache
+def _real_functions() -> tuple[Any, Any]:
+    """|u| and sign(u) of a real u, as SymPy functions.
+
+    SymPy's own Abs and sign are complex functions: the derivative of sign
+    is a DiracDelta, which no NumPy code can compute, and that of |u| for a
+    u not known to be real (|log x|) holds re, im and unevaluated
+    derivatives. On the reals, away from the kink at u = 0, the derivative of
+    |u| is sign(u) and that of sign(u) is 0; at the kink both are taken as 0,
+    the subgradient the optimizers stop at. The code printed for them is
+    NumPy's abs and sign.
+    """
+    import sympy as sp
+
+    class RealSign(sp.Function):
+        nargs = 1
+
+        @classmethod
+        def eval(cls, u):
+            if u.is_Number:
+                return sp.sign(u)
+            if u.is_extended_positive:
+                return sp.S.One
+            if u.is_extended_negative:
+                return sp.S.NegativeOne
+            if u.is_zero:
+                return sp.S.Zero
+            if u.could_extract_minus_sign():
+                return -cls(-u)
+            return None
+
+        def fdiff(self, argindex=1):
+            return sp.S.Zero
+
+        def _eval_is_extended_real(self):
+            return True
+
+        def _numpycode(self, printer):
+            sign = printer._module_format("numpy.sign")
+            return f"{sign}({printer._print(self.args[0])})"
+
+        def _sympystr(self, printer):  # in messages, as the formula says it
+            return f"sign({printer._print(self.args[0])})"
+
+    class RealAbs(sp.Function):
+        nargs = 1
+
+        @classmethod
+        def eval(cls, u):
+            if u.is_Number:
+                return sp.Abs(u)
+            if u.is_extended_nonnegative:
+                return u
+            if u.is_extended_nonpositive:
+                return -u
+            if u.could_extract_minus_sign():
+                return cls(-u)
+            return None
+
+        def fdiff(self, argindex=1):
+            return RealSign(self.args[0])
+
+        def _eval_is_extended_real(self):
+            return True
+
+        def _eval_is_extended_nonnegative(self):
+            return True
+
+        def _numpycode(self, printer):
+            return f"abs({printer._print(self.args[0])})"
+
+        def _sympystr(self, printer):
+            return f"abs({printer._print(self.args[0])})"
+
+    return RealAbs, RealSign
 
 
 CONSTANTS = ("pi", "e")
@@ -96,10 +188,39 @@ def parse(text: str, parameters: Mapping[str, float] | None = None) -> Any:
         "e": sp.E,
         **{k: sp.Float(v) for k, v in params.items()},
     }
-    expr = _Builder(names, _functions(), sorted(params)).build(tree.body)
+    try:
+        expr = _Builder(names, _functions(), sorted(params)).build(tree.body)
+    except OverflowError:  # SymPy computing a constant: exp(exp(exp(64.0)))
+        raise FormulaError(_OVERFLOWS) from None
     if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan):
-        raise FormulaError("the formula is undefined (division by zero?)")
+        raise FormulaError(_UNDEFINED)
+    _real_valued(expr, "the formula")
     return expr
+
+
+_OVERFLOWS = (
+    "a number in the formula overflows: it is beyond 1.8e308, the largest float"
+)
+_UNDEFINED = "the formula is undefined (division by zero?)"
+_COMPLEX = (
+    "takes complex values ({}): a square root or log of a negative number, "
+    "or asin/acos of a number beyond ±1"
+)
+
+
+def _real_valued(expr: Any, what: str) -> None:
+    """Refuse an expression that SymPy made complex (√(−x²) is i·|x|): its
+    NumPy code would compute complex numbers."""
+    import sympy as sp
+
+    if expr.has(sp.I):
+        raise FormulaError(f"{what} " + _COMPLEX.format(_shown(expr)))
+
+
+def _shown(expr: Any) -> str:
+    """A SymPy expression for a message, cut short."""
+    text = str(expr)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _syntax(
@@ -173,9 +294,20 @@ class _Walker:
             raise FormulaError(f"{value!r} is not allowed in a formula: only numbers")
         if isinstance(value, int):
             if abs(value) > 10**15:
-                raise FormulaError(f"the number {value} is too large")
+                digits = len(str(abs(value)))  # at most MAX_LENGTH of them
+                shown = (
+                    f"the number {value}"
+                    if digits <= 20
+                    else f"a number of {digits:,} digits"
+                )
+                raise FormulaError(
+                    f"{shown} is too large; whole numbers in a "
+                    "formula are at most 10^15 (write 1e20 for larger)"
+                )
         elif not math.isfinite(value):
-            raise FormulaError(f"the number {value} is not finite")
+            raise FormulaError(
+                "a number in the formula is beyond 1.8e308, the largest float"
+            )
         return self.number(value)
 
     def _Name(self, node: ast.Name) -> Any:
@@ -245,7 +377,13 @@ def _literal(node: ast.AST) -> float | None:
 
 
 class _Builder(_Walker):
-    """The walk of :class:`_Walker`, turning each node into SymPy."""
+    """The walk of :class:`_Walker`, turning each node into SymPy.
+
+    Every constant it makes (a part without x and y: ``pi^pi``, ``log(-1)``,
+    ``1e300*1e300``) is evaluated as it is made and refused unless it is a
+    real number a float can hold, so that a power tower or an exact rational
+    of a billion digits is never built.
+    """
 
     def __init__(self, names, functions, parameters):
         super().__init__(parameters)
@@ -261,30 +399,111 @@ class _Builder(_Walker):
         return self.names[name]
 
     def operate(self, op: ast.AST, left: Any, right: Any = None) -> Any:
-        import sympy as sp
-
         if isinstance(op, ast.USub):
             return -left
         if isinstance(op, ast.Add):
-            return left + right
-        if isinstance(op, ast.Sub):
-            return left - right
-        if isinstance(op, ast.Mult):
-            return left * right
-        if isinstance(op, ast.Div):
-            return left / right
-        # a power; exponents computed by the formula (9^9^9) are seen here
-        if right.is_Number and abs(float(right)) > MAX_POWER:
-            raise FormulaError(f"exponents may be at most {MAX_POWER}")
+            result = left + right
+        elif isinstance(op, ast.Sub):
+            result = left - right
+        elif isinstance(op, ast.Mult):
+            result = left * right
+        elif isinstance(op, ast.Div):
+            result = left / right
+        else:
+            result = self._power(left, right)
+        return _constant_checked(result)
+
+    def _power(self, left: Any, right: Any) -> Any:
+        # exponents computed by the formula (9^9^9, pi^pi^pi) are seen here
+        exponent = _value(right) if not right.free_symbols else None
+        if exponent is not None and not abs(exponent) <= MAX_POWER:
+            raise FormulaError(
+                f"exponents may be at most {MAX_POWER}; one here is {exponent:.3g}"
+            )
+        if exponent is not None and not left.free_symbols:
+            # a constant's power: its size is known before it is computed
+            # (((1/3)^64)^64)^64 has 1.6 million digits as an exact fraction)
+            bits = _bits(left) * exponent
+            size = f"about 10^{bits * math.log10(2):,.0f}"
+            if bits > _MAX_BITS:
+                raise FormulaError(
+                    f"a power in the formula overflows: {size}, "
+                    "beyond 1.8e308, the largest float"
+                )
+            if bits < _MIN_BITS:
+                raise FormulaError(
+                    f"a power in the formula underflows: {size}, "
+                    "below the smallest float; write 0"
+                )
         result = left**right
-        if result.is_Number and result.is_finite is False:
-            raise FormulaError("a power in the formula overflows")
-        if isinstance(result, sp.Integer) and abs(result) > 10**300:
-            raise FormulaError("a power in the formula is too large")
+        combined = getattr(result, "exp", None) if result.is_Pow else None
+        if combined is not None and combined.is_Number and abs(combined) > MAX_POWER:
+            # (x^64)^64 is x^4096, which overflows for |x| > 1.2
+            raise FormulaError(
+                f"exponents may be at most {MAX_POWER}; a power of a power "
+                f"multiplies them, to {_shown(combined)} here"
+            )
         return result
 
     def call(self, function: str, args: list[Any]) -> Any:
-        return self.functions[function](*args)
+        return _constant_checked(self.functions[function](*args))
+
+
+def _value(constant: Any) -> float | None:
+    """A constant's value as a float (inf beyond the float range), or None if
+    SymPy cannot evaluate it to a real number."""
+    import sympy as sp
+
+    try:
+        value = complex(sp.N(constant, 17))
+    except OverflowError:
+        return math.inf
+    except (TypeError, ValueError):
+        return None
+    return value.real if value.imag == 0 else None
+
+
+def _bits(constant: Any) -> float:
+    """log₂ of a nonzero constant's magnitude, exactly enough for a bound
+    (SymPy's numbers carry their binary exponent; nothing is computed)."""
+    import sympy as sp
+
+    if constant.is_Rational:
+        p, q = abs(int(constant.p)), int(constant.q)
+        return 0.0 if p == 0 else float(p.bit_length() - q.bit_length())
+    value = sp.N(constant, 17)
+    if isinstance(value, sp.Float):
+        _, mantissa, exponent, count = value._mpf_
+        return 0.0 if not mantissa else float(exponent + count)
+    return 0.0  # not a real number: refused where it was made
+
+
+def _constant_checked(result: Any) -> Any:
+    """``result``, unless it is a constant that is undefined, complex or out
+    of the float range."""
+    import sympy as sp
+
+    if result.free_symbols:
+        return result
+    if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise FormulaError(_UNDEFINED)
+    if result.is_Rational:
+        if result != 0 and not _MIN_BITS <= _bits(result) <= _MAX_BITS:
+            raise FormulaError(
+                "a number in the formula is too large or too small for a float"
+            )
+        return result
+    try:
+        value = complex(sp.N(result, 17))
+    except OverflowError:
+        raise FormulaError(_OVERFLOWS) from None
+    except (TypeError, ValueError):
+        return result  # not evaluated here: the view is evaluated later
+    if value.imag != 0:
+        raise FormulaError("part of the formula " + _COMPLEX.format(_shown(result)))
+    if not math.isfinite(value.real):
+        raise FormulaError(_OVERFLOWS)
+    return result
 
 
 def _did_you_mean(name: str, choices: Sequence[str]) -> str:
@@ -321,7 +540,7 @@ def _describe(node: ast.AST) -> str:
 
 
 # Bump when the printed code changes: cached code printed before is then unused.
-GENERATOR = 1
+GENERATOR = 2
 
 
 @dataclass(frozen=True)
@@ -449,19 +668,79 @@ def compile_expression(expr: Any, guard_nan: bool = False) -> Compiled:
 
 
 def generate(expr: Any) -> str:
-    """The NumPy code of f, ∇f and ∇²f of ``expr``, differentiated by SymPy."""
+    """The NumPy code of f, ∇f and ∇²f of ``expr``, differentiated by SymPy.
+
+    Raises :class:`FormulaError` for derivatives too large to build in
+    reasonable time (:data:`MAX_GRADIENT`, :data:`MAX_HESSIAN`) and for what
+    SymPy cannot build or print."""
+    try:
+        return _generate(expr)
+    except RecursionError:
+        raise FormulaError("a formula is nested too deeply") from None
+    except OverflowError:
+        raise FormulaError(_OVERFLOWS) from None
+
+
+def _generate(expr: Any) -> str:
     import sympy as sp
+    from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
     x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
-    gx, gy = sp.diff(expr, x), sp.diff(expr, y)
-    hxx, hxy, hyy = sp.diff(gx, x), sp.diff(gx, y), sp.diff(gy, y)
-    return "\n".join(
-        [
-            _function("f", [expr], None),
-            _function("grad", [gx, gy], "p.shape"),
-            _function("hessian", [hxx, hxy, hyy], "p.shape + (2,)"),
-        ]
-    )
+    expr = _on_the_reals(expr)
+    gx, gy = (_on_the_reals(sp.diff(expr, z)) for z in (x, y))
+    _bounded([gx, gy], MAX_GRADIENT, "its gradient")
+    hessian: list[Any] = []
+    for g, z in ((gx, x), (gx, y), (gy, y)):  # measured as it grows
+        hessian.append(_on_the_reals(sp.diff(g, z)))
+        _bounded(hessian, MAX_HESSIAN, "its Hessian")
+    hxx, hxy, hyy = hessian
+    for what, parts in (("its gradient", (gx, gy)), ("its Hessian", (hxx, hxy, hyy))):
+        for part in parts:
+            if part.has(sp.zoo, sp.nan):
+                raise FormulaError(f"{what} is undefined (a division by zero)")
+            _real_valued(part, what)
+    try:
+        return "\n".join(
+            [
+                _function("f", [expr], None),
+                _function("grad", [gx, gy], "p.shape"),
+                _function("hessian", [hxx, hxy, hyy], "p.shape + (2,)"),
+            ]
+        )
+    except PrintMethodNotImplementedError as e:  # a function SymPy made
+        name = str(e).split(": ")[-1].splitlines()[0] if ": " in str(e) else "?"
+        raise FormulaError(
+            f"its derivatives hold {name}, which cannot be computed with NumPy"
+        ) from None
+
+
+def _on_the_reals(expr: Any) -> Any:
+    """``expr`` with SymPy's own |u| and sign(u) — which it makes of √(x²) —
+    replaced by the real ones of :func:`_real_functions`, and a DiracDelta
+    (the derivative of its sign) by 0, its value away from the kink."""
+    import sympy as sp
+
+    real_abs, real_sign = _real_functions()
+    if expr.has(sp.Abs, sp.sign, sp.DiracDelta):
+        expr = expr.replace(sp.Abs, real_abs).replace(sp.sign, real_sign)
+        expr = expr.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+    return expr
+
+
+def _bounded(exprs: list[Any], most: int, what: str) -> None:
+    """Refuse derivatives of more than ``most`` parts (counted up to there)."""
+    import sympy as sp
+
+    count = 0
+    for expr in exprs:
+        for _ in sp.preorder_traversal(expr):
+            count += 1
+            if count > most:
+                raise FormulaError(
+                    f"the formula is too complex to differentiate: {what} has "
+                    f"more than {most:,} parts (Goldstein-Price's has under "
+                    "1,000); write it with fewer nested functions or factors"
+                )
 
 
 def _guarded(derivative: Callable[[Array], Array]) -> Callable[[Array], Array]:
@@ -541,7 +820,7 @@ def _function(name: str, exprs: list[Any], shape: str | None) -> str:
     if shape is None:
         (e,) = reduced
         code = printer.doprint(e)
-        if not e.free_symbols:  # a constant: give it the points' shape
+        if not exprs[0].free_symbols:  # a constant: give it the points' shape
             code = f"numpy.full(x.shape, {code}, dtype=float)"
         lines.append(f"    return {code}")
         return "\n".join(lines) + "\n"
