@@ -1422,11 +1422,16 @@ def _work(
     # Ctrl-C and a hang-up reach the whole process group: the parent too,
     # which stops us with SIGTERM; that is raised here as an interrupt (once:
     # a second one does not cut the cleanup short), so every cleanup runs.
-    with Interrupts():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        die_with_parent()
-        _work_on(path, folder, outputs, send)
+    try:
+        with Interrupts():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            die_with_parent()
+            _work_on(path, folder, outputs, send)
+    except KeyboardInterrupt:  # stopped while reporting: the parent knows why
+        os._exit(143)
+    except BaseException:  # nothing of a worker's end reaches the terminal
+        os._exit(1)
 
 
 def _work_on(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import optviz
-from optviz import config, snapshot
+from optviz import config, pipeline, snapshot
 from optviz.cli import main
 from optviz.errors import ConfigError
 from optviz.optim import budget, runner
@@ -100,7 +100,7 @@ def test_the_lecture_configs_are_far_inside_the_bounds():
 
     for path in sorted(Path("configs").glob("*/*.yaml")):
         c = optviz.load_config(path)
-        rules = [METHODS[o.method].build(dict(o.hyperparameters)) for o in c.optimizers]
+        rules = [o.resolved().build(dict(o.hyperparameters)) for o in c.optimizers]
         cost = budget.estimate(
             rules, len(c.starts), c.iterations, [o.batch_size for o in c.optimizers]
         )
@@ -139,10 +139,9 @@ def test_a_run_on_100000_example_batches_takes_little_memory():
 
 
 def test_drawing_batches_a_few_steps_at_a_time_draws_the_same(monkeypatch):
-    from optviz import api
 
     def paths():
-        api._ROWS.clear()
+        pipeline._ROWS.clear()
         return [t.points for t in optviz.run(least_squares(40, 700)).trajectories]
 
     few = paths()
