@@ -24,6 +24,7 @@ TOP = (
     "optviz.cli",
     "optviz.snapshot",
     "optviz.catalogue",
+    "optviz.starter",
 )
 
 # layer → the modules it must not import (a name stands for it and its children)
@@ -107,6 +108,7 @@ CLI_CALLS = (
     "optviz.pipeline",
     "optviz.snapshot",
     "optviz.catalogue",
+    "optviz.starter",
     "optviz.errors",
     "optviz.interrupts",
 )
