@@ -23,7 +23,9 @@ ratio moving / fixed.
 ``--baseline DIR`` also times the lecture's last opt-2 video (2-D, no
 camera: the features off) drawn by this checkout and by the optviz of the
 checkout in ``DIR``, in turns, each in a process of its own, and prints the
-ratio: that the lecture videos draw as fast as before.
+ratio: that the lecture videos draw as fast as before. On a shared machine
+the times swing by more than any difference, so it also counts the Python
+function calls of the frames (cProfile), which no other process changes.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def camera_costs(rounds: int) -> None:
 
 
 _CHILD = """
-import json, sys, time
+import cProfile, json, pstats, sys, time
 sys.path.insert(0, sys.argv[1])
 from optviz import api
 from optviz.draw.backdrop import house_style
@@ -114,12 +116,25 @@ from optviz.pipeline import FrameRanges
 assert api.__file__.startswith(sys.argv[1]), api.__file__
 result = api.run(api.load_config(sys.argv[2]))
 scene = api.scene(result)
-renderer = Renderer(scene)
-frames = scene.timeline.sequence(renderer.schedule())
-start = time.perf_counter()
-with house_style():
-    FrameRanges(scene, frames, renderer)(0, len(frames), lambda i: None, lambda: None)
-print(json.dumps([time.perf_counter() - start, len(frames)]))
+
+def frames_drawn(profile=None):
+    renderer = Renderer(scene)
+    frames = scene.timeline.sequence(renderer.schedule())
+    draw = FrameRanges(scene, frames, renderer)
+    start = time.perf_counter()
+    with house_style():
+        if profile is not None:
+            profile.enable()
+        draw(0, len(frames), lambda image: None, lambda: None)
+        if profile is not None:
+            profile.disable()
+    return time.perf_counter() - start, len(frames)
+
+seconds, frames = frames_drawn()
+profile = cProfile.Profile()
+frames_drawn(profile)
+calls = pstats.Stats(profile).total_calls
+print(json.dumps([seconds, frames, calls]))
 """
 
 
@@ -128,6 +143,7 @@ def lecture_against(baseline: Path, rounds: int) -> None:
     optviz, in turns, one process each time."""
     trees = {"this checkout": ROOT, "baseline": baseline.resolve()}
     best: dict[str, float] = {}
+    calls: dict[str, int] = {}
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     for _ in range(rounds):
         for name, tree in trees.items():
@@ -135,13 +151,21 @@ def lecture_against(baseline: Path, rounds: int) -> None:
                 [sys.executable, "-c", _CHILD, str(tree), str(LECTURE)],
                 capture_output=True, text=True, check=True, env=env,
             ).stdout  # fmt: skip
-            seconds, frames = json.loads(out.splitlines()[-1])
+            seconds, frames, calls[name] = json.loads(out.splitlines()[-1])
             best[name] = min(best.get(name, seconds), seconds)
     print(f"\n{LECTURE.name} ({frames} frames, 2-D, no camera), best of {rounds}:")
+    print(f"{'':<14} {'s':>6} {'ms/frame':>9} {'calls/frame':>12}")
     for name, seconds in best.items():
-        print(f"{name:<14} {seconds:6.2f} s  {1000 * seconds / frames:5.1f} ms/frame")
+        per_frame = 1000 * seconds / frames
+        print(
+            f"{name:<14} {seconds:6.2f} {per_frame:9.1f} {calls[name] / frames:12.0f}"
+        )
     ratio = best["this checkout"] / best["baseline"]
-    print(f"this checkout / baseline: {ratio:.2f}")
+    print(
+        f"this checkout / baseline: {ratio:.2f} in time (the machine's noise "
+        f"included), {calls['this checkout'] / calls['baseline']:.3f} in Python "
+        "function calls (none of it)"
+    )
 
 
 def main() -> None:
