@@ -3,6 +3,7 @@ the legend's position: each as the config takes it (one-line errors with
 the key path), and as the frames show it."""
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -444,3 +445,31 @@ def test_the_camera_is_off_the_lecture_configs_fast_path():
     config = api.load_config(lecture / "1gd.yaml")
     assert config.animation.camera == CameraPath()
     assert not config.animation.camera.moves
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_parses_mathtext_with_fonts_of_its_own():
+    """A forked child shares its parent's font files' offsets: it must not
+    draw mathtext (the 3-D ticks of a moving camera) with the parent's
+    fonts, kept in matplotlib's cache of parsed mathtext (once seen as
+    "FT_Load_Glyph failed: invalid outline" in one process or the other,
+    half the time)."""
+    from matplotlib.mathtext import MathTextParser
+
+    import optviz.draw.figure  # noqa: F401  (registers the fork handler)
+
+    parser = MathTextParser("agg")
+    parser.parse(r"$\mathdefault{10^{-2}}$", dpi=100)
+    assert MathTextParser._parse_cached.cache_info().currsize > 0
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the cache's size, and go
+        os.write(
+            write, str(MathTextParser._parse_cached.cache_info().currsize).encode()
+        )
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"0"
+    os.close(read)
+    assert MathTextParser._parse_cached.cache_info().currsize > 0  # the parent's

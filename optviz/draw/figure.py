@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,26 @@ if TYPE_CHECKING:  # only read from, so no import-time coupling
 # Lines drawn so far are kept as pixels every this many iterations, which
 # bounds the path each frame draws (see Renderer.buffer).
 _CHECKPOINT = 500
+
+
+def _forget_mathtext() -> None:
+    """In a forked child: drop matplotlib's cache of parsed mathtext.
+
+    A font reads its file through a descriptor, whose offset a forked child
+    shares with its parent. matplotlib opens fonts anew in a child (it clears
+    its font cache at a fork), but mathtext's cache of parsed text keeps the
+    parent's fonts in its glyphs: a child drawing the same text (the 3-D
+    view's 10⁻² ticks, every frame of a moving camera) reads the file at the
+    offsets the parent moves, and FreeType fails on what it gets ("invalid
+    outline", "too many hints"), in the child and in the parent.
+    """
+    from matplotlib.mathtext import MathTextParser
+
+    MathTextParser._parse_cached.cache_clear()  # type: ignore[attr-defined]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_mathtext)
 
 
 def even_size(size: Sequence[int]) -> tuple[int, int]:
