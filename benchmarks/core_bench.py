@@ -12,6 +12,11 @@ ratios, not the seconds), the 14 lecture runs — 7 optimizers × 2 starts ×
 4. the 14 lecture configs one after another through ``optviz.api.run``, the
    realistic figure for ``optviz run configs/lecture/*.yaml``.
 
+Then the methods beyond the lecture (function pairs, each stepped as one
+block of its 2 starts, 10,000 iterations on Beale's function), one line each,
+with a learning-rate schedule too, and torch.optim's time for the same if
+torch is installed.
+
 Each figure is the best of ``--repeat`` rounds.
 """
 
@@ -41,6 +46,24 @@ LECTURE = [
     ("rmsprop", {"lr": 0.05, "beta": 0.99, "momentum": 0.9, "eps": 1e-7}),
     ("adam", {"lr": 0.22, "beta1": 0.9, "beta2": 0.99, "eps": 1e-7}),
 ]
+
+
+# The methods beyond the lecture, with settings that move on Beale's function.
+MODERN = [
+    ("sgd", {"lr": 1e-5, "momentum": 0.9, "nesterov": True}),
+    ("adam_torch", {"lr": 0.05, "amsgrad": True}),
+    ("adamw", {"lr": 0.05, "weight_decay": 0.05}),
+    ("nadam", {"lr": 0.02}),
+    ("radam", {"lr": 2e-5, "beta2": 0.9}),
+    ("adamax", {"lr": 0.05}),
+    ("adadelta", {"lr": 0.5, "rho": 0.8}),
+    ("lion", {"lr": 0.01, "weight_decay": 0.1}),
+    ("adamw", {"lr": {"schedule": "cosine", "from": 0.08, "to": 1e-3,
+                      "steps": ITERATIONS, "warmup": 100}}),
+]  # fmt: skip
+TORCH_CLASSES = {"sgd": "SGD", "adam_torch": "Adam", "adamw": "AdamW",
+                 "nadam": "NAdam", "radam": "RAdam", "adamax": "Adamax",
+                 "adadelta": "Adadelta"}  # fmt: skip
 
 
 def best(fn, repeat):
@@ -130,6 +153,42 @@ def torch_per_start():
                 opt.step()
 
 
+def modern_run(method, params):
+    from optviz.optim import lr_schedules
+
+    params = dict(params)
+    if isinstance(params.get("lr"), dict):
+        settings = dict(params["lr"])
+        params["lr"] = lr_schedules.make(settings.pop("schedule"), settings)
+    hp = METHODS[method].build(params)
+    grad = SURFACES["beale"].grad
+    return lambda: step_all(grad, [hp], STARTS, ITERATIONS)
+
+
+def modern_torch(method, params):
+    """The same in torch.optim, one start at a time (constant lr only)."""
+    import torch
+
+    if method not in TORCH_CLASSES or isinstance(params.get("lr"), dict):
+        return None
+    p = dict(params)
+    b1, b2 = p.pop("beta1", 0.9), p.pop("beta2", 0.999)
+    if method != "sgd" and method != "adadelta":
+        p["betas"] = (b1, b2)
+    cls = getattr(torch.optim, TORCH_CLASSES[method])
+    grad = SURFACES["beale"].grad
+
+    def go():
+        for start in STARTS:
+            xy = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+            opt = cls([xy], foreach=False, **p)
+            for _ in range(ITERATIONS):
+                xy.grad = torch.from_numpy(grad(xy.detach().numpy()[None])[0])
+                opt.step()
+
+    return go
+
+
 def lecture_configs():
     configs = [
         api.load_config(p) for p in sorted((ROOT / "configs/lecture").glob("*.yaml"))
@@ -158,12 +217,14 @@ def main() -> None:
     print(
         f"  NumPy loop per start:        {loop:7.3f} s   ({loop / ours:5.1f}× optviz)"
     )
+    have_torch = False
     if not args.no_torch:
         try:
             import torch  # noqa: F401
         except ImportError:
             print("  torch.optim per start:       (torch not installed; skipped)")
         else:
+            have_torch = True
             slow = best(torch_per_start, 1)
             print(
                 f"  torch.optim per start:       {slow:7.3f} s   "
@@ -173,6 +234,18 @@ def main() -> None:
     whole = best(go, args.repeat)
     print(f"  the {n} lecture configs, each run on its own via optviz.api.run: "
           f"{whole:.3f} s")  # fmt: skip
+    print(f"Beyond the lecture (one block of 2 starts × {ITERATIONS:,} iterations "
+          "each):")  # fmt: skip
+    for method, params in MODERN:
+        seconds = best(modern_run(method, params), args.repeat)
+        lr = params.get("lr")
+        name = method + (f" + {lr['schedule']} lr" if isinstance(lr, dict) else "")
+        line = f"  {name:<28} {seconds:7.3f} s"
+        theirs = modern_torch(method, params) if have_torch else None
+        if theirs is not None:
+            slow = best(theirs, 1)
+            line += f"   torch.optim per start {slow:7.3f} s ({slow / seconds:4.1f}×)"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@
     python docs/render.py --to DIR   # write them to DIR instead
 
 Every picture is drawn by optviz itself, so a change to the renderer or to a
-config shows in the README once this is run again; ``tests/test_docs.py``
+config shows in the README once this is run again; ``tests/test_docs_pictures.py``
 draws them to a temporary folder and fails when a committed one differs by
-more than the snapshot tests' tolerance.
+more than the snapshot tests' tolerance. The picture of the html player is a
+screenshot taken by the browser of the player's tests (``tests/browser.py``:
+Playwright and Debian's chromium).
 """
 
 from __future__ import annotations
@@ -53,14 +55,22 @@ THEMED = "classic_look"
 CAMERA = "camera_path"
 CAMERA_AT = (0.1, 0.5, 1.0)
 SLIDES = "slides_big_type"  # at its own size, 1280×720
+# The html player's picture: this config's page at frame PLAYER_FRAME, with
+# gd hidden and the cursor on adam's head (its readout showing).
+PLAYER = "2gd_gd+p_gd+np_adagrad_rmsprop+p_adam"
+PLAYER_FRAME = 150
+PLAYER_PICTURE = "player.png"
 TILE = (600, 450)  # one picture of a grid, in pixels
 TILE_DPI = 75  # the video's 100 dpi at 800 pixels wide, scaled to 600
 
 
-def render(folder: Path) -> list[Path]:
-    """Draw every picture into ``folder``; the paths written."""
+def render(folder: Path, browser: bool = True) -> list[Path]:
+    """Draw every picture into ``folder`` (the player's only with
+    ``browser``); the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    if browser:
+        written.append(player_screenshot(folder / PLAYER_PICTURE))
     for name in LECTURE:
         config = ROOT / "configs" / "lecture" / f"{name}.yaml"
         written.append(save(folder / f"{name}.png", last_frame(config)))
@@ -72,6 +82,8 @@ def render(folder: Path) -> list[Path]:
     written.append(
         save(folder / "surfaces.png", grid(surface_tiles(), columns=2), palette=True)
     )
+    written.append(save(folder / "maps.png", grid(map_tiles(), columns=2)))
+    written.append(save(folder / "sweep.png", grid(sweep_tiles(), columns=2)))
     tiles = theme_tiles()
     written.append(save(folder / "themes.png", grid(tiles, len(tiles)), palette=True))
     tiles = camera_tiles()
@@ -121,6 +133,47 @@ def camera_tiles() -> list[np.ndarray]:
     return [f[..., :3] for f in stills(api.scene(result, animation), frames, True)]
 
 
+def sweep_tiles() -> list[np.ndarray]:
+    """configs/examples/interpreting_the_cost.yaml: the overlay's last frame
+    and the loss still, at :data:`TILE`."""
+    from optviz import api, pipeline
+    from optviz.draw.figure import Renderer
+
+    config = api.load_config(ROOT / "configs/examples/interpreting_the_cost.yaml")
+    small = dataclasses.replace(config.animation, size=TILE, dpi=TILE_DPI)
+    result = api.run(dataclasses.replace(config, animation=small))
+    renderer = Renderer(pipeline.overlay_scene(result))
+    try:
+        overlay = np.array(renderer.frame(renderer.last))[..., :3]
+    finally:
+        renderer.close()
+    import tempfile
+
+    from optviz.snapshot import load_png
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pipeline.write_loss(result, Path(tmp) / "loss.png")
+        loss = load_png(path)[..., :3]
+    return [overlay, loss]
+
+
+# The README's maps, left to right: a basin map, a phase map (optviz map).
+MAPS = ("himmelblau_basins", "momentum_phase")
+
+
+def map_tiles() -> list[np.ndarray]:
+    """Each of :data:`MAPS` as ``optviz map`` draws it, at :data:`TILE`."""
+    from optviz import api, pipeline
+    from optviz.draw.maps import picture
+
+    tiles = []
+    for name in MAPS:
+        config = api.load_config(ROOT / "configs" / "examples" / f"{name}.yaml")
+        shown = pipeline.map_picture(pipeline.run_map(config))
+        tiles.append(picture(shown, size=TILE, dpi=TILE_DPI)[..., :3])
+    return tiles
+
+
 def last_frame(
     config: Path, size: tuple[int, int] | None = None, dpi: int | None = None
 ) -> np.ndarray:
@@ -138,6 +191,49 @@ def last_frame(
         return renderer.frame(renderer.last)[..., :3]
     finally:
         renderer.close()
+
+
+def player_screenshot(path: Path) -> Path:
+    """The html player of :data:`PLAYER` as the test browser shows it."""
+    import importlib.util
+    import io
+    import tempfile
+
+    from PIL import Image
+
+    from optviz import api, pipeline
+
+    spec = importlib.util.spec_from_file_location(
+        "optviz_test_browser", ROOT / "tests" / "browser.py"
+    )
+    assert spec is not None and spec.loader is not None
+    browser = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = browser  # its dataclasses look themselves up there
+    spec.loader.exec_module(browser)
+    reason = browser.missing()
+    if reason:
+        raise SystemExit(f"cannot take the player's screenshot: {reason}")
+    result = api.run(api.load_config(ROOT / "configs" / "lecture" / f"{PLAYER}.yaml"))
+    with tempfile.TemporaryDirectory() as folder:
+        (page,) = pipeline.write_video(
+            api.scene(result), ["html"], Path(folder), PLAYER
+        )
+        chromium = browser.Browser()
+        try:
+            visit = chromium.open(page, width=900, height=820)
+            state = visit.eval("f => window.optviz.frame(f)", PLAYER_FRAME)
+            visit.eval("window.optviz.toggle(0, false)")  # gd hidden
+            head = next(h for h in state["heads"] if h["label"] == "adam")
+            box = visit.page.locator("canvas").bounding_box()
+            visit.page.mouse.move(
+                box["x"] + head["pixel"][0], box["y"] + head["pixel"][1]
+            )
+            shot = visit.page.locator("#optviz").screenshot()
+            visit.close()
+        finally:
+            chromium.close()
+    image = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
+    return save(path, image)
 
 
 def surface_tiles() -> list[np.ndarray]:

@@ -25,6 +25,11 @@ _API = (
     "summary_table",
     "view_warnings",
     "timeline_note",
+    "run_map",
+    "write_map",
+    "show",
+    "player_page",
+    "video_html",
 )
 
 __all__ = ["ConfigError", "OptvizError", "RenderError", "__version__", *_API]
@@ -36,3 +41,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     raise AttributeError(f"module 'optviz' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The API too (loaded on first use, so not yet in the module's
+    namespace): what tab completion offers."""
+    return sorted({*globals(), *__all__})

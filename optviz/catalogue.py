@@ -26,22 +26,46 @@ def text(what: str | None = None) -> str:
             for name in surfaces.builtin_names():
                 lines.append(_describe_surface(surfaces.builtin(name)))
         elif which == "methods":
+            from optviz.optim.lr_schedules import LR_SCHEDULES, WARMUP
+
             lines.append("Methods (method: NAME, then its hyperparameters):")
             for m in METHODS.values():
                 lines.append(f"  {m.name:<12} {m.summary}")
-                for h in m.hyperparameters:
-                    default = (
-                        "required"
-                        if h.default is None
-                        else f"default {_word(h.default)}"
-                    )
-                    lines.append(
-                        f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; "
-                        f"{h.allowed()}; {default}"
-                    )
+                lines += [_setting(h) for h in m.hyperparameters]
+            from optviz.optim import plugins
+
+            lines.append(
+                "Methods from outside optviz (naming one runs its code, like a "
+                "conftest.py):"
+            )
+            lines.append(
+                f"  {'./FILE.py:NAME':<12} the method(...) NAME of a Python file, "
+                "its path relative to the config"
+            )
+            lines.append(
+                f"  {'torch:CLASS':<12} a PyTorch optimizer: torch:AdamW, "
+                "torch:package.module.Class"
+            )
+            for name, where in plugins.installed().items():
+                lines.append(f"  {name:<12} {where}")
             lines.append("Every method also takes:")
             for key, text in ENTRY_OPTIONS:
                 lines.append(f"  {key:<12} {text}")
+            lines.append(
+                "Learning-rate schedules (lr: {schedule: NAME, SETTING: value, "
+                "...}, for every method whose lr allows one; ε_k is the rate of "
+                "the update after k updates, torch.optim.lr_scheduler's convention):"
+            )
+            for kind in LR_SCHEDULES.values():
+                lines.append(f"  {kind.name:<12} {kind.summary}")
+                if kind.torch:
+                    lines.append(f"  {'':<12}   (torch: {kind.torch})")
+                lines += [_setting(h) for h in kind.settings]
+            lines.append(
+                "Every schedule but warmup also takes a linear warm-up (after it "
+                "the schedule runs from its start):"
+            )
+            lines += [_setting(h) for h in WARMUP]
         else:
             entries = {
                 "formats": (
@@ -69,6 +93,12 @@ def text(what: str | None = None) -> str:
                 lines.append(f"  {name:<12} {text}")
 
     return "\n".join(lines)
+
+
+def _setting(h) -> str:
+    """One hyperparameter (or schedule setting) of ``optviz list methods``."""
+    default = "required" if h.default is None else f"default {_word(h.default)}"
+    return f"  {'':<12}   {h.key:<9} {h.symbol:<3} {h.help}; {h.allowed()}; {default}"
 
 
 def _word(value) -> str:

@@ -80,6 +80,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Also write the last frame as <name>.png (with --no-video: instead).",
 )
 @click.option(
+    "--html",
+    is_flag=True,
+    help="Also write the interactive player as <name>.html: one self-contained "
+    "page (with --no-video: instead of the video).",
+)
+@click.option(
     "--frame",
     "frames",
     multiple=True,
@@ -104,6 +110,7 @@ def run(
     output: Path | None,
     no_video: bool,
     still: bool,
+    html: bool,
     frames: tuple[int, ...],
     jobs: int | None,
     quiet: bool,
@@ -127,14 +134,15 @@ def run(
       optviz run configs/examples/              # every config in the folder
       optviz run my-config.yaml --no-video      # just the numbers
       optviz run my-config.yaml --no-video --still --frame 0 --frame 150
+      optviz run my-config.yaml --html          # and <name>.html, the player
     """
     from optviz import pipeline
 
-    tasks = pipeline.plan(_expand(configs), output, frames)  # all checked first
+    tasks = pipeline.plan(_expand(configs), output, frames, html)  # checked first
     jobs = jobs or os.cpu_count() or 1
     workers = min(jobs, len(tasks))
     outputs = pipeline.Outputs(
-        video=not no_video, still=still, frames=tuple(frames), jobs=1
+        video=not no_video, still=still, frames=tuple(frames), jobs=1, html=html
     )
     if not outputs.draws:
         # Nothing to draw: one process, where configs share their rows
@@ -237,6 +245,37 @@ class FrameProgress:
             minutes, seconds = divmod(round(left), 60)
             text = f"{minutes}:{seconds:02d} left"
         self.bar.update(done - self.bar.pos, current_item=text)
+
+
+@cli.command("map", context_settings=CONTEXT)
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the config's 'output', else out/<config name>).",
+)
+def map_(config: Path, output: Path | None) -> None:
+    """Map CONFIG's 'map:' block: where each start of a grid goes (basins),
+    or how soon each pair of hyperparameters reaches a minimum (phase).
+
+    Writes map.png and map.csv (one row per grid point: its coordinates,
+    outcome reached/diverged/none, the minimum's index into the surface's
+    minima, iterations to the first arrival). Without a 'map:' block, the
+    basins of the config's first optimizer over its view, 256 × 256.
+
+    \b
+    Examples:
+      optviz map configs/examples/himmelblau_basins.yaml
+      optviz map my-config.yaml -o maps/
+    """
+    from optviz import pipeline
+
+    (task,) = pipeline.plan([config], output)
+    result = pipeline.run_map(task.config)
+    for path in pipeline.write_map(result, task.folder):
+        click.echo(f"wrote {path}")
+    click.echo(pipeline.map_summary(result))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -452,20 +491,31 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     """Run the CLI on ``argv`` and turn every failure into one line; its exit
     status. ``exiting``: the process ends right after (see
     :class:`optviz.interrupts.Interrupts`)."""
-    from optviz.interrupts import Interrupts, Terminated
+    from optviz.interrupts import Interrupts
 
     _debug.clear()
     with Interrupts(exiting) as caught:
         try:
-            return _run(argv, caught.signals)
+            code = _run(argv, caught.signals)
         except BaseException as e:
             if not (caught.signals or isinstance(e, KeyboardInterrupt)):
                 raise
-            if caught.first == signal.SIGHUP:
-                return _stopped("hung up", 129)
-            if caught.first == signal.SIGTERM or isinstance(e, Terminated):
-                return _stopped("terminated", 143)
-            return _stopped("interrupted", 130)
+            return _stop(caught.first, e)
+        if caught.signals:  # its exception lost where Python could only print it
+            return _stop(caught.first, None)
+        return code
+
+
+def _stop(first: int | None, error: BaseException | None) -> int:
+    """Say which signal stopped the run (``first``, or the ``error`` it
+    raised); its exit status."""
+    from optviz.interrupts import Terminated
+
+    if first == signal.SIGHUP:
+        return _stopped("hung up", 129)
+    if first == signal.SIGTERM or isinstance(error, Terminated):
+        return _stopped("terminated", 143)
+    return _stopped("interrupted", 130)
 
 
 def _run(argv: list[str] | None, signals: list[int]) -> int:

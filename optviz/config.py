@@ -14,6 +14,7 @@ near-miss names. Nothing past this module sees unchecked input.
     optimizers:
       - {label: gd, method: gd, lr: 1.0e-4}
       - {label: gd+p, method: momentum, lr: 5.0e-6, momentum: 0.9}
+      - {method: adamw, lr: {schedule: cosine, from: 0.1, to: 0.001, steps: 2000}}
     animation: {frames: 300, fps: 30, hold: 1, size: [800, 600], formats: [mp4, gif]}
     output: out/1gd                     # optional: out/<config file stem>
 """
@@ -25,22 +26,26 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optviz.draw.panels import PANELS
 from optviz.draw.scene import (
     FONT_SIZE,
     LEGEND_POSITIONS,
+    SCRUBBERS,
+    SPEEDS,
     Camera,
     CameraKey,
     CameraPath,
     Layout,
     Look,
+    Player,
     Timeline,
 )
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
+from optviz.explore import MapSpec, SweepSpec, parse_map, parse_sweep
 from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface
@@ -64,6 +69,9 @@ from optviz.validate import (
     sized_list,
 )
 
+if TYPE_CHECKING:
+    from optviz.optim.methods import Method
+
 # iterations × optimizers × starts beyond this is refused before anything runs:
 # every point is kept (16 bytes, plus its loss and gradient norm), so this
 # bounds a run's memory at roughly half a gigabyte.
@@ -81,26 +89,49 @@ class OptimizerSpec:
     """One entry of ``optimizers:``: a label, a method and its hyperparameters."""
 
     label: str
-    method: str
-    hyperparameters: tuple[tuple[str, float | bool | str], ...]  # all, defaults filled
+    method: str  # as the config names it: adam, ./mine.py:signum, torch:AdamW
+    # all, defaults filled (a torch: method's: those given, lists as tuples);
+    # a learning-rate schedule is an LRSchedule
+    hyperparameters: tuple[tuple[str, Any], ...]
     color: str | None = None  # any matplotlib colour; None: the palette's next
     batch_size: int | None = None  # data surfaces: minibatch size; None: all
     clip_norm: float = 0.0  # gradient clipping by norm (0: none)
     noise: float = 0.0  # std of Gaussian noise added to the gradient (0: none)
+    # a method from outside the registry (optviz.optim.plugins), loaded when
+    # the config was read; None: the registered method named ``method``
+    plugin: Method | None = None
+    # lr: auto: the run searches the learning rate (optviz.optim.tune); until
+    # then lr holds a stand-in
+    auto_lr: bool = False
 
     @property
-    def params(self) -> dict[str, float | bool | str]:
+    def params(self) -> dict[str, Any]:
         return dict(self.hyperparameters)
+
+    def resolved(self) -> Method:
+        """The method that steps this optimizer."""
+        if self.plugin is not None:
+            return self.plugin
+        from optviz.optim.methods import METHODS
+
+        return METHODS[self.method]
 
     def describe(self) -> str:
         """``adam(lr=0.22, beta1=0.9, ...)``: the method with every hyperparameter."""
-        inner = ", ".join(f"{k}={_yaml_word(v)}" for k, v in self.hyperparameters)
-        return f"{self.method}({inner})"
+        return f"{self.method}({self.settings()})"
+
+    def settings(self) -> str:
+        """``lr=0.22, beta1=0.9``: every hyperparameter as YAML writes it."""
+        return ", ".join(f"{k}={_yaml_word(v)}" for k, v in self.hyperparameters)
 
 
 def _yaml_word(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(_yaml_word, value)) + "]"
     return value if isinstance(value, str) else format(value, "g")
 
 
@@ -133,6 +164,8 @@ class Animation:
     font_size: float = FONT_SIZE  # points of the base font, all text sized from it
     legend: str = "auto"  # legend: {position: ...}, one of LEGEND_POSITIONS
     camera: CameraPath = _FIXED  # the 3-D view's camera, fixed or moving
+    backdrop: str = "none"  # or "basins": the basin map under the contour lines
+    html: Player = dataclasses.field(default_factory=Player)  # the html player
 
     @property
     def look(self) -> Look:
@@ -182,6 +215,12 @@ class Config:
     # view: auto: xlim × ylim (the surface's window) is widened to the paths
     # after the run (optviz.optim.window.fit); the run itself is the same.
     fit_view: bool = False
+    map: MapSpec | None = None  # the map: block (optviz.explore)
+    # the sweep: block; its variants are already among the optimizers
+    sweep: SweepSpec | None = None
+    # lr: auto's choices (optimizer index, label, optviz.optim.tune.Choice),
+    # once the pipeline has searched them
+    tuned: tuple[tuple[int, str, Any], ...] = ()
 
 
 def load(path: str | Path) -> Config:
@@ -224,6 +263,28 @@ class Key:
 _A = Animation()
 _VIEW_NAMES = ("2d", "3d", "both")
 ASPECTS = ("equal", "auto")
+BACKDROPS = ("none", "basins")  # what the 2-D view shows under its contour lines
+# The player's settings (animation.html), as optviz.draw.scene.Player has them.
+HTML_KEYS = (
+    Key(
+        "tolerance",
+        "pixels: a point of a path closer to the last kept is dropped, 0.01 to 10",
+        _A.html.tolerance,
+    ),
+    Key("autoplay", "the player starts playing", _A.html.autoplay),
+    Key(
+        "speed",
+        "times the video's frame rate",
+        _A.html.speed,
+        choices=lambda: (f"{v:g}" for v in SPEEDS),
+    ),
+    Key(
+        "scrubber",
+        "what the slider steps through",
+        _A.html.scrubber,
+        choices=lambda: SCRUBBERS,
+    ),
+)
 CAMERA_KEYS = (
     Key("elevation", "degrees above the x-y plane, -90 to 90", Camera().elevation),
     Key("azimuth", "degrees round the z axis, -360 to 360", Camera().azimuth),
@@ -314,6 +375,13 @@ ANIMATION_KEYS = (
         "all text is sized from it",
         _A.font_size,
     ),
+    Key(
+        "backdrop",
+        "under the contour lines (2-D): nothing, or the basin map",
+        _A.backdrop,
+        choices=lambda: BACKDROPS,
+    ),
+    Key("html", "the html player (formats: [html])", children=HTML_KEYS),
     Key("legend", "where the legend goes", children=LEGEND_KEYS),
     Key(
         "camera",
@@ -360,9 +428,25 @@ TOP_KEYS = (
         example="out/starter",
     ),
     Key("seed", "seeds minibatch shuffles and gradient noise", 0),
+    Key(
+        "map",
+        "optviz map: a basin map (a grid of starts) or a phase map (a grid "
+        "of two hyperparameters) of one optimizer",
+        example={
+            "optimizer": "gd",
+            "grid": {"x": [-4.5, 4.5, 256], "y": [-4.5, 4.5, 256]},
+        },
+    ),
+    Key(
+        "sweep",
+        "one optimizer with lists or ranges of its hyperparameters: a grid "
+        "of cells, an overlay, the loss curves",
+        example={"optimizer": "gd", "lr": [1.0e-4, 1.0e-3]},
+    ),
 )
 _TOP_KEYS = tuple(k.name for k in TOP_KEYS)
 _ANIMATION_KEYS = tuple(k.name for k in ANIMATION_KEYS)
+_HTML_KEYS = tuple(k.name for k in HTML_KEYS)
 # What every optimizer entry takes besides its method's hyperparameters, as
 # ``optviz list methods`` prints it.
 ENTRY_OPTIONS = (
@@ -434,7 +518,10 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         )
     iterations = integer(top.get("iterations", 1000), "iterations", low=1)
     tolerance = number(top.get("tolerance", 0.0), "tolerance", low=0.0)
-    optimizers = _optimizers(top["optimizers"], surface)
+    optimizers = _optimizers(top["optimizers"], surface, base)
+    sweep = None
+    if "sweep" in top:
+        sweep, optimizers, starts = parse_sweep(top["sweep"], optimizers, starts)
     points = iterations * len(optimizers) * len(starts)
     if points > MAX_POINTS:
         raise ConfigError(
@@ -470,6 +557,8 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         output=output_path,
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
         fit_view=fit_view,
+        map=parse_map(top["map"], optimizers, iterations) if "map" in top else None,
+        sweep=sweep,
     )
 
 
@@ -498,7 +587,9 @@ def _misplaced(top: Mapping[str, Any]) -> None:
         )
 
 
-def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
+def _optimizers(
+    value: Any, surface: Surface, base: Path = Path()
+) -> tuple[OptimizerSpec, ...]:
     from optviz.optim.methods import METHODS
 
     items = sized_list(
@@ -514,34 +605,23 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
                 + quoted(METHODS),
                 path=path,
             )
-        name = choice(entry["method"], join_path(path, "method"), tuple(METHODS))
-        method = METHODS[name]
-        keys = (
+        at = join_path(path, "method")
+        reference, method, plugin = _method(entry["method"], at, base)
+        name = method.name
+        options = (
             "label",
             "method",
             *(key for key, _ in ENTRY_OPTIONS if key != "label"),
-            *(h.key for h in method.hyperparameters),
         )
-        known_keys(entry, keys, path, what=f"for {name}")
-        params: dict[str, float] = {}
-        for h in method.hyperparameters:
-            if h.key in entry:
-                at = join_path(path, h.key)
-                value = entry[h.key]
-                raw = h.boolean or bool(h.choices)
-                params[h.key] = value if raw else number(value, at)
-                problem = h.check(params[h.key])
-                if problem:
-                    raise ConfigError(problem, path=at)
-            elif h.default is None:
-                raise ConfigError(
-                    f"missing required key {h.key!r} ({h.symbol}, {h.help}) for {name}",
-                    path=path,
-                )
-        try:
-            method.build(params)
-        except ValueError as e:  # the checks above should have caught it
-            raise ConfigError(str(e), path=path) from None
+        auto = False
+        if getattr(method, "passthrough", False):
+            ordered = _passed_through(method, entry, options, path)
+        else:
+            auto = entry.get("lr") == "auto"
+            if auto:
+                entry = _auto_lr(method, entry, join_path(path, "lr"), surface)
+                auto = entry.get("lr") != "auto"
+            ordered = _hyperparameters(method, entry, options, path)
         label = drawn_text(entry.get("label", name), join_path(path, "label"),
                            MAX_LABEL)  # fmt: skip
         if any(s.label == label for s in specs):
@@ -549,8 +629,6 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
                 f"label {show(label)} is used twice; give each optimizer its own label",
                 path=join_path(path, "label"),
             )
-        full = {**method.defaults(), **params}
-        ordered = tuple((h.key, full[h.key]) for h in method.hyperparameters)
         color = (
             _color(entry["color"], join_path(path, "color"))
             if "color" in entry
@@ -563,8 +641,151 @@ def _optimizers(value: Any, surface: Surface) -> tuple[OptimizerSpec, ...]:
             batch = _batch_size(
                 entry["batch_size"], join_path(path, "batch_size"), surface
             )
-        specs.append(OptimizerSpec(label, name, ordered, color, batch, clip, noise))
+        specs.append(
+            OptimizerSpec(
+                label, reference, ordered, color, batch, clip, noise, plugin, auto
+            )
+        )
     return tuple(specs)
+
+
+def _rate(value: Mapping[str, Any], path: str, key: str, method: str,
+          schedulable: bool) -> Any:  # fmt: skip
+    """A learning-rate schedule, ``{schedule: NAME, <setting>: value, ...}``
+    (:mod:`optviz.optim.lr_schedules`)."""
+    from optviz.optim import lr_schedules
+
+    names = tuple(lr_schedules.LR_SCHEDULES)
+    if not schedulable:
+        raise ConfigError(
+            f"{key} of {method} must be a number; learning-rate schedules are "
+            "for the lr of first-order methods",
+            path=path,
+        )
+    entry = mapping(value, path, "a learning-rate schedule")
+    if "schedule" not in entry:
+        raise ConfigError(
+            "missing required key 'schedule'; supported values are " + quoted(names),
+            path=path,
+        )
+    name = choice(entry["schedule"], join_path(path, "schedule"), names)
+    kind = lr_schedules.LR_SCHEDULES[name]
+    keys = tuple(h.key for h in kind.all_settings())
+    known_keys(entry, ("schedule", *keys), path, what=f"for the {name} schedule")
+    settings = {k: number(entry[k], join_path(path, k)) for k in keys if k in entry}
+    try:
+        return lr_schedules.make(name, settings)
+    except ValueError as e:
+        at = getattr(e, "key", None)
+        raise ConfigError(str(e), path=join_path(path, at) if at else path) from None
+
+
+def _method(value: Any, path: str, base: Path) -> tuple[str, Method, Method | None]:
+    """``method:`` as (the name as written, its method, the method again if
+    it comes from outside the registry: a file, a plug-in, PyTorch)."""
+    from optviz.optim.methods import METHODS
+
+    if isinstance(value, str) and value in METHODS:
+        return value, METHODS[value], None
+    if not isinstance(value, str) or not value.strip():
+        choice(value, path, tuple(METHODS))  # raises, listing the names
+    from optviz.optim import plugins
+
+    try:
+        plugin = plugins.resolve(value, base)
+    except ConfigError as e:
+        raise e.at(path=path) from None
+    return value, plugin, plugin
+
+
+AUTO_STAND_IN = 1e-3  # lr: auto's value until the search replaces it
+
+
+def _auto_lr(
+    method: Method, entry: Mapping[str, Any], path: str, surface: Surface
+) -> dict[str, Any]:
+    """``lr: auto``: allowed for a method with a learning rate, on a surface
+    with known minima (the search needs somewhere to arrive)."""
+    keys = {h.key: h for h in method.hyperparameters}
+    if "lr" not in keys:
+        return dict(entry)  # an unknown key: the usual error, listing the keys
+    if not keys["lr"].schedulable:
+        raise ConfigError(
+            f"'auto' is for the learning rate of first-order methods; {method.name} "
+            "takes a number here",
+            path=path,
+        )
+    if not surface.minima:
+        raise ConfigError(
+            f"lr: auto looks for the rate that reaches a known minimum soonest, and "
+            f"{surface.name!r} lists none; give lr a number",
+            path=path,
+        )
+    return {**entry, "lr": AUTO_STAND_IN}
+
+
+def _hyperparameters(
+    method: Method, entry: Mapping[str, Any], options: tuple[str, ...], path: str
+) -> tuple[tuple[str, Any], ...]:
+    """A declared method's hyperparameters, checked, defaults filled in."""
+    name = method.name
+    keys = (*options, *(h.key for h in method.hyperparameters))
+    known_keys(entry, keys, path, what=f"for {name}")
+    params: dict[str, Any] = {}
+    for h in method.hyperparameters:
+        if h.key in entry:
+            at = join_path(path, h.key)
+            value = entry[h.key]
+            raw = h.boolean or bool(h.choices)
+            if isinstance(value, Mapping) and not raw:
+                params[h.key] = _rate(value, at, h.key, name, h.schedulable)
+                continue
+            if h.schedulable and (
+                isinstance(value, bool) or not isinstance(value, int | float | str)
+            ):
+                raise ConfigError(
+                    f"must be a number; got {kind(value)} (or a learning-rate "
+                    "schedule: {schedule: NAME, ...})",
+                    path=at,
+                )
+            params[h.key] = value if raw else number(value, at)
+            problem = h.check(params[h.key])
+            if problem:
+                raise ConfigError(problem, path=at)
+        elif h.default is None:
+            raise ConfigError(
+                f"missing required key {h.key!r} ({h.symbol}, {h.help}) for {name}",
+                path=path,
+            )
+    try:
+        method.build(params)
+    except ValueError as e:  # a combination of values (nesterov: true, ...)
+        key = getattr(e, "key", None)
+        raise ConfigError(str(e), path=join_path(path, key) if key else path) from None
+    full = {**method.defaults(), **params}
+    return tuple((h.key, full[h.key]) for h in method.hyperparameters)
+
+
+def _passed_through(
+    method: Method, entry: Mapping[str, Any], options: tuple[str, ...], path: str
+) -> tuple[tuple[str, Any], ...]:
+    """A ``torch:`` method's hyperparameters: every other key of the entry,
+    checked by the optimizer's constructor (lists as tuples)."""
+    params = {}
+    for key, value in entry.items():
+        if key in options:
+            continue
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ConfigError(
+                f"{show(key)} is not a keyword argument's name", path=path
+            )
+        params[key] = value
+    try:
+        hp = method.build(params)
+    except ValueError as e:
+        key = getattr(e, "key", "")
+        raise ConfigError(str(e), path=join_path(path, key)) from None
+    return tuple(hp.kwargs)
 
 
 def _batch_size(value: Any, path: str, surface: Surface) -> int:
@@ -626,6 +847,11 @@ def _animation(value: Any) -> Animation:
     view = choice(entry.get("view", default.view), at("view"), VIEWS)
     if view == "both" and "size" not in entry:
         size = BOTH_SIZE
+    if view == "3d" and entry.get("backdrop", "none") != "none":
+        raise ConfigError(
+            "a backdrop is drawn on the 2-D view only (view: 2d or both)",
+            path=at("backdrop"),
+        )
     for key, what in (
         ("contour_labels", "contour labels are"),
         ("gradient_field", "the gradient field is"),
@@ -643,6 +869,12 @@ def _animation(value: Any) -> Animation:
                 path=at("camera"),
             )
         camera = _camera(entry["camera"], at("camera"))
+    if "html" in formats and view != "2d":
+        raise ConfigError(
+            f"the html player shows the 2-D view only; this config has view: {view} "
+            "(use view: 2d for the player, or drop html)",
+            path=at("formats"),
+        )
     return Animation(
         frames=frames,
         fps=fps,
@@ -671,6 +903,39 @@ def _animation(value: Any) -> Animation:
         ),
         legend=_legend(entry.get("legend", {}), at("legend")),
         camera=camera,
+        backdrop=choice(
+            entry.get("backdrop", default.backdrop), at("backdrop"), BACKDROPS
+        ),
+        html=_player({} if entry.get("html") is None else entry["html"], at("html")),
+    )
+
+
+def _player(value: Any, path: str) -> Player:
+    """``animation.html``: how the player starts, and how finely it keeps the
+    paths (pixels)."""
+    entry = mapping(value, path, "the html player's settings")
+    known_keys(entry, _HTML_KEYS, path)
+    default = Player()
+
+    def at(key: str) -> str:
+        return join_path(path, key)
+
+    speed = number(entry.get("speed", default.speed), at("speed"))
+    if speed not in SPEEDS:
+        raise ConfigError(
+            f"must be one of the player's speeds {', '.join(f'{v:g}' for v in SPEEDS)}"
+            f" (times the video's frame rate); got {speed:g}",
+            path=at("speed"),
+        )
+    return Player(
+        tolerance=number(
+            entry.get("tolerance", default.tolerance), at("tolerance"), 0.01, 10.0
+        ),
+        autoplay=_flag(entry.get("autoplay", default.autoplay), at("autoplay")),
+        speed=speed,
+        scrubber=choice(
+            entry.get("scrubber", default.scrubber), at("scrubber"), SCRUBBERS
+        ),
     )
 
 

@@ -80,3 +80,8 @@ def join_path(parent: str, child: str) -> str:
     if not child:
         return parent
     return parent + child if child.startswith("[") else f"{parent}.{child}"
+
+
+class PluginError(OptvizError):
+    """A method from outside optviz (a plug-in file or package, a PyTorch
+    optimizer) failed while it ran: one line naming its file and line."""

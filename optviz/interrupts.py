@@ -7,7 +7,10 @@ and ``with`` on the way out removes what it made.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
+import threading
 from types import FrameType, TracebackType
 
 
@@ -40,8 +43,12 @@ class Interrupts:
     C extension's callback, it may be replaced by that extension's own error
     (matplotlib's transforms turn it into "ValueError: Invalid affine
     transformation matrix"). Whatever the error, once a signal is in
-    ``signals`` it is an interrupt, and is reported as one. Outside the main
-    thread, where handlers cannot be set, nothing is changed.
+    ``signals`` it is an interrupt, and is reported as one. Raised where
+    Python can only print an exception (a weakref's callback, a fork hook),
+    it would be printed as "Exception ignored" with a traceback and lost, the
+    program going on: such an interrupt is not printed, and the first signal
+    is sent again a moment later, to raise where it can stop the program.
+    Outside the main thread, where handlers cannot be set, nothing is changed.
     """
 
     def __init__(self, exiting: bool = False) -> None:
@@ -51,19 +58,33 @@ class Interrupts:
         self.exiting = exiting
         self.signals: list[int] = []
         self._previous: dict[int, object] = {}
+        self._lost = False  # the last exception raised was only printed
+        self._unraisable = sys.unraisablehook
 
     def _caught(self, signum: int, frame: FrameType | None) -> None:
         first = not self.signals
         self.signals.append(signum)
-        if first:
+        if first or self._lost:
+            self._lost = False
             raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+    def _unraisable_hook(self, unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and self.signals:
+            self._lost = True
+            again = threading.Timer(0.01, os.kill, (os.getpid(), self.signals[0]))
+            again.daemon = True
+            again.start()
+            return
+        self._unraisable(unraisable)
 
     def __enter__(self) -> Interrupts:
         try:
             for signum in STOPS:
                 self._previous[signum] = signal.signal(signum, self._caught)
         except ValueError:  # not the main thread: leave signals alone
-            pass
+            return self
+        self._unraisable = sys.unraisablehook
+        sys.unraisablehook = self._unraisable_hook
         return self
 
     def __exit__(
@@ -75,6 +96,8 @@ class Interrupts:
         for signum, handler in self._previous.items():
             stopping = signal.SIG_IGN if self.signals and self.exiting else handler
             signal.signal(signum, stopping)  # type: ignore[arg-type]
+        if self._previous:
+            sys.unraisablehook = self._unraisable
 
     @property
     def first(self) -> int | None:

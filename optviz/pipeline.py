@@ -40,12 +40,16 @@ from typing import Any, cast
 import numpy as np
 
 from optviz import config as config_module
+from optviz import explore
 from optviz.config import Animation, Config
-from optviz.draw.scene import Scene
+from optviz.draw.scene import Backdrop, ColourScale, Scene
 from optviz.errors import ConfigError, OptvizError, RenderError
-from optviz.optim import methods, runner, summary, window
-from optviz.output import trajectories_csv, writers
-from optviz.output.encode import _die_with_parent
+from optviz.explore import MapSpec, SweepSpec
+from optviz.optim import runner, second_order, stream, summary, window
+from optviz.optim import tune as tuner
+from optviz.output import trajectories_csv, watchdog, writers
+from optviz.output.maps_csv import write_map_csv
+from optviz.output.watchdog import die_with_parent
 from optviz.surfaces import Surface
 
 Progress = Callable[[int, int], None]
@@ -75,6 +79,15 @@ class Result:
     def ylim(self) -> window.Limits:
         return self.view[1] if self.view is not None else self.config.ylim
 
+    def _repr_html_(self) -> str:
+        """A notebook shows a result as its player (the ``html`` format),
+        or, for a view the player does not draw (3-D), as its video."""
+        if self.config.animation.view != "2d":
+            return video_html(self)
+        from optviz.output.player import inline
+
+        return inline(player_page(self), self.config.animation.size)
+
 
 def run_all(configs: Sequence[Config]) -> list[Result]:
     """Every optimizer of each config from every start, each row computed
@@ -91,6 +104,7 @@ def run_all(configs: Sequence[Config]) -> list[Result]:
     or minibatches is run on its own, as it is: its random draws depend on the
     other rows of its batch.
     """
+    configs = [tune(c) for c in configs]  # lr: auto, searched first
     wanted: dict[tuple[Any, ...], tuple[Config, dict, dict]] = {}
     for config in configs:
         if not _shares_rows(config):
@@ -110,6 +124,94 @@ def run_all(configs: Sequence[Config]) -> list[Result]:
         for first in range(0, len(rows), size):
             _run_rows(config, rows[first : first + size], list(starts.values()))
     return [_result(c) for c in configs]
+
+
+def tune(config: Config) -> Config:
+    """``config`` with every ``lr: auto`` replaced by the learning rate
+    :func:`optviz.optim.tune.search` finds (each optimizer on its own, from
+    every start, with the config's iterations); ``config.tuned`` says what
+    was chosen."""
+    if not any(o.auto_lr for o in config.optimizers):
+        return config
+    s = config.surface
+    minima = np.array([m.point for m in s.minima], dtype=float)
+    starts = np.array(config.starts, dtype=float)
+    box = runner.divergence_box(config.xlim, config.ylim)
+    specs = list(config.optimizers)
+    chosen = []
+    for i, spec in enumerate(specs):
+        if not spec.auto_lr:
+            continue
+        method = spec.resolved()
+
+        def score(rates: Sequence[float], method: Any = method, spec: Any = spec):
+            rules = [method.build({**spec.params, "lr": r}) for r in rates]
+            alike = dataclasses.replace(config, optimizers=(spec,) * len(rules))
+            rows = runner.trajectories(
+                s.f, s.grad, rules, [spec.label] * len(rules), starts,
+                config.iterations, config.tolerance, box, hessian=s.hessian,
+                perturb=_perturbations(alike),
+            )  # fmt: skip
+            n = len(starts)
+            out = []
+            for k in range(len(rates)):
+                found = [
+                    tuner.settles(t.points, minima) for t in rows[k * n : (k + 1) * n]
+                ]
+                out.append(
+                    None if None in found else max(f for f in found if f is not None)
+                )
+            return out
+
+        best = tuner.search(score)
+        if best is None:
+            raise ConfigError(
+                f"lr: auto found no learning rate from {tuner.LOW:g} to "
+                f"{tuner.HIGH:g} with which {spec.label} reaches a known minimum and "
+                f"stays there from every start within {config.iterations:,} "
+                "iterations; give lr a number",
+                path=f"optimizers[{i}].lr",
+                source=config.source,
+            )
+        params = dict(spec.hyperparameters)
+        params["lr"] = best.lr
+        specs[i] = dataclasses.replace(
+            spec, hyperparameters=tuple(params.items()), auto_lr=False
+        )
+        chosen.append((i, spec.label, best))
+    return dataclasses.replace(config, optimizers=tuple(specs), tuned=tuple(chosen))
+
+
+def tuned_text(config: Config) -> list[str]:
+    """What ``optviz run`` prints of the learning rates ``lr: auto`` chose."""
+    return [
+        f"lr: auto chose ε = {c.lr:g} for {label}: it reaches a minimum and stays "
+        f"there from every start by iteration {c.settled:,} ({c.tried} rates tried)"
+        for _, label, c in config.tuned
+    ]
+
+
+def write_tuned(config: Config, folder: Path) -> Path:
+    """``<stem>.tuned.yaml`` in ``folder``: the config as written, with the
+    chosen learning rates in place of ``auto`` (so the video can be made
+    again without the search)."""
+    import yaml
+
+    from optviz.output.files import replace_when_done
+    from optviz.validate import read_yaml
+
+    data = read_yaml(Path(config.source))
+    for i, _, c in config.tuned:
+        data["optimizers"][i]["lr"] = c.lr
+    path = folder / f"{config.stem}.tuned.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replace_when_done(path) as tmp:
+        tmp.write_text(
+            f"# {config.source} with lr: auto's choices filled in by optviz\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )
+    return path
 
 
 # (group, optimizer key, start key) -> its trajectory, with read-only arrays
@@ -135,7 +237,7 @@ def _group(config: Config) -> tuple[Any, ...]:
 def _row_key(spec: config_module.OptimizerSpec) -> tuple[Any, ...]:
     """What fixes an optimizer's rows; the registered method itself too, so
     that a method registered again under its name is run again."""
-    method = methods.METHODS[spec.method]
+    method = spec.resolved()
     return (spec.method, spec.hyperparameters, spec.clip_norm, method)
 
 
@@ -200,15 +302,27 @@ def _result(config: Config) -> Result:
         ]
     else:
         trajectories = _run_alone(config)
+    if config.sweep is not None:  # a variant with a start of its own runs from it
+        trajectories = [t for t in trajectories if _runs_from(config.sweep, t)]
     view = (config.xlim, config.ylim)
     if config.fit_view:
         view = window.fit(trajectories, config.xlim, config.ylim)
     return Result(config, config.surface, tuple(trajectories), view)
 
 
+def _runs_from(sweep: SweepSpec, t: runner.Trajectory) -> bool:
+    """Whether a run belongs to the result: a swept start (zipped, or crossed)
+    ties each variant to its own."""
+    i = t.optimizer - sweep.first
+    if not 0 <= i < len(sweep.variants):
+        return True
+    start = sweep.variants[i].start
+    return start is None or start == t.start
+
+
 def _run_alone(config: Config) -> list[runner.Trajectory]:
     surface = config.surface
-    rules = [methods.METHODS[o.method].build(o.params) for o in config.optimizers]
+    rules = [o.resolved().build(o.params) for o in config.optimizers]
     return runner.trajectories(
         surface.f,
         surface.grad,
@@ -257,6 +371,9 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         [o.color for o in c.optimizers],
         [o.method for o in c.optimizers],
     )
+    look = animation.look
+    if animation.backdrop == "basins":
+        look = dataclasses.replace(look, backdrop=basins_backdrop(result))
     return Scene(
         surface=result.surface,
         trajectories=result.trajectories,
@@ -266,10 +383,28 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         title=c.title,
         colours=tuple(colours),
         card=tuple(title_card(result)) if animation.title_card else (),
-        look=animation.look,
+        look=look,
         layout=animation.layout,
         timeline=animation.timeline,
+        player=animation.html,
     )
+
+
+def basins_backdrop(result: Result) -> Backdrop:
+    """The basin map under a video (``animation.backdrop: basins``): the
+    config's map of starts if it has one, else the basins of its first
+    optimizer over the view the video shows, 256 × 256."""
+    from optviz.draw.maps import colours, edges
+
+    c = result.config
+    spec = c.map
+    if spec is None or spec.kind != "basins":
+        spec = explore.basins(0, result.xlim, result.ylim)
+    picture = map_picture(run_map(c, spec))
+    ex, ey = edges(picture.x, False), edges(picture.y, False)
+    extent = (float(ex[0]), float(ex[-1]), float(ey[0]), float(ey[-1]))
+    # a pale tint of the map's colours: the paths over it keep their own
+    return Backdrop(0.45 * colours(picture) + 0.55, extent, alpha=0.9)
 
 
 def legend_labels(result: Result, animation: Animation | None = None) -> list[str]:
@@ -301,8 +436,11 @@ def title_card(result: Result) -> list[str]:
 
 def hyperparameter_text(spec: config_module.OptimizerSpec) -> str:
     """``ε=0.22, β2=0.99``: the hyperparameters a user must give, and those
-    set away from their defaults, in the lecture's symbols."""
-    method = methods.METHODS[spec.method]
+    set away from their defaults, in the lecture's symbols (a ``torch:``
+    method's, which declares none: those given, by their keys)."""
+    method = spec.resolved()
+    if not method.hyperparameters:
+        return spec.settings()
     given = spec.params
     parts = []
     for h in method.hyperparameters:
@@ -414,11 +552,19 @@ def write_video(
     out_dir = Path(out_dir)
     timeline = scene.timeline
     chosen = [writers.get(f) for f in formats]
-    videos = [w.name for w in chosen if not w.from_last_frame]
+    videos = [w.name for w in chosen if not (w.from_last_frame or w.from_scene)]
     renderer = Renderer(scene)
     try:
         with house_style():  # once around the whole loop, not per frame
             paths = []
+            # A player draws its own frames from the figure's layers, taken
+            # before any frame is drawn.
+            staged = [w for w in chosen if w.from_scene]
+            schedule = renderer.schedule() if staged or videos else []
+            if staged:
+                shown = _stage(renderer, schedule)
+                for w in staged:
+                    paths.append(w.scene(w.path(out_dir, stem), shown))
             # The stills and a stream's palette (the GIF's) are all the last
             # frame, which holds every line: drawn once for them all.
             last = None
@@ -430,57 +576,134 @@ def write_video(
                     assert last is not None
                     paths.append(w.still(w.path(out_dir, stem), last))
             if not videos:
+                if progress is not None:  # nothing to count: all done
+                    progress(timeline.total_frames, timeline.total_frames)
                 return paths
-            frames = timeline.sequence(renderer.schedule())
+            frames = timeline.sequence(schedule)
             draw = FrameRanges(scene, frames, renderer)
-            palette = (
-                last if any(writers.get(f).wants_last_frame for f in videos) else None
-            )
-            method = start_method() if jobs > 1 else None
-            cuts = [(0, len(frames))]
-            if method is not None:
-                from optviz.output import segments
-
-                # A held frame costs its encoding only, not its drawing.
-                shots = [(f, scene.camera(i)) for i, f in enumerate(frames)]
-                previous = [_NOTHING, *shots]
-                costs = [1.0 if f != g else 0.3 for f, g in zip(shots, previous)]
-                multiple = segments.joint_multiple(timeline.fps, videos)
-                cuts = segments.ranges(costs, jobs, multiple)
-            if len(cuts) > 1:
-                assert method is not None
-                written = segments.encode(
-                    draw,
-                    cuts,
-                    out_dir=out_dir,
-                    stem=stem,
-                    size=renderer.size,
-                    fps=timeline.fps,
-                    formats=videos,
-                    palette=palette,
-                    progress=progress,
-                    start_method=method,
-                )
-                return [*written, *paths]
-            encoder = writers.Streams(
-                out_dir, stem, renderer.size, timeline.fps, videos, last=palette
-            )
-            done = 0
-
-            def tick() -> None:
-                nonlocal done
-                done += 1
-                if progress is not None:
-                    progress(done, len(frames))
-
-            with encoder:
-                draw(0, len(frames), encoder.write, tick)
+            wants = any(writers.get(f).wants_last_frame for f in videos)
+            written = encode_frames(
+                draw, frames, renderer.size, timeline.fps, videos, out_dir, stem,
+                palette=last if wants else None, progress=progress, jobs=jobs,
+            )  # fmt: skip
             # The still last, as a video's files are listed in their format order.
-            return [*encoder.paths, *paths]
+            return [*written, *paths]
     except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
         raise RenderError(f"matplotlib could not draw a frame: {e}") from e
     finally:
         renderer.close()
+
+
+def encode_frames(
+    draw: Callable[[int, int, Callable, Callable[[], None]], None],
+    frames: Sequence[int | None],
+    size: tuple[int, int],
+    fps: float,
+    formats: Sequence[str],
+    out_dir: Path,
+    stem: str,
+    palette: np.ndarray | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> list[Path]:
+    """The video ``out_dir/<stem>.<format>`` of the stream formats
+    ``formats``, ``draw(start, stop, write, tick)`` making its frames
+    (``frames[i]``: what frame ``i`` shows), in one process or, with ``jobs``
+    > 1, cut into pieces drawn by that many (``draw`` is then pickled for a
+    worker not forked)."""
+    method = start_method() if jobs > 1 else None
+    cuts = [(0, len(frames))]
+    if method is not None:
+        from optviz.output import segments
+
+        # A held frame costs its encoding only, not its drawing.
+        previous = [_NOTHING, *frames]
+        costs = [1.0 if f != g else 0.3 for f, g in zip(frames, previous)]
+        multiple = segments.joint_multiple(fps, formats)
+        cuts = segments.ranges(costs, jobs, multiple)
+    if len(cuts) > 1:
+        assert method is not None
+        return segments.encode(
+            draw,
+            cuts,
+            out_dir=out_dir,
+            stem=stem,
+            size=size,
+            fps=fps,
+            formats=formats,
+            palette=palette,
+            progress=progress,
+            start_method=method,
+        )
+    encoder = writers.Streams(out_dir, stem, size, fps, formats, last=palette)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(frames))
+
+    with encoder:
+        draw(0, len(frames), encoder.write, tick)
+    return list(encoder.paths)
+
+
+def _stage(renderer, schedule: Sequence[int]):
+    """What a player draws of ``renderer``'s scene, whose video shows
+    ``schedule``: :class:`optviz.draw.stage.Stage`."""
+    from optviz.draw.stage import stage
+
+    try:
+        return stage(renderer, schedule, renderer.scene.player)
+    except ValueError as e:  # a view the player does not draw
+        raise OptvizError(f"cannot write the html player: {e}") from e
+
+
+def player_page(result: Result) -> str:
+    """The ``html`` format's page of ``result`` as text: what a notebook
+    shows (:meth:`Result._repr_html_`)."""
+    from optviz.draw.backdrop import house_style
+    from optviz.draw.figure import Renderer
+    from optviz.output import player
+
+    check_player(result.config)
+    renderer = Renderer(scene(result))
+    try:
+        with house_style():
+            shown = _stage(renderer, renderer.schedule())
+    finally:
+        renderer.close()
+    return player.page(shown, result.config.stem)
+
+
+def video_html(result: Result) -> str:
+    """``result``'s MP4 inside an HTML5 ``<video>`` (the file embedded)."""
+    import base64
+    import tempfile
+
+    c = result.config
+    with tempfile.TemporaryDirectory(prefix="optviz-video-") as folder:
+        (path,) = write_video(scene(result), ["mp4"], Path(folder), c.stem)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+    w, h = c.animation.size
+    return (
+        f'<video controls loop muted playsinline width="{w}" height="{h}" '
+        f'style="max-width:100%;height:auto" src="data:video/mp4;base64,{data}">'
+        "</video>"
+    )
+
+
+def check_player(config: Config) -> None:
+    """A ConfigError (one line, the config's file) if ``config`` has a view
+    the html player does not draw."""
+    view = config.animation.view
+    if view != "2d":
+        raise ConfigError(
+            f"the html player shows the 2-D view only; this config has view: {view}",
+            path="animation.view",
+            source=config.source,
+        )
 
 
 def write_stills(
@@ -530,11 +753,20 @@ class Outputs:
     still: bool = False  # the last frame as <stem>.png
     frames: tuple[int, ...] = ()  # frame K as <stem>-frame-K.png
     jobs: int = 1  # processes for one video
+    html: bool = False  # the player as <stem>.html, whatever the formats
 
     @property
     def draws(self) -> bool:
         """Whether anything is drawn (else only numbers are written)."""
-        return self.video or self.still or bool(self.frames)
+        return self.video or self.still or bool(self.frames) or self.html
+
+    def formats(self, config: Config) -> tuple[str, ...]:
+        """The formats written of ``config``: its own with ``video``, and
+        ``html`` with ``html``."""
+        chosen = config.animation.formats if self.video else ()
+        if self.html and "html" not in chosen:
+            chosen = (*chosen, "html")
+        return chosen
 
 
 def output_dir(result: Result, output: str | Path | None = None) -> Path:
@@ -552,13 +784,17 @@ def render(
     output: str | Path | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
+    formats: Sequence[str] | None = None,
 ) -> list[Path]:
-    """The animation in every format the config asks for (see
-    :func:`write_video`)."""
+    """The animation in every format the config asks for, or in
+    ``formats`` (see :func:`write_video`)."""
     c = result.config
+    chosen = c.animation.formats if formats is None else tuple(formats)
+    if "html" in chosen:
+        check_player(c)
     return write_video(
         scene(result),
-        c.animation.formats,
+        chosen,
         output_dir(result, output),
         c.stem,
         progress=progress,
@@ -594,8 +830,13 @@ def write_outputs(
 ) -> list[Path]:
     """The CSV, then what ``outputs`` asks for: the video, the stills."""
     paths = [write_csv(result, output)]
-    if outputs.video:
-        paths += render(result, output, progress, jobs=outputs.jobs)
+    if result.config.tuned and result.config.source:
+        paths.append(write_tuned(result.config, output_dir(result, output)))
+    formats = outputs.formats(result.config)
+    if formats and result.config.sweep is not None:
+        paths += write_sweep(result, output, progress, jobs=outputs.jobs)
+    elif formats:
+        paths += render(result, output, progress, jobs=outputs.jobs, formats=formats)
     if outputs.still or outputs.frames:
         paths += stills(result, output, last=outputs.still, frames=outputs.frames)
     return paths
@@ -609,7 +850,8 @@ def report(result: Result, video: bool = True) -> str:
     """What ``optviz run`` prints after a run: :func:`summary_table`, and with
     a ``video``, :func:`timeline_note` when there is one."""
     note = timeline_note(result) if video else None
-    return summary_table(result) + (f"\n{note}" if note else "")
+    lines = [summary_table(result), *tuned_text(result.config)]
+    return "\n".join(lines) + (f"\n{note}" if note else "")
 
 
 def timeline_note(result: Result) -> str | None:
@@ -657,6 +899,358 @@ def summary_table(result: Result) -> str:
 
 
 # ---------------------------------------------------------------------------
+# sweeps
+
+
+def _swept(result: Result) -> tuple[SweepSpec, range]:
+    spec = result.config.sweep
+    assert spec is not None
+    return spec, range(spec.first, spec.first + len(spec.variants))
+
+
+def sweep_scale(result: Result) -> ColourScale | None:
+    """The colour scale of a sweep over one number (None: several, or only
+    starts): log where the values are positive and span a factor of 10."""
+    spec, _ = _swept(result)
+    key = spec.coloured_by
+    if key is None:
+        return None
+    values = [dict(v.values)[key] for v in spec.variants]
+    low, high = min(values), max(values)
+    if low == high:
+        return None
+    log = low > 0 and high / low >= 10
+    symbol = spec.symbols[spec.keys.index(key)]
+    return ColourScale(f"{symbol} ({key})" if symbol != key else key, low, high, log)
+
+
+def overlay_scene(result: Result) -> Scene:
+    """Every variant in one plot, coloured by the swept value (a colour bar
+    says which), the optimizers not swept in their own colours."""
+    spec, variants = _swept(result)
+    base = scene(result)
+    scale = sweep_scale(result)
+    if scale is None:
+        return base
+    key = spec.coloured_by
+    assert key is not None  # else no scale
+    values = [dict(v.values)[key] for v in spec.variants]
+    colours = list(base.colours)
+    colours[variants.start : variants.stop] = scale.colours(values)
+    listed = tuple(i not in variants for i in range(len(colours)))
+    return dataclasses.replace(
+        base, colours=tuple(colours), in_legend=listed, colour_scale=scale
+    )
+
+
+GRID_WIDTH = 1280  # pixels: a sweep's grid of cells at most this wide
+
+
+def cell_scenes(result: Result) -> list[Scene]:
+    """One scene per variant: its runs and those of the optimizers not
+    swept, titled with its values, with no counter (the grid has one)."""
+    spec, variants = _swept(result)
+    overlay = overlay_scene(result)
+    columns, _ = explore_grid(len(variants))
+    # Each cell the video's frame, shrunk so that the grid is at most
+    # GRID_WIDTH pixels wide; its text shrinks less than its size (by the
+    # square root), so that it stays readable.
+    w, h = overlay.layout.size
+    scale = min(1.0, GRID_WIDTH / (columns * w))
+    width, height = int(w * scale) // 2 * 2, int(h * scale) // 2 * 2
+    dpi = max(20, round(overlay.layout.figure_dpi * scale**0.5))
+    layout = dataclasses.replace(overlay.layout, size=(width, height), dpi=dpi)
+    cells = []
+    for i in variants:
+        keep = tuple(
+            t
+            for t in result.trajectories
+            if t.optimizer == i or t.optimizer not in variants
+        )
+        label = result.config.optimizers[i].label
+        words = label[len(spec.optimizer) + 1 :]
+        listed = tuple(j == i or j not in variants for j in range(len(overlay.colours)))
+        cells.append(
+            dataclasses.replace(
+                overlay,
+                trajectories=keep,
+                title=words,
+                layout=layout,
+                counter=False,
+                in_legend=listed,
+                colour_scale=None,
+                card=(),
+            )
+        )
+    return cells
+
+
+def explore_grid(count: int) -> tuple[int, int]:
+    from optviz.draw.sweeps import grid_shape
+
+    return grid_shape(count)
+
+
+class CellRanges:
+    """Draws any range of a sweep's grid video: every cell at the frame's
+    iteration under one header (like :class:`FrameRanges`, picklable)."""
+
+    def __init__(self, cells: Sequence[Scene], frames: Sequence[int], title: str):
+        self.cells = list(cells)
+        self.frames = list(frames)
+        self.title = title
+        self.renderers: list[Any] | None = None
+        self.header: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "renderers": None, "header": None}
+
+    def build(self) -> None:
+        from optviz.draw import themes
+        from optviz.draw.figure import Renderer
+        from optviz.draw.sweeps import Header
+
+        self.renderers = [Renderer(c) for c in self.cells]
+        first = self.renderers[0]
+        columns, _ = explore_grid(len(self.cells))
+        dpi = first.figure.dpi
+        height = max(2, round(first.size[1] * 0.14) // 2 * 2)
+        look = themes.get(self.cells[0].look.theme)
+        self.header = Header(columns * first.size[0], height, self.title, dpi, look)
+        self.fill = np.asarray(first.buffer(0))[0, 0].copy()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        if self.renderers is None:
+            self.build()
+        assert self.renderers is not None
+        columns, rows = explore_grid(len(self.cells))
+        w, h = self.renderers[0].size
+        return columns * w, self.header.size[1] + rows * h
+
+    def frame(self, k: int) -> np.ndarray:
+        from optviz.draw.sweeps import compose
+
+        if self.renderers is None:
+            self.build()
+        assert self.renderers is not None
+        columns, _ = explore_grid(len(self.cells))
+        cells = [np.asarray(r.buffer(k)) for r in self.renderers]
+        return compose(cells, columns, self.header.image(k), self.fill)
+
+    def __call__(
+        self, start: int, stop: int, write: Callable, tick: Callable[[], None]
+    ) -> None:
+        if self.renderers is None:
+            self.build()
+        assert self.renderers is not None
+        for r in self.renderers:
+            r.seek(self.frames[:start])
+        shown: object = _NOTHING
+        image: Any = None
+        for f in self.frames[start:stop]:
+            if f != shown:
+                image = self.frame(f)
+                shown = f
+            write(image)
+            tick()
+
+    def close(self) -> None:
+        for r in self.renderers or ():
+            r.close()
+
+
+def write_sweep(
+    result: Result,
+    output: str | Path | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> list[Path]:
+    """A sweep's outputs, as its ``show`` asks: ``<stem>.<format>`` the grid
+    of cells (up to :data:`optviz.explore.MAX_CELLS` variants),
+    ``<stem>-overlay.<format>`` every variant in one plot, and
+    ``<stem>-loss.png`` the loss curves."""
+    from optviz.draw.backdrop import house_style
+    from optviz.draw.figure import Renderer
+
+    spec, variants = _swept(result)
+    c = result.config
+    out = output_dir(result, output)
+    formats = [f for f in c.animation.formats if not writers.get(f).from_last_frame]
+    overlay = overlay_scene(result)
+    paths: list[Path] = []
+    schedule_of = Renderer(overlay)
+    try:
+        frames = [
+            k if k is not None else 0
+            for k in dataclasses.replace(overlay.timeline, title_card=0.0).sequence(
+                schedule_of.schedule()
+            )
+        ]
+    finally:
+        schedule_of.close()
+    if "cells" in spec.show and len(variants) <= explore.MAX_CELLS and formats:
+        draw = CellRanges(cell_scenes(result), frames, c.title or spec.optimizer)
+        try:
+            with house_style():
+                last = draw.frame(frames[-1])
+                paths += encode_frames(
+                    draw, frames, draw.size, overlay.timeline.fps, formats, out,
+                    c.stem, palette=last, progress=progress, jobs=jobs,
+                )  # fmt: skip
+        finally:
+            draw.close()
+    if "overlay" in spec.show:
+        paths += write_video(
+            overlay, c.animation.formats, out, f"{c.stem}-overlay", progress, jobs
+        )
+    if "loss" in spec.show:
+        paths.append(write_loss(result, out / f"{c.stem}-loss.png"))
+    return paths
+
+
+def write_loss(result: Result, path: Path) -> Path:
+    """The loss of every run against the iteration, as a PNG."""
+    from optviz.draw.sweeps import LossCurves, loss_picture
+
+    overlay = overlay_scene(result)
+    spec, _ = _swept(result)
+    c = result.config
+    runs = [t for t in result.trajectories if len(t.loss)]
+    labels = tuple(
+        c.optimizers[t.optimizer].label
+        if (not overlay.in_legend or overlay.in_legend[t.optimizer])
+        and t.start == min(u.start for u in runs if u.optimizer == t.optimizer)
+        else ""
+        for t in runs
+    )
+    minima = [m.value for m in c.surface.minima]
+    curves = LossCurves(
+        tuple(t.loss for t in runs),
+        tuple(overlay.colours[t.optimizer] or "black" for t in runs),
+        labels,
+        title=f"{spec.optimizer}: the cost against the iteration",
+        f_min=min(minima) if minima else None,
+        scale=overlay.colour_scale,
+    )
+    layout = c.animation.layout
+    image = loss_picture(curves, size=layout.size, dpi=layout.figure_dpi)
+    return writers.save_png(path, image)
+
+
+# ---------------------------------------------------------------------------
+# maps
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """A map of one optimizer of ``config``: the grid's points (R, 2) on the
+    map's axes, and each row's outcome (:mod:`optviz.optim.stream`)."""
+
+    config: Config
+    spec: MapSpec
+    where: np.ndarray
+    outcomes: stream.Outcomes
+
+    @property
+    def minima(self) -> tuple[tuple[float, float], ...]:
+        """The targets, in the order ``outcomes.target`` indexes them."""
+        return tuple(m.point for m in self.config.surface.minima)
+
+
+def run_map(config: Config, spec: MapSpec | None = None) -> MapResult:
+    """The config's ``map:`` (or ``spec``; default: the basins of its first
+    optimizer over its window), run without history."""
+    if spec is None:
+        spec = config.map or explore.basins(0, config.xlim, config.ylim)
+    explore.check_size(spec.rows, config.iterations, "map")
+    rules, starts, where = explore.grid_rows(spec, config.optimizers, config.starts)
+    s = config.surface
+    problem = second_order.Problem(s.f, s.grad, s.hessian)
+    found = stream.outcomes(
+        s.grad,
+        rules,
+        starts,
+        config.iterations,
+        runner.divergence_box(config.xlim, config.ylim),
+        [m.point for m in s.minima],
+        spec.radius,
+        problem,
+    )
+    return MapResult(config, spec, where, found)
+
+
+def map_picture(result: MapResult) -> Any:
+    """What :mod:`optviz.draw.maps` draws of ``result``."""
+    from optviz.draw.maps import MapPicture, named
+
+    spec, c = result.spec, result.config
+    nx, ny = spec.x.count, spec.y.count
+    o = result.outcomes
+    label = c.optimizers[spec.optimizer].label
+    if spec.kind == "basins":
+        marks = tuple((float(x), float(y)) for x, y in c.starts)
+        title = f"{label} on {c.surface.name}: where each start goes"
+    else:
+        params = c.optimizers[spec.optimizer].params
+        marks = ((float(params[spec.x.key]), float(params[spec.y.key])),)
+        start = ", ".join(f"{v:g}" for v in c.starts[0])
+        title = f"{label} on {c.surface.name} from ({start})"
+    return MapPicture(
+        kind=spec.kind,
+        x=spec.x.values(),
+        y=spec.y.values(),
+        outcome=o.outcome.reshape(ny, nx),
+        target=o.target.reshape(ny, nx),
+        iteration=o.iteration.reshape(ny, nx),
+        iterations=c.iterations,
+        x_label=spec.x.key,
+        y_label=spec.y.key,
+        x_log=spec.x.log,
+        y_log=spec.y.log,
+        title=title,
+        minima=result.minima,
+        marks=marks,
+        minimum_names=named(result.minima),
+    )
+
+
+MAP_LEAST = (480, 360)  # pixels: a map picture at least this large
+
+
+def map_summary(result: MapResult) -> str:
+    """One line: how many grid points reached each minimum, diverged, or
+    neither."""
+    o = result.outcomes
+    total = len(o)
+    reached = o.outcome == stream.Outcome.REACHED
+    parts = []
+    for j, (x, y) in enumerate(result.minima):
+        count = int(np.count_nonzero(reached & (o.target == j)))
+        if count:
+            parts.append(f"{count:,} reached minimum {j} ({x:.3g}, {y:.3g})")
+    diverged = int(np.count_nonzero(o.outcome == stream.Outcome.DIVERGED))
+    neither = total - int(reached.sum()) - diverged
+    parts += [f"{diverged:,} diverged", f"{neither:,} reached none"]
+    return f"{total:,} points: " + ", ".join(parts)
+
+
+def write_map(result: MapResult, folder: str | Path | None = None) -> list[Path]:
+    """``map.png`` and ``map.csv`` in the output folder."""
+    from optviz.draw.maps import picture
+
+    c = result.config
+    out = Path(folder) if folder is not None else c.output
+    # the video's size, but never too small for the legend and colour bar
+    w, h = c.animation.size
+    size = (max(w, MAP_LEAST[0]), max(h, MAP_LEAST[1]))
+    image = picture(map_picture(result), size=size)
+    keys = (result.spec.x.key, result.spec.y.key)
+    csv_path = write_map_csv(out / "map.csv", keys, result.where, result.outcomes)
+    return [writers.save_png(out / "map.png", image), csv_path]
+
+
+# ---------------------------------------------------------------------------
 # many configs
 
 
@@ -670,13 +1264,17 @@ class Task:
 
 
 def plan(
-    paths: Sequence[Path], output: Path | None, frames: Sequence[int] = ()
+    paths: Sequence[Path],
+    output: Path | None,
+    frames: Sequence[int] = (),
+    html: bool = False,
 ) -> list[Task]:
     """Load every config up front (the first bad one stops everything before
     anything runs) and give each its folder: ``output`` for one config,
     ``output/<config name>`` for several, else the config's own. Two
-    configs that would write the same files, or a frame index past a
-    config's last, are errors."""
+    configs that would write the same files, a frame index past a
+    config's last, or ``html`` (the player) for a view it does not draw,
+    are errors."""
     loaded = [config_module.load(path) for path in paths]
     tasks = [
         Task(
@@ -696,6 +1294,8 @@ def plan(
                 source=str(task.path),
             )
     for task in tasks:
+        if html:
+            check_player(task.config)
         count = task.config.animation.frames
         if frames and max(frames) >= count:
             raise ConfigError(
@@ -712,6 +1312,9 @@ def render_config(path: Path, folder: Path, outputs: Outputs) -> tuple[str, list
     result = run_all([config_module.load(path)])[0]
     paths = write_outputs(result, folder, outputs)
     return report(result, outputs.video), paths
+
+
+STOP_SECONDS = 10.0  # a worker told to stop may clean up this long
 
 
 def run_many(
@@ -744,11 +1347,12 @@ def run_many(
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(
                     target=_work,
-                    args=(tasks[i].path, tasks[i].folder, outputs, send),
+                    args=(tasks[i].path, tasks[i].folder, outputs, send, os.getpid()),
                     name=f"optviz-config-{i}",
                     daemon=False,  # a worker may start segment workers of its own
                 )
-                process.start()
+                with watchdog.forking():  # signals held until it is started
+                    process.start()
                 send.close()  # ours: EOF comes when the worker ends
                 running[receive] = (i, process)
             if failed is not None:
@@ -796,7 +1400,10 @@ def run_many(
             if process.is_alive():
                 process.terminate()
         for receive, (_, process) in running.items():
-            process.join()
+            process.join(STOP_SECONDS)  # its cleanup: then it is killed
+            if process.is_alive():
+                process.kill()
+                process.join()
             receive.close()
 
 
@@ -807,9 +1414,14 @@ class WorkerTraceback(Exception):
         return f"\n\n(in a worker process)\n{self.args[0]}"
 
 
-def _work(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
+def _work(
+    path: Path, folder: Path, outputs: Outputs, send: Connection, parent: int
+) -> None:
     """In a worker process: one config, its outcome sent as data (one line
-    and an exit code for an error), never a traceback on the terminal."""
+    and an exit code for an error), never a traceback on the terminal.
+    ``parent``: the process that started it, whose death ends it (checked
+    once more after the death signal is set: the parent may have died
+    already)."""
     from optviz.interrupts import Interrupts
 
     # Ctrl-C and a hang-up reach the whole process group: the parent too,
@@ -818,7 +1430,7 @@ def _work(path: Path, folder: Path, outputs: Outputs, send: Connection) -> None:
     with Interrupts():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        _die_with_parent()
+        die_with_parent(parent)
         _work_on(path, folder, outputs, send)
 
 

@@ -261,8 +261,10 @@ BAD = [
         with_optimizers("{method: gd, lr: 1}", "{method: adamm, lr: 1}"),
         "optimizers[1].method",
         "'adamm' is not a valid value; supported values are 'gd', 'momentum', "
-        "'nesterov', 'adagrad', 'rmsprop', 'adam', 'newton', 'bfgs', 'lbfgs', 'cg'; "
-        "did you mean 'adam'?",
+        "'nesterov', 'adagrad', 'rmsprop', 'adam', 'newton', 'bfgs', 'lbfgs', 'cg', "
+        "'sgd', 'adam_torch', 'adamw', 'nadam', 'radam', 'adamax', 'adadelta', "
+        "'lion', a method in a Python file ('./my_optimizers.py:NAME') or a PyTorch "
+        "optimizer ('torch:AdamW'); did you mean 'adam'?",
         id="unknown-method",
     ),
     pytest.param(
@@ -307,7 +309,7 @@ BAD = [
     pytest.param(
         BASE + "animation: {formats: [gif, mp5]}\n",
         "animation.formats[1]",
-        "'mp5' is not a valid value; supported values are 'mp4', 'gif', 'png'; "
+        "'mp5' is not a valid value; supported values are 'mp4', 'gif', 'png', 'html'; "
         "did you mean 'mp4'?",
         id="unknown-format",
     ),

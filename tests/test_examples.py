@@ -805,6 +805,36 @@ def test_rosenbrock_race__all_stay_in_view():
     assert_in_view("rosenbrock_race")
 
 
+# --- signum_own_optimizer ----------------------------------------------------
+# "every signum step moves exactly lr in each coordinate, however steep or
+# flat the slope, so it keeps its pace along Rosenbrock's flat valley floor
+# where gd's steps shrink to a tenth, and it ends less than half as far from
+# the minimum at (1, 1) as gd."
+
+
+def test_signum_own_optimizer__every_step_is_lr_in_each_coordinate():
+    lr = run("signum_own_optimizer").config.optimizers[0].params["lr"]
+    steps = np.abs(np.diff(path("signum_own_optimizer", "signum"), axis=0))
+    assert len(steps) == 3000
+    np.testing.assert_allclose(steps, lr, rtol=1e-9)
+
+
+def test_signum_own_optimizer__gd_steps_shrink_to_a_tenth_on_the_floor():
+    points = path("signum_own_optimizer", "gd")
+    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    on_floor = int(np.argmax(floor_gap(points) < 0.05))
+    assert steps[-1] < steps[on_floor:].max() / 10
+
+
+def test_signum_own_optimizer__ends_less_than_half_as_far_as_gd():
+    target = minimum("signum_own_optimizer")
+    far = {
+        label: np.linalg.norm(path("signum_own_optimizer", label)[-1] - target)
+        for label in ("signum", "gd")
+    }
+    assert far["signum"] < far["gd"] / 2
+
+
 # --- saddle_escape ---------------------------------------------------------
 # "gradient descent first rushes towards the saddle point and slows to a
 # crawl near it, because the gradient vanishes there; it escapes along y only
@@ -962,3 +992,111 @@ def test_six_hump_camel_two_views__gd_sits_in_a_local_dimple_momentum_global():
     assert drop > 0.8  # high up the wall: most of the way from f = 0 down
     assert "loss" in run(stem).config.animation.panels
     assert_in_view(stem)
+
+
+# --- himmelblau_basins -----------------------------------------------------
+# "each of gd's four paths stays in the basin it starts in and ends at that
+# basin's minimum; Adam, from (4.5, 0.5) in the basin of (3, 2), is carried
+# across the boundary and ends at (3.58, -1.85)"
+
+
+@functools.cache
+def basins(stem: str):
+    from optviz import pipeline
+
+    return pipeline.run_map(optviz.load_config(BY_STEM[stem]))
+
+
+def basin_of(stem: str, point) -> int:
+    """The minimum the map says ``point``'s grid cell goes to (−1: none)."""
+    m = basins(stem)
+    spec = m.spec
+    x, y = spec.x.values(), spec.y.values()
+    i, j = int(np.abs(y - point[1]).argmin()), int(np.abs(x - point[0]).argmin())
+    return int(m.outcomes.target[i * spec.x.count + j])
+
+
+def test_himmelblau_basins__gd_stays_in_its_basin_and_ends_at_its_minimum():
+    minima = [m.point for m in run("himmelblau_basins").surface.minima]
+    seen = set()
+    for k in range(4):
+        points = path("himmelblau_basins", "gd", k)
+        start = basin_of("himmelblau_basins", points[0])
+        assert {basin_of("himmelblau_basins", p) for p in points[::10]} == {start}
+        assert ends_at(points, minima[start])
+        seen.add(start)
+    assert seen == {0, 1, 2, 3}
+
+
+def test_himmelblau_basins__adam_crosses_from_3_2s_basin_to_3_58_m1_85():
+    minima = [m.point for m in run("himmelblau_basins").surface.minima]
+    assert run("himmelblau_basins").config.starts[3] == (4.5, 0.5)
+    assert minima[basin_of("himmelblau_basins", (4.5, 0.5))] == (3, 2)
+    assert ends_at(path("himmelblau_basins", "adam", 3), (3.58443, -1.84813))
+
+
+# --- momentum_phase ----------------------------------------------------------
+# "every setting with ε > (1 + α)/5 (by 5 %) diverges and none below it does;
+# the fastest settings use momentum: the best with α = 0 needs over three
+# times the iterations of the best overall"
+
+
+def phase_rows():
+    m = basins("momentum_phase")
+    return m.where, m.outcomes
+
+
+def test_momentum_phase__above_the_bound_diverges_and_below_it_does_not():
+    where, o = phase_rows()
+    from optviz.optim.stream import Outcome
+
+    bound = (1 + where[:, 1]) / 5
+    above, below = where[:, 0] > 1.05 * bound, where[:, 0] < 0.95 * bound
+    assert above.sum() > 500 and below.sum() > 3000
+    assert (o.outcome[above] == Outcome.DIVERGED).all()
+    assert (o.outcome[below] != Outcome.DIVERGED).all()
+
+
+def test_momentum_phase__momentum_is_over_three_times_faster_at_its_best():
+    from optviz.optim.stream import Outcome
+
+    where, o = phase_rows()
+    reached = o.outcome == Outcome.REACHED
+    plain = reached & (where[:, 1] == 0)
+    best, best_plain = o.iteration[reached].min(), o.iteration[plain].min()
+    assert best_plain > 3 * best
+    fastest = where[reached & (o.iteration == best)]
+    assert (fastest[:, 1] > 0.2).all()
+
+
+# --- interpreting_the_cost -------------------------------------------------
+# "the cost falls slower the lower the learning rate, up to the best of them,
+# 0.11, which brings it lowest; the one above 2/λmax = 0.2, 0.25, makes it grow
+# without bound"
+
+
+def test_interpreting_the_cost__lower_rates_fall_slower_up_to_the_best():
+    runs_ = sorted(run("interpreting_the_cost").trajectories, key=lambda t: t.label)
+    by_lr = {
+        float(t.label.split("=")[1]): t
+        for t in run("interpreting_the_cost").trajectories
+    }
+    rates = sorted(by_lr)
+    assert len(runs_) == 7 and rates[-2] == pytest.approx(0.111803, rel=1e-5)
+    good = rates[:-1]
+    for k in (10, 30, 60):  # at every point of the race, not only the end
+        costs = [by_lr[r].loss[k] for r in good]
+        assert costs == sorted(costs, reverse=True), k
+    assert min(t.loss[-1] for t in by_lr.values()) == by_lr[rates[-2]].loss[-1]
+
+
+def test_interpreting_the_cost__above_two_over_lambda_max_it_grows():
+    by_lr = {
+        float(t.label.split("=")[1]): t
+        for t in run("interpreting_the_cost").trajectories
+    }
+    high = by_lr[max(by_lr)]
+    assert max(by_lr) > 2 / 10
+    assert high.status is core.Status.DIVERGED
+    assert np.all(np.diff(high.loss) > 0)  # grows at every step
+    assert high.loss[-1] > 1e4 * high.loss[0]

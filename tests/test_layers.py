@@ -25,6 +25,7 @@ TOP = (
     "optviz.snapshot",
     "optviz.catalogue",
     "optviz.starter",
+    "optviz.explore",
 )
 
 # layer → the modules it must not import (a name stands for it and its children)

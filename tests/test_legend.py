@@ -84,7 +84,8 @@ def test_each_method_has_one_colour_and_no_two_optimizers_look_alike(path):
     assert len(colours) == len(c.optimizers)
     seen = set()
     for o, colour in zip(c.optimizers, colours):
-        if o.color is None and o.method not in seen:
+        # a built-in method has a colour of its own (a plug-in: the palette's)
+        if o.color is None and o.method not in seen and o.plugin is None:
             assert colour == backdrop.METHOD_COLOURS[o.method], o.label
         seen.add(o.method)
     for (a, ca), (b, cb) in itertools.combinations(zip(c.optimizers, colours), 2):
@@ -418,3 +419,13 @@ def test_with_no_room_and_panels_or_two_views_the_legend_goes_below(look):
         assert r.axes.get_window_extent().height > 0.5 * r.size[1]
     finally:
         r.close()
+
+
+def test_a_plug_in_first_in_the_list_leaves_the_methods_their_colours():
+    methods = ["./mine.py:signum", "gd", "adam"]
+    colours = backdrop.optimizer_colours(3, methods=methods)
+    assert colours[1:] == [backdrop.METHOD_COLOURS[m] for m in methods[1:]]
+    assert colours[0] not in backdrop.METHOD_COLOURS.values()
+    assert min(backdrop.colour_distance(colours[0], c) for c in colours[1:]) >= (
+        backdrop.MIN_DISTANCE
+    )

@@ -44,7 +44,7 @@ def sign_update(grad: Array, state: SignState, t: int, hp) -> SignState:
     return SignState(state.theta - hp.lr * np.sign(grad))
 
 
-# --- AdamW: Adam with decoupled weight decay ---------------------------------
+# --- AdamW: Adam with decoupled weight decay (a user's own; optviz ships adamw) ---
 
 
 class AdamWState(NamedTuple):
@@ -98,7 +98,7 @@ def toys():
     made = [
         register("signsgd", LR, init=sign_init, update=sign_update),
         register(
-            "adamw",
+            "my_adamw",
             LR,
             Hyperparameter("beta1", "β1", "first-moment decay", 0.9, **UNIT),
             Hyperparameter("beta2", "β2", "second-moment decay", 0.999, **UNIT),
@@ -176,7 +176,7 @@ def test_the_command_line_runs_and_lists_it(tmp_path, capsys, toys):
 
 
 def test_adamw_first_steps_by_hand(toys):
-    hp = toys["adamw"].build({"lr": 0.1, "weight_decay": 0.5, "eps": 0.0})
+    hp = toys["my_adamw"].build({"lr": 0.1, "weight_decay": 0.5, "eps": 0.0})
     theta = step_all(lambda p: 2 * p, [hp], np.array([[1.0, -2.0]]), 2)[:, 0, 0]
     # t = 1: the corrected moments are g and g², so Adam's step is ε·sign(g);
     # the decay then takes ελθ0 = 0.05·(1, −2) on top
@@ -199,7 +199,7 @@ def test_query_takes_the_gradient_ahead_as_the_fused_nesterov_does(toys):
 
 
 def test_the_hyperparameters_are_a_typed_frozen_value(toys):
-    hp = toys["adamw"].build({"lr": 1})
+    hp = toys["my_adamw"].build({"lr": 1})
     assert (hp.lr, hp.beta1, hp.weight_decay) == (1.0, 0.9, 0.01)
     assert type(hp.lr) is float
     with pytest.raises(AttributeError):
@@ -212,7 +212,7 @@ def test_the_hyperparameters_are_a_typed_frozen_value(toys):
         ({"method": "signsgd"}, "optimizers[0]",
          "missing required key 'lr' (ε, learning rate) for signsgd"),
         ({"method": "signsgd", "lr": -1}, "optimizers[0].lr", "lr must be > 0; got -1"),
-        ({"method": "adamw", "lr": 1, "beta2": 1}, "optimizers[0].beta2",
+        ({"method": "my_adamw", "lr": 1, "beta2": 1}, "optimizers[0].beta2",
          "beta2 must be in [0, 1); got 1"),
         ({"method": "signsdg", "lr": 1}, "optimizers[0].method",
          "did you mean 'signsgd'"),

@@ -25,7 +25,7 @@ def test_first_section_holds_exactly_two_commands():
     install_and_render, install_and_test = commands(first_section())
     assert "pip install ." in install_and_render
     assert " run " in install_and_render
-    assert 'pip install ".[test]"' in install_and_test
+    assert 'pip install ".[test,browser]"' in install_and_test
     assert "pytest" in install_and_test
 
 
@@ -70,3 +70,36 @@ def test_the_python_snippet_writes_only_under_out(tmp_path, monkeypatch):
     }
     assert made == {"configs", "out"}
     assert (tmp_path / "out" / "mine" / "last-frame.png").is_file()
+
+
+def when_things_go_wrong() -> str:
+    return README.split("\n## When things go wrong\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_watchdogs_figures_are_its_own():
+    from optviz.output import watchdog
+
+    text = " ".join(when_things_go_wrong().split())
+    assert f"no progress for {watchdog.SECONDS:g} s is killed" in text
+    assert watchdog.REFERENCE_PIXELS == 3840 * 2160 and "4K (3840×2160)" in text
+    assert watchdog.workers_seconds(10) == 10 * 1.5 + 1
+    assert "1.5 times the bound and 1 s" in text
+    assert f"last {watchdog._TAIL_BYTES // 1024} KiB are kept" in text
+
+
+def test_the_fault_figures_are_the_fault_modules():
+    import test_faults
+
+    text = " ".join(when_things_go_wrong().split())
+    cases = test_faults.CASES
+    fakes = [c for c in cases if c.fault in test_faults.FAULTS]
+    full = [c for c in cases if c.fault.startswith(("enospc", "tmpfs"))]
+    signals = [c for c in cases if c.signal is not None]
+    assert len(fakes) + len(full) + len(signals) == len(cases)
+    assert f"runs {len(cases)} cases" in text
+    faults = len(test_faults.FAULTS)
+    assert f"{faults} faults of a fake ffmpeg in {len(fakes)} cases" in text
+    assert f"a full disk in {len(full)}" in text
+    assert f"at seeded random moments in {len(signals)}" in text
+    assert {c.jobs for c in cases} == {1, 2}
+    assert "processes left behind: 0; temporary files left: 0" in text

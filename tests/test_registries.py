@@ -123,7 +123,8 @@ def test_an_unknown_format_lists_the_registered_ones(frames_format, tmp_path):
     with pytest.raises(ConfigError) as e:
         parse({**SMALL, "animation": {"formats": ["frams"]}})
     assert e.value.path == "animation.formats[0]"
-    assert "supported values are 'mp4', 'gif', 'png', 'frames'" in e.value.message
+    valid = "'mp4', 'gif', 'png', 'html', 'frames'"
+    assert f"supported values are {valid}" in e.value.message
     assert "did you mean 'frames'?" in e.value.message
 
 
@@ -198,7 +199,8 @@ def test_an_unknown_panel_lists_the_registered_ones(distance_panel):
     with pytest.raises(ConfigError) as e:
         parse({**SMALL, "animation": {"panels": ["loss", "distnce"]}})
     assert e.value.path == "animation.panels[1]"
-    assert "supported values are 'loss', 'grad_norm', 'distance'" in e.value.message
+    listed = "supported values are 'loss', 'grad_norm', 'lr', 'distance'"
+    assert listed in e.value.message
     assert "did you mean 'distance'?" in e.value.message
 
 
@@ -222,7 +224,7 @@ def test_optviz_list_prints_every_registry(distance_panel, frames_format, capsys
     assert "  distance     distance to the nearest global minimum" in out
     assert main(["list", "formats"]) == 0
     out = capsys.readouterr().out
-    for name in ("mp4", "gif", "png", "frames"):
+    for name in ("mp4", "gif", "png", "html", "frames"):
         assert f"  {name:<12} " in out
     assert "Every frame of the video as one (frames, height, width, 4) .npy" in out
     assert main(["list"]) == 0

@@ -115,7 +115,7 @@ def test_duration_gives_the_frame_count(tmp_path):
         pytest.param(
             {"formats": ["pgn"]},
             "animation.formats[0]",
-            "supported values are 'mp4', 'gif', 'png'; did you mean 'png'?",
+            "supported values are 'mp4', 'gif', 'png', 'html'; did you mean 'png'?",
             id="format-typo",
         ),
         pytest.param(

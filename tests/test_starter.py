@@ -94,6 +94,10 @@ def test_the_commented_lines_are_live_config_once_uncommented(written):
     assert loaded.optimizers[0].color == "tab:blue"
     with_path = uncomment(text, "camera", "path")
     assert config.parse(yaml.safe_load(with_path)).animation.camera.moves
+    mapped = config.parse(yaml.safe_load(uncomment(text, "map")))
+    assert mapped.map is not None
+    swept = config.parse(yaml.safe_load(uncomment(text, "sweep")))
+    assert swept.sweep is not None and len(swept.optimizers) == 3
     with_duration = uncomment(text, "duration").replace("  frames: 300", "")
     assert config.parse(yaml.safe_load(with_duration)).animation.frames == 300
 

@@ -96,16 +96,30 @@ def optimizer_colours(
     :data:`METHOD_COLOURS`) unless that is too close to one already chosen,
     else the first colour of :data:`SPARE_COLOURS` and then the other
     methods' that is far enough from all chosen (without a method: of
-    :data:`PALETTE`; past the palette's end, the one furthest from them)."""
+    :data:`PALETTE`; past the palette's end, the one furthest from them).
+    Optimizers whose method has a colour choose first, so that one without
+    (a plug-in) does not take the colour of a method later in the list; a
+    plug-in takes the spare colours first, so as not to look like a
+    built-in method."""
     chosen: list[str | None] = [
         colors[i] if i < len(colors) else None for i in range(count)
     ]
     taken = [c for c in chosen if c is not None]
-    for i, colour in enumerate(chosen):
-        if colour is not None:
+
+    def own_colour(i: int) -> str | None:
+        return METHOD_COLOURS.get(methods[i]) if i < len(methods) else None
+
+    order = sorted(range(count), key=lambda i: own_colour(i) is None)
+    for i in order:
+        if chosen[i] is not None:
             continue
-        own = METHOD_COLOURS.get(methods[i]) if i < len(methods) else None
-        pool = [own, *SPARE_COLOURS, *METHOD_COLOURS.values()] if own else PALETTE
+        own = own_colour(i)
+        if own:
+            pool = [own, *SPARE_COLOURS, *METHOD_COLOURS.values()]
+        elif i < len(methods):  # a plug-in: not a built-in's colour if it can
+            pool = [*SPARE_COLOURS, *METHOD_COLOURS.values()]
+        else:
+            pool = list(PALETTE)
 
         def room(c: str) -> float:
             return min((colour_distance(c, t) for t in taken), default=np.inf)

@@ -42,7 +42,14 @@ from optviz.draw.backdrop import (
     styled,
 )
 from optviz.draw.scene import LEGEND_OUTSIDE as _LEGEND_OUTSIDE
-from optviz.draw.scene import LEGEND_SPOTS, Camera, Layout, Scene, Timeline
+from optviz.draw.scene import (
+    LEGEND_SPOTS,
+    Camera,
+    ColourScale,
+    Layout,
+    Scene,
+    Timeline,
+)
 from optviz.draw.schedules import held
 from optviz.draw.views import (
     HEAD_SIZE,
@@ -326,6 +333,10 @@ class Renderer:
         # Above the top right corner of the views, whether one or two.
         counter_axes = self.views[-1].axes
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
+        if not scene.counter:  # empty, not invisible: the layout measures it
+            self.counter.set_text("")
+        if scene.colour_scale is not None:
+            self._colour_bar(scene.colour_scale)
         handles, names = self._legend_entries(labels)
         # layout.legend names a spot, or auto: the first that covers nothing.
         given = layout.legend
@@ -451,8 +462,10 @@ class Renderer:
             view.axes.apply_aspect()
         left = self.axes.get_position().x0 * self.size[0]
         gap = self.counter.get_fontsize() * self.figure.dpi / 72
-        right = self.counter.get_window_extent(renderer).x0 - gap
-        return max(0.0, min(right, self.size[0] - gap / 2) - left)
+        right = self.size[0] - gap / 2
+        if self.counter.get_text():
+            right = min(right, self.counter.get_window_extent(renderer).x0 - gap)
+        return max(0.0, right - left)
 
     def _add_panel(self, axes, name: str, surface: Surface):
         """The panel ``name`` of :data:`optviz.draw.panels.PANELS` against
@@ -480,8 +493,24 @@ class Renderer:
         axes.set_ylim(*how.limits)
         return axes
 
+    def _colour_bar(self, scale: ColourScale) -> None:
+        """The bar that says which colour is which swept value."""
+        import matplotlib as mpl
+
+        mappable = mpl.cm.ScalarMappable(scale.norm(), scale.colormap())
+        bar = self.figure.colorbar(
+            mappable, ax=self.views[0].axes, fraction=0.05, pad=0.02
+        )
+        bar.set_label(scale.label)
+        bar.outline.set_linewidth(0.5)
+
     def _legend_entries(self, labels: Sequence[str]) -> tuple[list, list[str]]:
-        shown = sorted({t.optimizer for t in self.trajectories})
+        listed = self.scene.in_legend
+        shown = sorted(
+            i
+            for i in {t.optimizer for t in self.trajectories}
+            if not listed or (i < len(listed) and listed[i])
+        )
         handles = [
             Line2D(
                 [],
@@ -722,7 +751,8 @@ class Renderer:
         )
         for view in self.views:
             view.show_heads(ends, sizes)
-        self.counter.set_text(_count(k))
+        if self.scene.counter:
+            self.counter.set_text(_count(k))
 
     def buffer(self, k: int, camera: Camera | None = None) -> memoryview:
         """Draw iteration ``k`` seen from ``camera`` (the 3-D views'; None:
@@ -790,6 +820,43 @@ class Renderer:
             if k < at or k - at >= _CHECKPOINT:
                 self._advance(k)
                 at = self._trails_at
+
+    @property
+    def static_layer(self):
+        """The pixels every frame starts from (a saved region of the canvas)."""
+        return self._static
+
+    def panel_tracks(self) -> list[tuple[Any, np.ndarray, Trajectory]]:
+        """The panels' curves: each (line, its (n, 2) iterations and drawn
+        values, its run)."""
+        return [track for track in self._tracks if track[0].axes in self.panels]
+
+    @styled
+    def layers(self) -> dict[str, np.ndarray]:
+        """What a frame is drawn from, each as an RGBA picture of the whole
+        frame: ``backdrop``, the static layer (opaque); ``under``, the
+        landmarks drawn over the lines and under the heads; ``over``, the
+        outlines drawn over the heads; ``legend``, the legend (the last
+        three on a transparent canvas: Agg's pixels are not premultiplied,
+        so drawn over a frame they give that frame's pixels). The figure is
+        left as its static layer."""
+        canvas, draw = self.canvas, self.figure.draw_artist
+        canvas.restore_region(self._static)
+        pixels = np.asarray(canvas.buffer_rgba())
+        out = {"backdrop": np.array(pixels, dtype=np.uint8, copy=True)}
+        groups = {
+            "under": self._landmarks,
+            "over": self._outlines,
+            "legend": [self.legend] if self.legend is not None else [],
+        }
+        for name, artists in groups.items():
+            pixels[...] = 0
+            for artist in artists:
+                draw(artist)
+            out[name] = np.array(pixels, dtype=np.uint8, copy=True)
+        canvas.restore_region(self._static)
+        self._trails, self._trails_at = self._static, 0
+        return out
 
     @styled
     def frame(self, k: int, camera: Camera | None = None) -> np.ndarray:

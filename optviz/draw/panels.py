@@ -67,12 +67,35 @@ register(
         lowest=_global_minimum,
     )
 )
+
+
+def _learning_rate(t: Trajectory, surface: Surface) -> np.ndarray:
+    """ε_k of the run (nothing drawn for a method without one), as far as
+    its points go (a trajectory cut for drawing keeps its whole ``lr``)."""
+    import numpy as np
+
+    if t.lr is None:
+        return np.full(len(t.points), np.nan)
+    return t.lr[: len(t.points)]
+
+
 register(
     Panel(
         name="grad_norm",
         summary="the gradient's norm ‖∇f‖",
         symbol="‖∇f‖",
         values=lambda t, surface: t.grad_norm,
+        lowest=lambda surface: 0.0,
+        shifted=False,
+    )
+)
+register(
+    Panel(
+        name="lr",
+        summary="the learning rate ε_k of the update after iteration k (its "
+        "schedule); none for second-order methods",
+        symbol="ε",
+        values=_learning_rate,
         lowest=lambda surface: 0.0,
         shifted=False,
     )

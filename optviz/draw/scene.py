@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # only read from, so no import-time coupling
     from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
@@ -48,6 +50,17 @@ LEGEND_OUTSIDE = ("outside right", "outside bottom")
 LEGEND_POSITIONS = ("auto", *LEGEND_SPOTS, *LEGEND_OUTSIDE)
 
 
+@dataclass(frozen=True, eq=False)
+class Backdrop:
+    """A picture under the contour lines of the 2-D view (a basin map):
+    ``image`` (ny, nx, 3) RGB in [0, 1], its cells spanning ``extent``
+    (x0, x1, y0, y1)."""
+
+    image: np.ndarray
+    extent: tuple[float, float, float, float]
+    alpha: float = 0.8
+
+
 @dataclass(frozen=True)
 class Look:
     """What the figure looks like."""
@@ -56,6 +69,7 @@ class Look:
     contour_labels: bool = False  # the value on some of the contour lines
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
     font_size: float = FONT_SIZE  # points of the base font (at 800×600)
+    backdrop: Backdrop | None = None  # under the contour lines (2-D)
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,59 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class ColourScale:
+    """Optimizers coloured by a number (a sweep's value): a colour bar beside
+    the view says which colour is which value."""
+
+    label: str  # e.g. "ε (lr)"
+    low: float
+    high: float
+    log: bool = False
+    cmap: str = "viridis"
+
+    # The part of the colour map used: its lightest end would vanish on the
+    # light theme's pale contours.
+    span: tuple[float, float] = (0.0, 0.85)
+
+    def colormap(self):
+        """The colour map, cut to :attr:`span`."""
+        import matplotlib as mpl
+        from matplotlib.colors import ListedColormap
+
+        full = mpl.colormaps[self.cmap]
+        return ListedColormap(full(np.linspace(*self.span, 256)), name=self.cmap)
+
+    def norm(self):
+        from matplotlib.colors import LogNorm, Normalize
+
+        return (LogNorm if self.log else Normalize)(self.low, self.high)
+
+    def colours(self, values: Sequence[float]) -> tuple[str, ...]:
+        """The hex colour of each of ``values``."""
+        from matplotlib.colors import to_hex
+
+        cmap, norm = self.colormap(), self.norm()
+        return tuple(to_hex(cmap(norm(v))) for v in values)
+
+
+@dataclass(frozen=True)
+class Player:
+    """How the interactive player (the ``html`` format) starts and how
+    finely it keeps the paths."""
+
+    # Pixels: a point of a path closer than this to the last point kept is
+    # dropped (optviz.draw.stage.decimate); the frames' own points never are.
+    tolerance: float = 0.25
+    autoplay: bool = False
+    speed: float = 1.0  # times the video's frame rate
+    scrubber: str = "frames"  # the slider steps through "frames" or "iterations"
+
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+SCRUBBERS = ("frames", "iterations")
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything one figure draws.
 
@@ -206,6 +273,13 @@ class Scene:
     look: Look = field(default_factory=Look)
     layout: Layout = field(default_factory=Layout)
     timeline: Timeline = field(default_factory=Timeline)
+    # Which optimizers the legend lists (empty: all); a colour scale says the
+    # rest. counter: the iteration counter above the view (a grid of cells
+    # shows one for all).
+    in_legend: tuple[bool, ...] = ()
+    colour_scale: ColourScale | None = None
+    counter: bool = True
+    player: Player = field(default_factory=Player)
 
     def camera(self, frame: int) -> Camera:
         """The 3-D view's camera on frame ``frame`` of the video (title card

@@ -211,6 +211,14 @@ class View:
 
     def draw_background(self, surface: Surface, xlim, ylim, look: Look) -> None:
         draw_contours(self.axes, surface, xlim, ylim, self.theme, look.contour_labels)
+        if look.backdrop is not None:  # over the filled contours, under the lines
+            b = look.backdrop
+            self.axes.imshow(
+                b.image, extent=b.extent, origin="lower", interpolation="nearest",
+                aspect="auto", alpha=b.alpha, zorder=0.5,
+            )  # fmt: skip
+            self.axes.set_xlim(xlim)  # imshow sets the limits to its extent
+            self.axes.set_ylim(ylim)
 
     def draw_field(self, surface: Surface, xlim, ylim, look: Look) -> None:
         """What needs the laid-out axes: the gradient field, if asked for."""

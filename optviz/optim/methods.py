@@ -20,12 +20,19 @@ pure functions over a batch of rows, ``c`` the stacked coefficients:
   Nesterov momentum);
 - ``update(grad, state, c, lr, scale2) -> State``: the gradient at
   ``query(state, c)`` in, the next state out; ``lr`` and ``scale2`` are the
-  coefficients that change with the iteration (bias corrections), from
-  :func:`schedule`.
+  coefficients that change with the iteration (learning-rate schedules, bias
+  corrections), from :func:`schedule`.
 
 Second-order methods (newton, bfgs, lbfgs, cg) are another implementation;
-they register here too, at the end of the module, and their steps live in
-:mod:`optviz.optim.second_order`.
+they register here too, and their steps live in
+:mod:`optviz.optim.second_order`. The methods beyond the lecture (sgd,
+adam_torch, adamw, nadam, radam, adamax, adadelta, lion) are function pairs
+in :mod:`optviz.optim.modern`, registered when this module is imported.
+
+The learning rate ``lr`` of every first-order method may be a schedule
+(:mod:`optviz.optim.lr_schedules`, any :class:`~optviz.optim.protocol.Rate`):
+the fused rule reads it into its per-update step sizes, and a function pair
+is stepped with ``hp.lr`` set to the update's value (:class:`Scheduled`).
 
 Symbols are the lecture's: ε learning rate (``lr``), α momentum (``momentum``),
 β decay (``beta``), ν small constant (``eps``, added *inside* the square root).
@@ -42,7 +49,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from optviz.optim import second_order
-from optviz.optim.protocol import Family
+from optviz.optim.protocol import Family, Rate
 from optviz.optim.second_order import SecondOrder
 
 Array = np.ndarray
@@ -63,9 +70,16 @@ class Hyperparameter:
     boolean: bool = False  # true/false in YAML
     integer: bool = False  # a whole number
     choices: tuple[str, ...] = ()  # one of these words
+    # a number or a Rate (a value per update: a learning-rate schedule)
+    schedulable: bool = False
 
     def allowed(self) -> str:
-        """The allowed range in words, e.g. ``> 0`` or ``in [0, 1)``."""
+        """The allowed values in words, e.g. ``> 0`` or ``in [0, 1)``."""
+        if self.schedulable:
+            return self._range() + ", or a schedule {schedule: NAME, ...}"
+        return self._range()
+
+    def _range(self) -> str:
         if self.boolean:
             return "true or false"
         if self.choices:
@@ -78,12 +92,16 @@ class Hyperparameter:
 
     def convert(self, value):
         """The checked value as the factory takes it."""
-        if self.boolean or self.choices:
+        if self.boolean or self.choices or isinstance(value, Rate):
             return value
         return int(value) if self.integer else float(value)
 
-    def check(self, value: float | bool | str) -> str | None:
+    def check(self, value: Any) -> str | None:
         """None if ``value`` is allowed, else the reason in one sentence."""
+        if isinstance(value, Rate):
+            if self.schedulable:
+                return None
+            return f"{self.key} takes a number, not a schedule"
         if self.boolean:
             if isinstance(value, bool):
                 return None
@@ -91,7 +109,7 @@ class Hyperparameter:
         if self.choices:
             if value in self.choices:
                 return None
-            return f"{self.key} must be {self.allowed()}; got {value!r}"
+            return f"{self.key} must be {self._range()}; got {value!r}"
         if isinstance(value, bool):
             return f"{self.key} must be a number, not true/false"
         value = float(value)
@@ -101,11 +119,19 @@ class Hyperparameter:
         below = value <= self.high if self.high_inclusive else value < self.high
         if math.isfinite(value) and above and below:
             return None
-        return f"{self.key} must be {self.allowed()}; got {_num(value)}"
+        return f"{self.key} must be {self._range()}; got {_num(value)}"
 
 
 def _num(x: float) -> str:
     return f"{x:g}"
+
+
+class HyperparameterError(ValueError):
+    """A bad or missing hyperparameter; ``key`` names it (None: the entry)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -118,32 +144,49 @@ class Method:
     summary: str
     hyperparameters: tuple[Hyperparameter, ...]
     factory: Callable[..., Any]
+    # check(values) -> (key, reason) or None: what no single range can say
+    # (sgd's nesterov needs a momentum); values are every hyperparameter's
+    check: Callable[[Mapping[str, Any]], tuple[str, str] | None] | None = None
 
     def defaults(self) -> dict[str, float | bool | str]:
         return {h.key: h.default for h in self.hyperparameters if h.default is not None}
 
-    def build(self, params: Mapping[str, float | bool | str]) -> Any:
+    def build(self, params: Mapping[str, Any]) -> Any:
         """Validate ``params`` (defaults filled in) and build the optimizer's
         ``hp`` (its :class:`~optviz.optim.protocol.Family` is
         :func:`family_of` it).
 
-        Raises ``ValueError`` naming the first bad or missing hyperparameter; the
-        config layer adds the key path.
+        A schedulable hyperparameter (``lr``) may be a
+        :class:`~optviz.optim.protocol.Rate`: the factory is given its value
+        for the first update, and the ``hp`` it returns follows the rate.
+
+        Raises :class:`HyperparameterError` (a ``ValueError``) naming the first
+        bad or missing hyperparameter; the config layer adds the key path.
         """
         known = {h.key: h for h in self.hyperparameters}
         for key in params:
             if key not in known:
-                raise ValueError(f"{self.name} has no hyperparameter {key!r}")
+                raise HyperparameterError(
+                    f"{self.name} has no hyperparameter {key!r}", key
+                )
         values = {**self.defaults(), **params}
         for h in self.hyperparameters:
             if h.key not in values:
-                raise ValueError(f"{self.name} needs {h.key} ({h.symbol}, {h.help})")
+                raise HyperparameterError(
+                    f"{self.name} needs {h.key} ({h.symbol}, {h.help})"
+                )
             problem = h.check(values[h.key])
             if problem:
-                raise ValueError(problem)
-        return self.factory(
-            **{h.key: h.convert(values[h.key]) for h in self.hyperparameters}
-        )
+                raise HyperparameterError(problem, h.key)
+        if self.check is not None:
+            found = self.check(values)
+            if found is not None:
+                raise HyperparameterError(found[1], found[0])
+        converted = {h.key: h.convert(values[h.key]) for h in self.hyperparameters}
+        rates = {k: v for k, v in converted.items() if isinstance(v, Rate)}
+        first = {k: v.at(1) if isinstance(v, Rate) else v for k, v in converted.items()}
+        hp = self.factory(**first)
+        return _follow(self.name, hp, rates) if rates else hp
 
 
 METHODS: dict[str, Method] = {}
@@ -170,6 +213,7 @@ def register(
     update: Callable[[np.ndarray, Any, int, Any], Any] | None = None,
     query: Callable[[Any, Any], np.ndarray] | None = None,
     summary: str | None = None,
+    check: Callable[[Mapping[str, Any]], tuple[str, str] | None] | None = None,
 ):
     """Add a method to :data:`METHODS` under ``name``.
 
@@ -177,7 +221,9 @@ def register(
     method is that function pair (see :mod:`optviz.optim.protocol`); its
     ``hp`` is a frozen dataclass with one typed field per hyperparameter, and
     ``summary`` (default: the first line of ``update``'s docstring) is what
-    ``optviz list`` prints. Returns the :class:`Method`.
+    ``optviz list`` prints. ``check(values)`` may refuse a combination of
+    values (every hyperparameter's, defaults filled in) with ``(key, reason)``.
+    Returns the :class:`Method`.
 
     Without them, ``register`` decorates a factory of one of the package's
     families, returning a :class:`Rule` (fused first-order) or a
@@ -197,7 +243,7 @@ def register(
 
     def add(factory: Callable[..., Any], doc: str | None) -> Method:
         text = summary or (doc or "").strip().splitlines()[0]
-        METHODS[name] = method = Method(name, text, hyperparameters, factory)
+        METHODS[name] = method = Method(name, text, hyperparameters, factory, check)
         return method
 
     if init is None and update is None:
@@ -236,7 +282,9 @@ def _hyperparameter_type(name: str, hyperparameters: Sequence[Hyperparameter]):
     return cls
 
 
-LR = Hyperparameter("lr", "ε", "learning rate", low=0.0, low_inclusive=False)
+LR = Hyperparameter(
+    "lr", "ε", "learning rate", low=0.0, low_inclusive=False, schedulable=True
+)
 MOMENTUM = Hyperparameter(
     "momentum", "α", "momentum", default=0.9, low=0.0, high=1.0, high_inclusive=False
 )
@@ -268,7 +316,7 @@ class Rule(NamedTuple):
     The defaults leave every feature off, so that ``Rule(lr=ε)`` is plain
     gradient descent: no look-ahead, no momentum, no accumulator (ρ = κ = 0
     and ν = 1 make the denominator exactly 1), first moment m = g, no bias
-    correction (b = 0 makes 1 − bᵗ exactly 1).
+    correction (b = 0 makes 1 − bᵗ exactly 1), a constant learning rate.
     """
 
     lr: float  # ε
@@ -280,12 +328,12 @@ class Rule(NamedTuple):
     beta1: float = 0.0  # β1 in m ← β1 m + (1 − β1) g
     correct1: float = 0.0  # b1 in m̂ = m / (1 − b1ᵗ)
     correct2: float = 0.0  # b2 in â = a / (1 − b2ᵗ)
-    lr_final: float = 0.0  # ε_τ: the learning rate after the decay
-    decay_steps: float = 0.0  # τ: updates over which ε decays (0: constant ε)
+    rate: Rate | None = None  # ε_t per update (a schedule); None: ε throughout
 
 
 class Coefficients(NamedTuple):
-    """:class:`Rule` fields stacked per row, each of shape (M, 1)."""
+    """:class:`Rule` fields stacked per row, each of shape (M, 1); the rows
+    whose learning rate follows a schedule, with it, in ``rates``."""
 
     lr: Array
     momentum: Array
@@ -296,18 +344,25 @@ class Coefficients(NamedTuple):
     beta1: Array
     correct1: Array
     correct2: Array
-    lr_final: Array
-    decay_steps: Array
     gain1: Array  # 1 − β1, kept so that the loop need not recompute it
+    rates: tuple[tuple[slice, Rate], ...] = ()  # rows → their ε_t
+
+
+_NUMBERS = len(Rule._fields) - 1  # every field but ``rate``
 
 
 def stack(rules: list[Rule], repeat: int = 1) -> Coefficients:
     """One row of coefficients per rule, each repeated ``repeat`` times (starts)."""
-    table = np.array(rules, dtype=float).reshape(len(rules), len(Rule._fields))
-    table = np.repeat(table, repeat, axis=0)
+    table = np.array([r[:_NUMBERS] for r in rules], dtype=float)
+    table = np.repeat(table.reshape(len(rules), _NUMBERS), repeat, axis=0)
     columns = [col[:, None] for col in table.T]
     gain1 = 1.0 - columns[Rule._fields.index("beta1")]
-    return Coefficients._make([*columns, gain1])
+    rates = tuple(
+        (slice(i * repeat, (i + 1) * repeat), r.rate)
+        for i, r in enumerate(rules)
+        if r.rate is not None
+    )
+    return Coefficients._make([*columns, gain1, rates])
 
 
 class Schedule(NamedTuple):
@@ -325,18 +380,18 @@ def schedule(c: Coefficients, first: int, count: int) -> Schedule:
     """
     t = np.arange(first, first + count)[:, None, None]
     return Schedule(
-        decayed_lr(c, t) / (1.0 - _power(c.correct1, t)),
+        _row_rates(c, first, count) / (1.0 - _power(c.correct1, t)),
         1.0 / (1.0 - _power(c.correct2, t)),
     )
 
 
-def decayed_lr(c: Coefficients, t: Array) -> Array:
-    """The lecture's linear decay, ε_k = (1 − k/τ) ε₀ + (k/τ) ε_τ for k ≤ τ and
-    ε_τ after, where k = t − 1 counts the updates before this one (so the
-    first update uses ε₀). Rows without decay (τ = 0) keep ε₀."""
-    tau = np.where(c.decay_steps > 0, c.decay_steps, 1.0)
-    frac = np.where(c.decay_steps > 0, np.minimum(t - 1, tau) / tau, 0.0)
-    return (1.0 - frac) * c.lr + frac * c.lr_final
+def _row_rates(c: Coefficients, first: int, count: int) -> Array:
+    """ε_t of every row for updates ``first`` .. ``first + count - 1``,
+    (count, M, 1): ε, or the row's schedule's value for the update."""
+    lr = np.repeat(c.lr[None], count, axis=0)
+    for rows, rate in c.rates:
+        lr[:, rows] = rate.values(first, count)[:, None, None]
+    return lr
 
 
 def _power(base: Array, t: Array) -> Array:
@@ -435,6 +490,86 @@ FUSED = FAMILIES[Rule] = Family(
 )
 
 
+# --- learning-rate schedules for every first-order method --------------------
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A function pair's ``hp`` whose schedulable hyperparameters follow their
+    rates: at update t the pair is called with ``at(t)``, the ``hp`` with each
+    of those hyperparameters set to its rate's value for t."""
+
+    hp: Any  # the method's own hp (its values for the first update)
+    rates: tuple[tuple[str, Rate], ...]  # (key, rate)
+
+    def at(self, t: int) -> Any:
+        return dataclasses.replace(
+            self.hp, **{key: rate.at(t) for key, rate in self.rates}
+        )
+
+
+class ScheduledState(NamedTuple):
+    theta: Array  # the method's own state's θ
+    code: Array | None  # and its status code, if it has one
+    inner: Any  # the method's own state
+    t: int  # updates taken
+
+
+def _scheduled_init(hp: Scheduled, rows: Array) -> ScheduledState:
+    inner = family_of(hp.hp).init(hp.at(1), rows)
+    return ScheduledState(inner.theta, getattr(inner, "code", None), inner, 0)
+
+
+def _scheduled_query(s: ScheduledState, hp: Scheduled) -> Array:
+    return family_of(hp.hp).where(s.inner, hp.at(s.t + 1))
+
+
+def _scheduled_update(g: Array, s: ScheduledState, t: int, hp: Scheduled):
+    inner = family_of(hp.hp).update(g, s.inner, t, hp.at(t))
+    return ScheduledState(inner.theta, getattr(inner, "code", None), inner, t)
+
+
+FAMILIES[Scheduled] = Family(_scheduled_init, _scheduled_update, _scheduled_query)
+
+
+def learning_rates(hp: Any, count: int) -> Array | None:
+    """ε of updates 1 .. ``count`` of the optimizer ``hp`` (entry k: the
+    learning rate of the update after k updates), (count,); None for a method
+    without one (second-order, or a function pair with no ``lr``)."""
+    if isinstance(hp, Rule):
+        return hp.rate.values(1, count) if hp.rate else np.full(count, hp.lr)
+    if isinstance(hp, Scheduled):
+        rates = dict(hp.rates)
+        if "lr" in rates:
+            return rates["lr"].values(1, count)
+        hp = hp.hp
+    lr = getattr(hp, "lr", None) if dataclasses.is_dataclass(hp) else None
+    if isinstance(lr, int | float) and not isinstance(lr, bool):
+        return np.full(count, float(lr))
+    return None
+
+
+def _follow(name: str, hp: Any, rates: dict[str, Rate]) -> Any:
+    """``hp`` (a method's values for the first update) made to follow
+    ``rates``: the fused rule reads its ``lr``'s rate into its coefficients,
+    a function pair is wrapped in :class:`Scheduled`."""
+    if isinstance(hp, Rule) and set(rates) == {"lr"}:
+        return hp._replace(rate=rates["lr"])
+    family = FAMILIES.get(type(hp))
+    if dataclasses.is_dataclass(hp) and family is not None and family.bind is None:
+        return Scheduled(hp, tuple(rates.items()))
+    keys = ", ".join(rates)
+    raise HyperparameterError(f"{name} cannot follow a schedule for {keys}", keys)
+
+
+def _one_decay(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    if isinstance(values["lr"], Rate) and values["decay_steps"]:
+        return ("decay_steps", "give either lr a schedule or decay_steps (the "
+                "lecture's linear decay, also lr: {schedule: linear, ...}), "
+                "not both")  # fmt: skip
+    return None
+
+
 @register(
     "gd",
     LR,
@@ -446,17 +581,22 @@ FUSED = FAMILIES[Rule] = Family(
         "decay_steps", "τ", "updates over which lr decays linearly to lr_final "
         "(0: no decay)", default=0.0, low=0.0,
     ),
+    check=_one_decay,
 )  # fmt: skip
 def gd(lr: float, lr_final: float, decay_steps: float) -> Rule:
     """Gradient descent: θ ← θ − ε_k g, ε_k = (1 − k/τ) ε₀ + (k/τ) ε_τ, then ε_τ.
 
     Without ``decay_steps`` the learning rate is constant, ε_k = ε₀. With it,
     the lecture's linear decay: update k (from 0) uses ε_k until k = τ and
-    ε_τ after. Config: ε₀ = ``lr``, ε_τ = ``lr_final``, τ = ``decay_steps``.
+    ε_τ after. Config: ε₀ = ``lr``, ε_τ = ``lr_final``, τ = ``decay_steps``;
+    the same as ``lr: {schedule: linear, from: ε₀, to: ε_τ, steps: τ}``.
     """
     if decay_steps == 0:
         return Rule(lr=lr)
-    return Rule(lr=lr, lr_final=lr_final, decay_steps=decay_steps)
+    from optviz.optim.lr_schedules import LRSchedule
+
+    linear = (("from", lr), ("to", lr_final), ("steps", decay_steps))
+    return Rule(lr=lr, rate=LRSchedule("linear", linear))
 
 
 @register("momentum", LR, MOMENTUM)
@@ -626,3 +766,8 @@ def cg(variant: str) -> SecondOrder:
     restarts from −g. Config: ``variant`` (pr or fr).
     """
     return SecondOrder("cg", variant=variant)
+
+
+# The methods beyond the lecture register themselves (they use this module's
+# register, so they come after it; the registry is whole once it is imported).
+from optviz.optim import modern  # noqa: E402, F401

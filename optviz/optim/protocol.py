@@ -28,13 +28,19 @@ optimizers into one ``hp`` for all their rows, which are stepped together, and
 ``run`` takes many updates at once for speed), and the second-order family
 evaluates f, ∇f and ∇²f itself (``bind`` hands it the problem; its ``update``
 gets no gradient).
+
+A hyperparameter declared ``schedulable`` (the learning rate ``lr`` of every
+first-order method) may be a :class:`Rate` instead of a number: a value per
+update. The method never sees it: its ``hp`` holds the number for the update
+at hand (:mod:`optviz.optim.methods` steps it with ``lr`` replaced at every
+update; the fused family reads the rates into its per-update coefficients).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -61,3 +67,18 @@ class Family:
     def where(self, state: Any, hp: Any) -> Array:
         """Where the gradient of the next update is taken."""
         return state.theta if self.query is None else self.query(state, hp)
+
+
+@runtime_checkable
+class Rate(Protocol):
+    """A hyperparameter that changes with the update, such as a learning-rate
+    schedule (:mod:`optviz.optim.lr_schedules`)."""
+
+    def at(self, t: int) -> float:
+        """The value for update ``t`` (from 1)."""
+        ...
+
+    def values(self, first: int, count: int) -> Array:
+        """The values for updates ``first`` .. ``first + count - 1``, (count,)
+        float64: :meth:`at` of each, the same numbers."""
+        ...

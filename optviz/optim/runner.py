@@ -16,6 +16,7 @@ bookkeeping.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ class Trajectory:
     loss: Array  # (n + 1,) f(θ_k)
     grad_norm: Array  # (n + 1,) ‖∇f(θ_k)‖
     status: Status
+    # (n + 1,) ε_k, the learning rate of the update after θ_k (its schedule's
+    # value); None for a method without one (second-order)
+    lr: Array | None = None
 
     @property
     def stopped_at(self) -> int:
@@ -388,11 +392,13 @@ def trajectories(
     n = len(starts)
     out = []
     for i, label in enumerate(labels):
+        rates = optimizers.learning_rates(rules[i], len(history))
         for j in range(n):
             event = (_CODES.get(int(codes[i * n + j])), int(code_at[i * n + j]))
-            out.append(
-                _cut(f, grad, label, i, j, history[:, i, j], tolerance, bad, event)
-            )
+            t = _cut(f, grad, label, i, j, history[:, i, j], tolerance, bad, event)
+            if rates is not None:
+                t = dataclasses.replace(t, lr=rates[: len(t.points)])
+            out.append(t)
     return out
 
 

@@ -11,19 +11,17 @@ until the end of the input, as a whole-stream ``palettegen`` has to.
 Outputs are written under hidden temporary names in the output folder and
 renamed onto the final names only when ffmpeg succeeds; on any failure,
 exception or interrupt, ffmpeg is killed and the temporary files removed, so a
-final name only ever holds a complete file.
+final name only ever holds a complete file. Every ffmpeg is watched
+(:mod:`optviz.output.watchdog`): one that takes no frame, or does not finish
+after the last, for the watchdog's bound is killed, and that is an error.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import re
-import signal
 import subprocess
-import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -31,6 +29,7 @@ from typing import IO
 import numpy as np
 
 from optviz.errors import RenderError
+from optviz.output import watchdog
 from optviz.output.files import Session, for_subprocess, partial_name, sweep_partials
 
 # GIF delays are whole centiseconds: 30 fps would need 3.33 cs, which players
@@ -44,7 +43,6 @@ PRESET = "veryfast"
 CRF = 17
 # Global options of every ffmpeg run: errors only, on stderr, which is kept.
 _QUIET = ("-hide_banner", "-nostats", "-loglevel", "error")
-_STDERR_LINES = 30  # how much of ffmpeg's stderr an error message carries
 _EXIT_GRACE_S = 5.0  # how long ffmpeg may take to exit after closing its input
 
 
@@ -62,20 +60,6 @@ def ffmpeg_exe() -> str:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except Exception as e:  # ImportError, RuntimeError: not found for platform
         raise RenderError(f"no ffmpeg binary available: {e}") from e
-
-
-def _die_with_parent() -> None:
-    """In the ffmpeg child before it starts (Linux): be killed if optviz dies,
-    even by SIGKILL, so that no encoder is ever left running behind it."""
-    if sys.platform != "linux":
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class Encoder(Session):
@@ -139,8 +123,8 @@ class Encoder(Session):
         self.threads = threads  # None: ffmpeg's choice (about 1.5 a core)
         self._proc: subprocess.Popen | None = None
         self._frames = 0  # sent by write(): what the files must hold
-        self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
-        self._reader: threading.Thread | None = None
+        self._stderr: watchdog.Tail | None = None
+        self._bound = 0.0  # the watchdog's, set by start()
 
     # -- the command --------------------------------------------------------
 
@@ -196,36 +180,29 @@ class Encoder(Session):
         """Start ffmpeg (and send the palette frame, if any)."""
         if self._proc is not None:
             raise RuntimeError("encoder already started")
+        self._bound = watchdog.seconds(self.width * self.height)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         sweep_partials(self.out_dir)
         cmd = self.command()
         try:
             # A session of its own: Ctrl-C in a terminal reaches only us, and
             # we end ffmpeg ourselves (and clean up after it).
-            self._proc = subprocess.Popen(
+            self._proc = watchdog.popen(
                 cmd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
             )
         except OSError as e:
             raise RenderError(f"cannot run ffmpeg ({cmd[0]}): {e}") from e
+        assert self._proc.stdin is not None and self._proc.stderr is not None
+        watchdog.nonblocking(self._proc.stdin)
         # Drained by a thread: an error-chatty ffmpeg could otherwise fill the
         # stderr pipe and block while we block writing frames to it.
-        self._reader = threading.Thread(
-            target=self._read_stderr, args=(self._proc.stderr,), daemon=True
-        )
-        self._reader.start()
+        self._stderr = watchdog.Tail(self._proc.stderr)
         if self._palette is not None:
             self._send(self._palette)
         return self
-
-    def _read_stderr(self, stream) -> None:
-        for line in iter(stream.readline, b""):
-            self._stderr.append(line.decode("utf-8", "replace").rstrip())
-        stream.close()
 
     def _bytes(self, frame) -> memoryview:
         """``frame`` as flat bytes, checked against the frame size."""
@@ -251,9 +228,11 @@ class Encoder(Session):
 
     def _send(self, data: memoryview | bytes) -> None:
         try:
-            self._stdin().write(data)
+            taken = watchdog.write(self._stdin(), data, self._bound)
         except OSError:  # BrokenPipeError: ffmpeg has closed its input
             self._fail("ffmpeg stopped reading frames", wait=True)
+        if not taken:
+            self._stalled("taking frames" if self._frames else "taking the first frame")
 
     def write(self, frame: np.ndarray | bytes | memoryview) -> None:
         """Send one (height, width, 4) RGBA frame."""
@@ -271,13 +250,21 @@ class Encoder(Session):
                 self._stdin().close()
             except OSError:
                 self._fail("ffmpeg stopped reading frames", wait=True)
-            if self._proc.wait() != 0:
+            # ffmpeg encodes what it holds and writes the files out: each
+            # change to them is progress.
+            outputs = list(self.parts.values())
+            if not watchdog.wait(
+                self._proc, self._bound, lambda: watchdog.files(outputs)
+            ):
+                self._stalled("finishing after the last frame")
+            if self._proc.returncode != 0:
                 self._fail("encoding failed")
-            if self._reader is not None:
-                self._reader.join()
-            missing = [p.name for p in self.parts.values() if not p.is_file()]
+            if self._stderr is not None:
+                self._stderr.join()
+            missing = [n for n, p in self.parts.items() if not p.is_file()]
             if missing:
-                self._fail(f"ffmpeg wrote no {', '.join(missing)}")
+                names = ", ".join(self.final[n].name for n in missing)
+                self._fail(f"ffmpeg exited without writing {names}")
             size = (self.width, self.height)
             for writer in self.writers:
                 wrong = writer.verify(self.parts[writer.name], self._frames, size)
@@ -301,28 +288,34 @@ class Encoder(Session):
         proc = self._proc
         if wait and proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):  # abort() kills
-                proc.wait(timeout=_EXIT_GRACE_S)
+                proc.wait(timeout=min(_EXIT_GRACE_S, self._bound))
         self.abort()
         code = proc.returncode if proc is not None else None
         if code is not None and code < 0:
             what += f" (ffmpeg was killed by signal {-code})"
         elif code:
             what += f" (ffmpeg exited with code {code})"
-        raise RenderError(what, details="\n".join(self._stderr).strip())
+        said = self._stderr.lines() if self._stderr is not None else ""
+        raise RenderError(what, details=said)
+
+    def _stalled(self, doing: str):
+        """Kill ffmpeg, which made no progress ``doing`` this, clean up, and
+        raise the watchdog's RenderError."""
+        self.abort()
+        said = self._stderr.lines() if self._stderr is not None else ""
+        raise RenderError(watchdog.stalled("ffmpeg", self._bound, doing), details=said)
 
     def abort(self) -> None:
         """Kill ffmpeg and delete the temporary outputs; safe to call twice."""
         proc = self._proc
         if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+            watchdog.kill(proc)  # and what it started; gone already: no harm
             # A broken pipe is what we are cleaning up after.
             with contextlib.suppress(OSError):
                 if proc.stdin is not None:
                     proc.stdin.close()
-            if self._reader is not None:
-                self._reader.join()
+            if self._stderr is not None:
+                self._stderr.join()
         for part in self.parts.values():
             part.unlink(missing_ok=True)
 
@@ -353,24 +346,31 @@ def join_mp4(segments: Sequence[Path], dest: Path, ffmpeg: str | None = None) ->
     ).output(for_subprocess(dest), format="mp4", c="copy", movflags="+faststart")
     cmd = joined.compile(cmd=[ffmpeg or ffmpeg_exe(), *_QUIET, "-y"])
     try:
-        done = subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            preexec_fn=_die_with_parent,
+        # Copying packets: the joined file grows as it goes.
+        done = watchdog.run(
+            cmd, "joining the video's pieces", lambda _: watchdog.files([dest])
         )
     except OSError as e:
         raise RenderError(f"cannot run ffmpeg ({cmd[0]}): {e}") from e
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
     finally:
         listing.unlink(missing_ok=True)
     if done.returncode != 0:
         dest.unlink(missing_ok=True)
         raise RenderError(
-            f"joining the video's segments failed (ffmpeg exited with code "
-            f"{done.returncode})",
-            details=done.stderr.decode("utf-8", "replace").strip(),
+            f"joining the video's segments failed ({_ended(done.returncode)})",
+            details=done.details,
         )
     return dest
+
+
+def _ended(code: int) -> str:
+    """How ffmpeg ended, from its exit status."""
+    if code < 0:
+        return f"ffmpeg was killed by signal {-code}"
+    return f"ffmpeg exited with code {code}"
 
 
 def join_gifs(segments: Sequence[Path], dest: Path) -> Path:
@@ -423,12 +423,19 @@ _COUNT = re.compile(r"frame=\s*(\d+)")
 def probe_video(path: Path) -> tuple[str, str, tuple[int, int], int] | None:
     """(codec, pixel format, (width, height), frames) of the video at
     ``path``, read by the bundled ffmpeg without decoding (its packets are
-    copied to nowhere); None where ffmpeg cannot read it."""
+    copied to nowhere); None where ffmpeg cannot read it. A RenderError when
+    ffmpeg makes no progress (counts no more frames) for the watchdog's
+    bound."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", for_subprocess(path),
            "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]  # fmt: skip
+
+    def counted(stderr: watchdog.Tail) -> object:
+        """The frames ffmpeg has counted so far (its stats, twice a second)."""
+        return _COUNT.findall(stderr.text())[-1:]
+
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        done = watchdog.run(cmd, "checking the new video", counted)
+    except OSError:
         return None
     stream, counts = _STREAM.search(done.stderr), _COUNT.findall(done.stderr)
     if done.returncode != 0 or stream is None or not counts:

@@ -30,10 +30,12 @@ from __future__ import annotations
 import contextlib
 import glob
 import itertools
+import math
 import multiprocessing
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -42,8 +44,7 @@ from typing import Any, cast
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.output import writers
-from optviz.output.encode import _die_with_parent
+from optviz.output import watchdog, writers
 from optviz.output.files import alive, partial_name
 
 # Fewer frames than this a worker are not worth its start (fork, ffmpeg, and
@@ -107,7 +108,9 @@ def encode(
     succeeded; on any failure or interrupt the workers are killed (their
     ffmpegs die with them) and every temporary file is removed. A worker's
     error is raised here, as the :class:`RenderError` it would have been in
-    one process.
+    one process. Workers that make no progress for
+    :func:`watchdog.workers_seconds` are an error too: each watches its own
+    ffmpeg, and the workers are watched here.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,6 +128,7 @@ def encode(
     # left: x264's own choice, threads for every core, would have each of N
     # encoders fight the others and the drawing for the same cores.
     threads = max(1, (os.cpu_count() or 1) // len(cuts) - 1)
+    bound = watchdog.workers_seconds(watchdog.seconds(size[0] * size[1]))
     try:
         for index, (start, stop) in enumerate(cuts):
             receive, send = context.Pipe(duplex=False)
@@ -139,19 +143,25 @@ def encode(
             )
             process = context.Process(
                 target=_worker,
-                args=(write_range, start, stop, encoder, send),
+                args=(write_range, start, stop, encoder, send, os.getpid()),
                 name=f"optviz-segment-{index}",
                 daemon=True,
             )
-            process.start()
+            with watchdog.forking():
+                process.start()
+                workers.append((process, receive))
             send.close()  # the parent's copy: EOF reaches us when the worker ends
-            workers.append((process, receive))
-        _collect(workers, total, progress)
+        _collect(workers, total, progress, bound, folder)
         for fmt in formats:
             # The writer of each format says how its pieces are joined.
             writer = writers.get(fmt)
             pieces = [writer.path(folder, f"segment-{i:03d}") for i in range(len(cuts))]
-            writer.join(pieces, parts[fmt])
+            try:
+                writer.join(pieces, parts[fmt])
+            except OSError as e:  # a full disk, for one
+                raise RenderError(
+                    f"cannot write {finals[fmt]}: {e.strerror or e}"
+                ) from e
             wrong = writer.verify(parts[fmt], total, size)
             if wrong:
                 raise RenderError(
@@ -165,10 +175,21 @@ def encode(
                 process.kill()
             process.join()
             receive.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
         for part in parts.values():
             part.unlink(missing_ok=True)
     return [finals[f] for f in formats]
+
+
+def _remove(folder: Path) -> None:
+    """Remove the pieces folder. A killed worker's ffmpeg is killed by the
+    kernel a moment after it, and may still write in the folder meanwhile:
+    try again for a while."""
+    for _ in range(20):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.05)
 
 
 def _sweep(out_dir: Path, stem: str) -> None:
@@ -189,23 +210,55 @@ def _collect(
     workers: Sequence[tuple[Any, Connection]],
     total: int,
     progress: Callable[[int, int], None] | None,
+    bound: float = math.inf,
+    folder: Path | None = None,
 ) -> None:
     """Wait for every worker, passing their frame counts on to ``progress``;
-    the first failure is raised."""
+    the first failure is raised, and so is a RenderError when for ``bound``
+    seconds no worker has sent a word, used CPU time (where ``/proc`` tells)
+    or changed a file in the pieces ``folder``."""
     done = 0
     waiting: dict[Connection, Any] = {receive: process for process, receive in workers}
     finished = set()
+
+    def moving() -> object:
+        return (
+            [watchdog.cpu(p.pid) for p in waiting.values()],
+            watchdog.folder(folder) if folder is not None else None,
+        )
+
+    last, since = moving(), time.monotonic()
+    step = min(0.25, bound / 10)
     while waiting:
-        for ready in wait(list(waiting)):
+        ready_ones = wait(list(waiting), timeout=step)
+        if ready_ones:
+            since = time.monotonic()
+        else:
+            now = moving()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= bound:
+                raise RenderError(
+                    watchdog.stalled("a rendering process", bound, "drawing its frames")
+                )
+        for ready in ready_ones:
             receive = cast(Connection, ready)
             try:
                 message = receive.recv()
             except EOFError:  # the worker has ended
                 process = waiting.pop(receive)
                 if receive not in finished:
-                    process.join()
+                    # It closed its pipe: it is on its way out (the caller
+                    # kills one that is not).
+                    process.join(min(bound, 5.0))
                     code = process.exitcode
-                    how = f"signal {-code}" if code and code < 0 else f"code {code}"
+                    how = (
+                        "it did not exit"
+                        if code is None
+                        else f"signal {-code}"
+                        if code < 0
+                        else f"code {code}"
+                    )
                     raise RenderError(
                         f"a rendering process ended without finishing its frames "
                         f"({how})"
@@ -225,15 +278,18 @@ def _collect(
                 raise error
 
 
-def _worker(write_range: WriteRange, start: int, stop: int, encoder, send) -> None:
+def _worker(
+    write_range: WriteRange, start: int, stop: int, encoder, send, parent: int
+) -> None:
     """In a worker: frames ``start`` to ``stop - 1`` into ``encoder``;
     reports ``("frames", n)`` as it goes, then ``("done",)`` or
-    ``("error", message, details)`` — never a traceback on the terminal."""
+    ``("error", message, details)`` — never a traceback on the terminal.
+    ``parent``: the process that forked it, whose death ends it."""
     # Ctrl-C reaches the whole process group: the parent, which kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # so does a hang-up
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    watchdog.die_with_parent(parent)
     try:
         with encoder:
             write_range(start, stop, encoder.write, lambda: send.send(("frames", 1)))

@@ -2,12 +2,14 @@
 
 A format is what a user writes under ``animation.formats``. Its writer says
 everything the rest of optviz asks about it: its file suffix, whether it is
-written from the last frame alone (``png``) or encoded from the stream of
-frames (``mp4``, ``gif``), whether that stream wants the last frame ahead of
-it (the GIF's palette), where a piece of a video cut for ``--jobs`` may start,
-and how the pieces are joined. The config validates names against
-:data:`WRITERS`, ``optviz list formats`` prints it, the drawing and
-:mod:`optviz.output.segments` ask it; nothing else names a format.
+written from the last frame alone (``png``), from the scene's stage (``html``:
+a player that draws its frames itself, see :mod:`optviz.output.player`) or
+encoded from the stream of frames (``mp4``, ``gif``), whether that stream
+wants the last frame ahead of it (the GIF's palette), where a piece of a
+video cut for ``--jobs`` may start, and how the pieces are joined. The
+config validates names against :data:`WRITERS`, ``optviz list formats``
+prints it, the drawing and :mod:`optviz.output.segments` ask it; nothing
+else names a format.
 
 A new format is one class::
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from optviz.output.encode import Encoder
+    from optviz.output.player import Stage
 
 
 class Sink(Protocol):
@@ -58,6 +61,7 @@ class Writer:
     suffix: ClassVar[str]
     from_last_frame: ClassVar[bool] = False  # a still of the last frame
     wants_last_frame: ClassVar[bool] = False  # the stream needs it ahead
+    from_scene: ClassVar[bool] = False  # written from the scene's stage, no frames
 
     @classmethod
     def summary(cls) -> str:
@@ -77,6 +81,12 @@ class Writer:
 
     def still(self, path: Path, image: np.ndarray) -> Path:
         raise NotImplementedError(f"{self.name} is not written from one frame")
+
+    def scene(self, path: Path, stage: Stage) -> Path:
+        """Write ``path`` from ``stage``: the video's pictures and numbers
+        (:class:`optviz.output.player.Stage`), for a format that draws its
+        frames itself."""
+        raise NotImplementedError(f"{self.name} is not written from the scene")
 
     def open(
         self,
@@ -242,6 +252,19 @@ class PNG(Writer):
 
     def still(self, path, image):
         return save_png(path, image)
+
+
+@register
+class HTML(Writer):
+    """A player in one self-contained web page: play, scrub, hide, read θ and f."""
+
+    name = suffix = "html"
+    from_scene = True
+
+    def scene(self, path, stage):
+        from optviz.output import player
+
+        return player.write(path, stage)
 
 
 def save_png(path: Path, image: np.ndarray) -> Path:

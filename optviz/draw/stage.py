@@ -1,0 +1,589 @@
+"""What an interactive player draws of a scene: a :class:`Stage`.
+
+A video's frames are pixels; a player in a browser draws each frame
+itself, over pictures the :class:`~optviz.draw.figure.Renderer` drew once.
+:func:`stage` takes them from the very figure that draws the video, laid
+out as for the video, so that the player's frames land on the video's
+pixels:
+
+- the pictures (RGBA): ``backdrop``, the static layer (contours, axes, title,
+  the panels' axes, the gradient field: everything a frame starts from);
+  ``under``, the landmarks' fills and the starts' rings (drawn over the
+  lines, under the heads); ``over``, the outlines of minima and saddles
+  (over the heads); ``legend``, the legend cropped to its box (it sits on
+  top of everything);
+- the transform from data to pixels of the 2-D view: its axes' pixel box and
+  data limits (linear on both axes: a 2-D view has no other scale), in canvas
+  pixels (origin at the top left, y down);
+- each run's points, decimated (:func:`decimate`), with f and ‖∇f‖ there;
+  each panel's curves in its own pixels (panels have log and symlog scales:
+  the curves are mapped here, not in the browser);
+- the sizes and colours of lines and heads, the iteration counter's place
+  and font, each legend entry's box, the frame schedule.
+
+:meth:`Stage.to_json` gives the numbers as JSON values, the player's
+schema; the pictures stay arrays for a writer to encode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from optviz.draw.backdrop import styled
+from optviz.draw.scene import Player
+from optviz.draw.views import _RING, HEAD_SIZE
+
+if TYPE_CHECKING:
+    from optviz.draw.figure import Renderer
+
+# Heads' white rims (points), as View.add_heads draws them.
+_HEAD_EDGE = 1.2
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in canvas pixels: origin at the top left, y down."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @classmethod
+    def of(cls, bbox, height: float) -> Box:
+        """The box of a matplotlib display ``bbox`` (origin bottom left) on a
+        canvas ``height`` pixels high."""
+        return cls(bbox.x0, height - bbox.y1, bbox.x1, height - bbox.y0)
+
+    def to_json(self) -> list[float]:
+        return [_px(self.left), _px(self.top), _px(self.right), _px(self.bottom)]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One optimizer from one start, at its kept iterations ``kept``."""
+
+    optimizer: int
+    start: int
+    kept: np.ndarray  # (m,) int, increasing, from 0 to the last index
+    points: np.ndarray  # (m, 2) data coordinates
+    loss: np.ndarray  # (m,)
+    grad_norm: np.ndarray  # (m,)
+    width: float  # line width, pixels
+    status: str
+    iterations: int  # the iteration it stopped at (Trajectory.stopped_at)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run's curve on a panel, in canvas pixels, at iterations ``kept``."""
+
+    panel: int
+    optimizer: int
+    kept: np.ndarray  # (m,) int
+    pixels: np.ndarray  # (m, 2), NaN where the curve has a gap
+    width: float  # pixels
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An optimizer: its legend label, colour, and its entry's box in the
+    legend (None when the legend does not show it)."""
+
+    label: str
+    colour: str  # #rrggbb
+    box: Box | None
+
+
+@dataclass(frozen=True)
+class Counter:
+    """Where and how the iteration counter is written: its text's right
+    end and baseline, in canvas pixels, and its glyphs as matplotlib draws
+    them (None: a browser font writes it)."""
+
+    x: float
+    y: float
+    size: float  # font size, pixels
+    family: str
+    colour: str
+    align: str  # "right", "left" or "center"
+    glyphs: Glyphs | None = None
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """The counter ``prefix + digits`` as matplotlib lays it out, from
+    pictures of its pieces: the prefix, and each character of ``chars``
+    (digits and the thousands comma), cut out of matplotlib's own drawing.
+
+    With hinting, every advance is a whole number of pixels, so a text is
+    the pieces side by side: the prefix's ink starts at column ``left``
+    less the text's width beyond ``width`` (the counter is right-aligned;
+    the width is what matplotlib aligns by: ``end[c]`` for a prefix and
+    one character ``c``, plus ``advance`` of every character before the
+    last); each character's picture starts ``offset`` columns on, plus the
+    advances before it. The pictures share rows ``top`` to ``top + height``.
+    :meth:`compose` does this in Python; the player does the same.
+    """
+
+    prefix: str
+    chars: str
+    atlas: np.ndarray  # (height, n, 4) RGBA: the prefix, then each character
+    spans: tuple[
+        tuple[int, int], ...
+    ]  # (first column in the atlas, width), prefix first
+    offset: int  # columns from the prefix's first to a character's picture
+    advance: tuple[int, ...]  # per character of chars
+    end: tuple[int, ...]  # per character: the width of prefix + it
+    left: int
+    width: int
+    top: int
+
+    def layout(self, text: str) -> list[tuple[int, int]] | None:
+        """Where each piece of ``prefix + digits`` goes: (its index in
+        :attr:`spans`, its first column), or None if it holds another
+        character."""
+        digits = text[len(self.prefix) :]
+        if not text.startswith(self.prefix) or not digits:
+            return None
+        index = [self.chars.find(c) for c in digits]
+        if min(index) < 0:
+            return None
+        width = self.end[index[-1]] + sum(self.advance[i] for i in index[:-1])
+        start = self.left - (width - self.width)
+        pieces, pen = [(0, start)], start + self.offset
+        for i in index:
+            pieces.append((i + 1, pen))
+            pen += self.advance[i]
+        return pieces
+
+    def compose(self, text: str, size: tuple[int, int]) -> np.ndarray:
+        """``text`` drawn from the pieces onto a transparent (h, w, 4) canvas
+        (pieces do not overlap: each is copied as it is)."""
+        w, h = size
+        out = np.zeros((h, w, 4), dtype=np.uint8)
+        pieces = self.layout(text)
+        if pieces is None:
+            raise ValueError(f"{text!r} is not the prefix and digits")
+        rows = slice(self.top, self.top + self.atlas.shape[0])
+        for i, column in pieces:
+            first, width = self.spans[i]
+            piece = self.atlas[:, first : first + width]
+            ink = piece[..., 3] > 0
+            out[rows, column : column + width][ink] = piece[ink]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "chars": self.chars,
+            "spans": [list(s) for s in self.spans],
+            "offset": self.offset,
+            "advance": list(self.advance),
+            "end": list(self.end),
+            "left": self.left,
+            "width": self.width,
+            "top": self.top,
+            "height": int(self.atlas.shape[0]),
+        }
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Everything a player draws, as the video draws it."""
+
+    size: tuple[int, int]
+    title: str
+    fps: int
+    frames: tuple[int, ...]  # the iteration each motion frame of the video shows
+    last: int  # the last iteration of any run
+    axes: Box  # the 2-D view's axes, with limits xlim and ylim
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    panels: tuple[Box, ...]
+    runs: tuple[Run, ...]
+    curves: tuple[Curve, ...]
+    optimizers: tuple[Entry, ...]
+    head: float  # a head's diameter, pixels
+    ring: float  # how much wider a head under another optimizer's is, pixels
+    edge: float  # a head's white rim, pixels
+    counter: Counter
+    legend: Box | None  # where the legend picture goes
+    legend_face: str  # the legend's face colour (#rrggbb), to grey out entries
+    background: str  # the figure's face colour
+    player: Player
+    pictures: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The numbers of the stage as JSON values: the player's data.
+
+        Data coordinates and values keep 7 significant digits (a
+        ten-millionth of the window: far below a pixel), pixels two decimals;
+        a missing value (a gap, NaN or ±∞) is null.
+        """
+        return {
+            "version": 1,
+            "size": list(self.size),
+            "title": self.title,
+            "fps": self.fps,
+            "frames": list(self.frames),
+            "last": self.last,
+            "axes": {
+                "box": self.axes.to_json(),
+                "xlim": _numbers(self.xlim),
+                "ylim": _numbers(self.ylim),
+            },
+            "panels": [p.to_json() for p in self.panels],
+            "runs": [
+                {
+                    "optimizer": r.optimizer,
+                    "start": r.start,
+                    "k": r.kept.tolist(),
+                    "x": _numbers(r.points[:, 0]),
+                    "y": _numbers(r.points[:, 1]),
+                    "f": _numbers(r.loss),
+                    "g": _numbers(r.grad_norm),
+                    "width": _px(r.width),
+                    "status": r.status,
+                    "iterations": r.iterations,
+                }
+                for r in self.runs
+            ],
+            "curves": [
+                {
+                    "panel": c.panel,
+                    "optimizer": c.optimizer,
+                    "k": c.kept.tolist(),
+                    "x": _pixels(c.pixels[:, 0]),
+                    "y": _pixels(c.pixels[:, 1]),
+                    "width": _px(c.width),
+                }
+                for c in self.curves
+            ],
+            "optimizers": [
+                {
+                    "label": e.label,
+                    "colour": e.colour,
+                    "box": e.box.to_json() if e.box else None,
+                }
+                for e in self.optimizers
+            ],
+            "head": {"size": _px(self.head), "ring": _px(self.ring)},
+            "edge": _px(self.edge),
+            "counter": {
+                "x": _px(self.counter.x),
+                "y": _px(self.counter.y),
+                "size": _px(self.counter.size),
+                "family": self.counter.family,
+                "colour": self.counter.colour,
+                "align": self.counter.align,
+                "glyphs": (
+                    self.counter.glyphs.to_json() if self.counter.glyphs else None
+                ),
+            },
+            "legend": self.legend.to_json() if self.legend else None,
+            "legend_face": self.legend_face,
+            "background": self.background,
+            "tolerance": self.player.tolerance,
+            "options": {
+                "autoplay": self.player.autoplay,
+                "speed": self.player.speed,
+                "scrubber": self.player.scrubber,
+            },
+        }
+
+
+def _numbers(values, digits: int = 7) -> list[float | None]:
+    """``values`` rounded to ``digits`` significant digits (shortest repr
+    that keeps them), None where not finite."""
+    return [
+        float(f"{v:.{digits}g}") if math.isfinite(v) else None
+        for v in np.asarray(values, dtype=float).ravel().tolist()
+    ]
+
+
+def _pixels(values) -> list[float | None]:
+    return [
+        round(v, 2) if math.isfinite(v) else None
+        for v in np.asarray(values, dtype=float).ravel().tolist()
+    ]
+
+
+def _px(v: float) -> float:
+    return round(float(v), 3)
+
+
+def decimate(
+    pixels: np.ndarray, tolerance: float, keep: Sequence[int] = ()
+) -> np.ndarray:
+    """The indices of the points of a path to keep, in increasing order.
+
+    ``pixels`` is the path, (n, 2), where it is drawn. The first and the
+    last point are kept, every index of ``keep`` (the frames' own
+    iterations), and each point that is not finite or comes right before
+    one (where the line breaks); after each kept point, the next one kept
+    is the first that lies more than ``tolerance`` pixels from it (or is
+    one of those). So every dropped point lies within ``tolerance`` of the kept
+    point before it: the line through the kept points runs within
+    ``tolerance`` of the path, and a head drawn at the last kept point at or
+    before an iteration is within ``tolerance`` of where that iteration
+    has it.
+    """
+    p = np.asarray(pixels, dtype=float).reshape(-1, 2)
+    n = len(p)
+    if n <= 2:
+        return np.arange(n)
+    forced = np.zeros(n, dtype=bool)
+    index = np.asarray(keep, dtype=int)
+    forced[index[(index >= 0) & (index < n)]] = True
+    forced[[0, n - 1]] = True
+    finite = np.all(np.isfinite(p), axis=1)
+    forced |= ~finite
+    forced[:-1] |= ~finite[1:]  # a line ends before a gap where the path does
+    kept = [0]
+    i = 0
+    limit = tolerance * tolerance
+    while i < n - 1:
+        if not finite[i]:
+            j = i + 1  # after a gap, the next point starts the line again
+        else:
+            lo, size, j = i + 1, 8, -1
+            while j < 0:
+                hi = min(n, lo + size)
+                step = p[lo:hi] - p[i]
+                with np.errstate(invalid="ignore"):
+                    far = (step * step).sum(axis=1) > limit
+                hits = np.flatnonzero(far | forced[lo:hi])
+                if hits.size:
+                    j = lo + int(hits[0])
+                lo, size = hi, size * 2
+        kept.append(j)
+        i = j
+    return np.asarray(kept, dtype=int)
+
+
+@styled
+def stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
+    """The :class:`Stage` of ``renderer``'s scene, whose video shows the
+    iterations ``frames`` (its motion frames), decimated to
+    ``player.tolerance`` pixels.
+
+    Call it on a renderer that has drawn nothing yet, or between frames: it
+    draws into the figure's buffer and leaves it as the static layer.
+    """
+    import matplotlib as mpl
+
+    if len(renderer.views) != 1 or renderer.views[0].depth:
+        raise ValueError("a player shows the 2-D view only")
+    with mpl.rc_context(dict(renderer.look.rc)):  # type: ignore[arg-type]
+        return _stage(renderer, frames, player)
+
+
+def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
+    from matplotlib.colors import to_hex
+
+    w, h = renderer.size
+    view = renderer.views[0]
+    axes = view.axes
+    px_per_pt = renderer.figure.dpi / 72
+    schedule = np.asarray(list(frames), dtype=int)
+    tol = player.tolerance
+
+    runs = []
+    for t, line in zip(renderer.trajectories, view.lines):
+        last = len(t.points) - 1
+        shown = np.minimum(schedule, last)
+        kept = decimate(view.pixels(t.points), tol, shown)
+        runs.append(
+            Run(
+                optimizer=t.optimizer,
+                start=t.start,
+                kept=kept,
+                points=np.asarray(t.points, dtype=float)[kept],
+                loss=np.asarray(t.loss, dtype=float)[kept],
+                grad_norm=np.asarray(t.grad_norm, dtype=float)[kept],
+                width=line.get_linewidth() * px_per_pt,
+                status=t.status.value,
+                iterations=t.stopped_at,
+            )
+        )
+
+    curves = []
+    panel_axes = list(renderer.panels)
+    for line, curve, t in renderer.panel_tracks():
+        i = panel_axes.index(line.axes)
+        drawn = line.axes.transData.transform(np.asarray(curve, dtype=float))
+        drawn = np.column_stack((drawn[:, 0], h - drawn[:, 1]))
+        shown = np.minimum(schedule, len(curve) - 1)
+        kept = decimate(drawn, tol, shown)
+        curves.append(
+            Curve(
+                panel=i,
+                optimizer=t.optimizer,
+                kept=kept,
+                pixels=drawn[kept],
+                width=line.get_linewidth() * px_per_pt,
+            )
+        )
+
+    legend = renderer.legend
+    boxes: dict[int, Box] = {}
+    shown_optimizers = sorted({t.optimizer for t in renderer.trajectories})
+    legend_box = None
+    face = "#ffffff"
+    if legend is not None:
+        legend_box = Box.of(legend.get_window_extent().padded(2), h)
+        face = to_hex(legend.get_frame().get_facecolor(), keep_alpha=False)
+        for i, text, handle in zip(
+            shown_optimizers, legend.get_texts(), legend.legend_handles
+        ):
+            a, b = text.get_window_extent(), handle.get_window_extent()
+            boxes[i] = Box(
+                min(a.x0, b.x0) - 2,
+                h - max(a.y1, b.y1) - 2,
+                max(a.x1, b.x1) + 2,
+                h - min(a.y0, b.y0) + 2,
+            )
+    labels = renderer.scene.labels
+    optimizers = tuple(
+        Entry(
+            labels[i] if i < len(labels) else f"optimizer {i}",
+            to_hex(renderer.colours[i]),
+            boxes.get(i),
+        )
+        for i in range(len(renderer.colours))
+    )
+
+    text = renderer.counter
+    anchor = text.get_transform().transform(text.get_position())
+    glyphs = counter_glyphs(renderer)
+    counter = Counter(
+        x=float(anchor[0]),
+        y=float(h - anchor[1]),
+        size=text.get_fontsize() * px_per_pt,
+        family=text.get_fontfamily()[0],
+        colour=to_hex(text.get_color()),
+        align=text.get_horizontalalignment(),
+        glyphs=glyphs,
+    )
+    pictures = renderer.layers()
+    if glyphs is not None:
+        pictures["glyphs"] = glyphs.atlas
+    if legend_box is not None:
+        top, left = (
+            max(0, math.floor(legend_box.top)),
+            max(0, math.floor(legend_box.left)),
+        )
+        bottom = min(h, math.ceil(legend_box.bottom))
+        right = min(w, math.ceil(legend_box.right))
+        pictures["legend"] = pictures["legend"][top:bottom, left:right]
+        legend_box = Box(left, top, right, bottom)
+    (x0, x1), (y0, y1) = axes.get_xlim(), axes.get_ylim()
+    return Stage(
+        size=(w, h),
+        title=renderer.scene.title or "",
+        fps=renderer.scene.timeline.fps,
+        frames=tuple(int(k) for k in schedule),
+        last=renderer.last,
+        axes=Box.of(axes.bbox, h),
+        xlim=(float(x0), float(x1)),
+        ylim=(float(y0), float(y1)),
+        panels=tuple(Box.of(p.bbox, h) for p in panel_axes),
+        runs=tuple(runs),
+        curves=tuple(curves),
+        optimizers=optimizers,
+        head=HEAD_SIZE * px_per_pt,
+        ring=_RING * px_per_pt,
+        edge=_HEAD_EDGE * px_per_pt,
+        counter=counter,
+        legend=legend_box,
+        legend_face=face,
+        background=to_hex(renderer.figure.get_facecolor(), keep_alpha=False),
+        player=player,
+        pictures=pictures,
+    )
+
+
+COUNTER_PREFIX = "iteration "  # what figure._count writes before the number
+COUNTER_CHARS = "0123456789,"
+
+
+def counter_glyphs(renderer: Renderer) -> Glyphs | None:
+    """The counter's :class:`Glyphs`, cut out of matplotlib's drawings of
+    ``iteration 0`` to ``iteration 9`` and ``iteration ,`` with the
+    counter's own artist; None where that text is not laid out piece by
+    piece (not right-aligned, advances not whole pixels, pieces touching),
+    so that a browser font writes it instead."""
+    text = renderer.counter
+    if text.get_horizontalalignment() != "right" or text.get_rotation() % 360:
+        return None
+    canvas, draw = renderer.canvas, renderer.figure.draw_artist
+    props = text.get_fontproperties()
+    measure = canvas.get_renderer().get_text_width_height_descent
+    pixels = np.asarray(canvas.buffer_rgba())
+    before = text.get_text()
+
+    def width(s: str) -> float:
+        return measure(s, props, ismath=False)[0]
+
+    def drawn(s: str) -> np.ndarray:
+        text.set_text(s)
+        pixels[...] = 0
+        draw(text)
+        return np.array(pixels, dtype=np.uint8, copy=True)
+
+    try:
+        prefix, chars = COUNTER_PREFIX, COUNTER_CHARS
+        bare = drawn(prefix.rstrip())[..., 3]
+        cols = np.flatnonzero(bare.any(axis=0))
+        if not cols.size:
+            return None
+        ink = int(cols[-1] - cols[0] + 1)  # the prefix's ink, columns
+        shots = [drawn(prefix + c) for c in chars]
+        widths = [width(prefix + c) for c in chars]
+        advance = [width(prefix + c + "0") - width(prefix + "0") for c in chars]
+        numbers = [*widths, *advance]
+        if any(v != round(v) for v in numbers):
+            return None
+        rows = np.flatnonzero(np.any([s[..., 3].any(axis=1) for s in shots], axis=0))
+        top, bottom = int(rows[0]), int(rows[-1]) + 1
+        lefts = []
+        pieces: list[np.ndarray] = []
+        for shot in shots:
+            alpha = shot[..., 3]
+            cols = np.flatnonzero(alpha.any(axis=0))
+            left = int(cols[0])
+            lefts.append(left)
+            if not pieces:
+                pieces.append(shot[top:bottom, left : left + ink])
+            gap = alpha[:, left + ink : left + ink + 1]
+            if gap.any():  # the character's ink touches the prefix's
+                return None
+            pieces.append(shot[top:bottom, left + ink : int(cols[-1]) + 1])
+        # Right-aligned: each text starts its width further left.
+        if any(lf - lefts[0] != widths[0] - wd for lf, wd in zip(lefts, widths)):
+            return None
+        spans, first = [], 0
+        for piece in pieces:
+            spans.append((first, piece.shape[1]))
+            first += piece.shape[1]
+        return Glyphs(
+            prefix=prefix,
+            chars=chars,
+            atlas=np.concatenate(pieces, axis=1),
+            spans=tuple(spans),
+            offset=ink,
+            advance=tuple(int(v) for v in advance),
+            end=tuple(int(v) for v in widths),
+            left=lefts[0],
+            width=int(widths[0]),
+            top=top,
+        )
+    finally:
+        text.set_text(before)
+        canvas.restore_region(renderer.static_layer)
