@@ -49,6 +49,12 @@ SURFACES = (
     "rastrigin",
     "least_squares",
 )
+# The README's stills of the looks: the example drawn in every theme, the
+# camera's example at 10 %, 50 % and 100 % of its motion, and the slides'.
+THEMED = "classic_look"
+CAMERA = "camera_path"
+CAMERA_AT = (0.1, 0.5, 1.0)
+SLIDES = "slides_big_type"  # at its own size, 1280×720
 # The html player's picture: this config's page at frame PLAYER_FRAME, with
 # gd hidden and the cursor on adam's head (its readout showing).
 PLAYER = "2gd_gd+p_gd+np_adagrad_rmsprop+p_adam"
@@ -78,7 +84,53 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
     )
     written.append(save(folder / "maps.png", grid(map_tiles(), columns=2)))
     written.append(save(folder / "sweep.png", grid(sweep_tiles(), columns=2)))
+    tiles = theme_tiles()
+    written.append(save(folder / "themes.png", grid(tiles, len(tiles)), palette=True))
+    tiles = camera_tiles()
+    written.append(save(folder / "camera.png", grid(tiles, len(tiles)), palette=True))
+    written.append(save(folder / "slides.png", last_frame(example(SLIDES)), True))
     return written
+
+
+def example(name: str) -> Path:
+    return ROOT / "configs" / "examples" / f"{name}.yaml"
+
+
+def theme_tiles() -> list[np.ndarray]:
+    """:data:`THEMED` drawn in each built-in theme, in the registry's order,
+    at :data:`TILE`, titled with the theme's name."""
+    from optviz import api
+    from optviz.draw.figure import Renderer
+    from optviz.draw.themes import THEMES
+
+    result = api.run(api.load_config(example(THEMED)))
+    tiles = []
+    for name in THEMES:
+        animation = dataclasses.replace(
+            result.config.animation, size=TILE, dpi=TILE_DPI, theme=name
+        )
+        scene = dataclasses.replace(
+            api.scene(result, animation), title=f"animation.theme: {name}"
+        )
+        renderer = Renderer(scene)
+        try:
+            tiles.append(renderer.frame(renderer.last)[..., :3])
+        finally:
+            renderer.close()
+    return tiles
+
+
+def camera_tiles() -> list[np.ndarray]:
+    """:data:`CAMERA`'s frames at :data:`CAMERA_AT` of its motion, at
+    :data:`TILE`, each seen from its frame's camera."""
+    from optviz import api
+    from optviz.draw.figure import stills
+
+    result = api.run(api.load_config(example(CAMERA)))
+    animation = dataclasses.replace(result.config.animation, size=TILE, dpi=TILE_DPI)
+    last = animation.frames - 1
+    frames = [round(at * last) for at in CAMERA_AT]
+    return [f[..., :3] for f in stills(api.scene(result, animation), frames, True)]
 
 
 def sweep_tiles() -> list[np.ndarray]:

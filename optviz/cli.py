@@ -414,6 +414,24 @@ def snapshot(
         )
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def init(path: Path | None, force: bool) -> None:
+    """Write a starter config to PATH (default: optviz.yaml): every key with
+    its default and a line on what it does, ready for 'optviz run'.
+
+    \b
+    Examples:
+      optviz init
+      optviz init my-first.yaml
+    """
+    from optviz import starter
+
+    written = starter.write(path or starter.DEFAULT_PATH, force=force)
+    click.echo(f"wrote {written}; try: optviz run {written}")
+
+
 @cli.command("list", context_settings=CONTEXT)
 @click.argument("what", required=False, type=click.Choice(LISTS), default=None)
 def list_(what: str | None) -> None:

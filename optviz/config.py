@@ -24,13 +24,25 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optviz.draw.panels import PANELS
-from optviz.draw.scene import SCRUBBERS, SPEEDS, Layout, Look, Player, Timeline
+from optviz.draw.scene import (
+    FONT_SIZE,
+    LEGEND_POSITIONS,
+    SCRUBBERS,
+    SPEEDS,
+    Camera,
+    CameraKey,
+    CameraPath,
+    Layout,
+    Look,
+    Player,
+    Timeline,
+)
 from optviz.draw.schedules import SCHEDULES
 from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
@@ -128,6 +140,9 @@ def _yaml_word(value: Any) -> str:
     return value if isinstance(value, str) else format(value, "g")
 
 
+_FIXED = CameraPath()  # the camera matplotlib sets
+
+
 @dataclass(frozen=True)
 class Animation:
     """The ``animation:`` settings as written, every one with its default (so
@@ -151,16 +166,29 @@ class Animation:
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
     aspect: str = "equal"  # x and y units of one length where the frame allows
+    font_size: float = FONT_SIZE  # points of the base font, all text sized from it
+    legend: str = "auto"  # legend: {position: ...}, one of LEGEND_POSITIONS
+    camera: CameraPath = _FIXED  # the 3-D view's camera, fixed or moving
     backdrop: str = "none"  # or "basins": the basin map under the contour lines
     html: Player = dataclasses.field(default_factory=Player)  # the html player
 
     @property
     def look(self) -> Look:
-        return Look(self.theme, self.contour_labels, self.gradient_field)
+        return Look(
+            self.theme, self.contour_labels, self.gradient_field, self.font_size
+        )
 
     @property
     def layout(self) -> Layout:
-        return Layout(self.size, self.dpi, self.view, self.aspect, self.panels)
+        return Layout(
+            self.size,
+            self.dpi,
+            self.view,
+            self.aspect,
+            self.panels,
+            self.legend,
+            self.camera,
+        )
 
     @property
     def timeline(self) -> Timeline:
@@ -206,42 +234,224 @@ def load(path: str | Path) -> Config:
     return parse(read_yaml(path), source=str(path), stem=path.stem, base=path.parent)
 
 
-_TOP_KEYS = (
-    "title",
-    "surface",
-    "starts",
-    "iterations",
-    "tolerance",
-    "view",
-    "optimizers",
-    "animation",
-    "output",
-    "seed",
-    "map",
-    "sweep",
-)
-_ANIMATION_KEYS = (
-    "frames",
-    "duration",
-    "fps",
-    "hold",
-    "size",
-    "dpi",
-    "formats",
-    "schedule",
-    "title_card",
-    "panels",
-    "theme",
-    "hyperparameters_in_legend",
-    "contour_labels",
-    "view",
-    "gradient_field",
-    "aspect",
-    "backdrop",
-    "html",
-)
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()  # a key's default that YAML cannot write (see Key)
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key of the config: its name, a line on what it takes and does, and
+    its default as the parser uses it (:data:`UNSET`: none that can be
+    written, such as the surface's own starts; ``example`` is then a value
+    to show). ``children``: the keys of a mapping under it. ``optviz init``
+    writes the starter config from these tables, so it cannot drift from
+    what the parser takes."""
+
+    name: str
+    help: str
+    default: Any = UNSET
+    example: Any = UNSET
+    children: tuple[Key, ...] = ()
+    required: bool = False
+    # The names the key takes (a registry, or a fixed tuple), given after
+    # ``help`` when the starter is written: a name registered later shows.
+    choices: Callable[[], Iterable[str]] | None = None
+    # False: written commented out even with a default (the camera, which
+    # the default 2-D view refuses).
+    active: bool = True
+
+
+_A = Animation()
+_VIEW_NAMES = ("2d", "3d", "both")
+ASPECTS = ("equal", "auto")
+BACKDROPS = ("none", "basins")  # what the 2-D view shows under its contour lines
 # The player's settings (animation.html), as optviz.draw.scene.Player has them.
-_HTML_KEYS = ("tolerance", "autoplay", "speed", "scrubber")
+HTML_KEYS = (
+    Key(
+        "tolerance",
+        "pixels: a point of a path closer to the last kept is dropped, 0.01 to 10",
+        _A.html.tolerance,
+    ),
+    Key("autoplay", "the player starts playing", _A.html.autoplay),
+    Key(
+        "speed",
+        "times the video's frame rate",
+        _A.html.speed,
+        choices=lambda: (f"{v:g}" for v in SPEEDS),
+    ),
+    Key(
+        "scrubber",
+        "what the slider steps through",
+        _A.html.scrubber,
+        choices=lambda: SCRUBBERS,
+    ),
+)
+CAMERA_KEYS = (
+    Key("elevation", "degrees above the x-y plane, -90 to 90", Camera().elevation),
+    Key("azimuth", "degrees round the z axis, -360 to 360", Camera().azimuth),
+    Key(
+        "orbit",
+        "degrees the azimuth turns over the motion, -3600 to 3600; or path:",
+        example=60,
+    ),
+    Key(
+        "path",
+        "keys [{at: 0 to 1 of the motion, elevation, azimuth}], linear between",
+        example=[{"at": 0, "azimuth": -60}, {"at": 1, "azimuth": 30}],
+    ),
+)
+LEGEND_KEYS = (
+    Key(
+        "position",
+        "auto: a corner that covers no data, or outside; or a place",
+        _A.legend,
+        choices=lambda: LEGEND_POSITIONS,
+    ),
+)
+FONT_SIZES = (5.0, 30.0)  # the range of animation.font_size, in points
+ANIMATION_KEYS = (
+    Key("frames", "frames of motion, 2 to 20000 (the hold is extra)", _A.frames),
+    Key(
+        "duration",
+        "seconds of motion, instead of frames (frames = duration × fps)",
+        example=10,
+    ),
+    Key("fps", "frames per second, 1 to 120", _A.fps),
+    Key("hold", "seconds the last frame stays on screen, 0 to 60", _A.hold),
+    Key(
+        "size",
+        "[width, height] in pixels, 16 to 4096; with view: both [1280, 600]",
+        _A.size,
+    ),
+    Key(
+        "dpi",
+        "matplotlib's dpi; default: 100 × min(width/800, height/600)",
+        example=100,
+    ),
+    Key("formats", "the files written", _A.formats, choices=lambda: WRITERS),
+    Key(
+        "schedule",
+        "which iteration each frame shows",
+        _A.schedule,
+        choices=lambda: SCHEDULES,
+    ),
+    Key(
+        "title_card",
+        "seconds of title and settings before the motion, 0 to 60",
+        _A.title_card,
+    ),
+    Key(
+        "panels",
+        "beside the contours, against the iteration",
+        _A.panels,
+        choices=lambda: PANELS,
+    ),
+    Key("theme", "the colours", _A.theme, choices=lambda: THEMES),
+    Key(
+        "hyperparameters_in_legend",
+        "each optimizer's settings after its label",
+        _A.hyperparameters_in_legend,
+    ),
+    Key(
+        "contour_labels",
+        "the value of f on every third contour (2-D)",
+        _A.contour_labels,
+    ),
+    Key(
+        "view",
+        "the contours (2d), the surface (3d), or both side by side",
+        _A.view,
+        choices=lambda: _VIEW_NAMES,
+    ),
+    Key("gradient_field", "arrows of −∇f under the contours (2-D)", _A.gradient_field),
+    Key(
+        "aspect",
+        "x and y units one length (equal) or the room filled (auto)",
+        _A.aspect,
+        choices=lambda: ASPECTS,
+    ),
+    Key(
+        "font_size",
+        f"points of the base font, {FONT_SIZES[0]:g} to {FONT_SIZES[1]:g}: "
+        "all text is sized from it",
+        _A.font_size,
+    ),
+    Key(
+        "backdrop",
+        "under the contour lines (2-D): nothing, or the basin map",
+        _A.backdrop,
+        choices=lambda: BACKDROPS,
+    ),
+    Key("html", "the html player (formats: [html])", children=HTML_KEYS),
+    Key("legend", "where the legend goes", children=LEGEND_KEYS),
+    Key(
+        "camera",
+        "the 3-D view's camera (view: 3d or both); default: fixed as below",
+        children=CAMERA_KEYS,
+        active=False,
+    ),
+)
+TOP_KEYS = (
+    Key(
+        "title",
+        "drawn above the contours; default: none",
+        example="Gradient descent and Adam on Beale's function",
+    ),
+    Key(
+        "surface",
+        "a built-in surface (optviz list surfaces), a surface .yaml file, "
+        "or {formula: ..., domain: ...}",
+        example="beale",
+        required=True,
+    ),
+    Key(
+        "starts",
+        "[x, y] points each optimizer starts from; default: the surface's own",
+        example=[[2, -2]],
+    ),
+    Key("iterations", "updates of each optimizer from each start", 1000),
+    Key("tolerance", "stop a start once ‖∇f‖ < tolerance (0: never)", 0.0),
+    Key(
+        "view",
+        "{x: [min, max], y: [min, max]}, or auto: fitted to the paths; "
+        "default: the surface's window",
+        example="auto",
+    ),
+    Key(
+        "optimizers",
+        "each a method and its hyperparameters (optviz list methods)",
+        required=True,
+    ),
+    Key("animation", "how the video looks", children=ANIMATION_KEYS),
+    Key(
+        "output",
+        "the folder written to; default: out/<config file name>",
+        example="out/starter",
+    ),
+    Key("seed", "seeds minibatch shuffles and gradient noise", 0),
+    Key(
+        "map",
+        "optviz map: a basin map (a grid of starts) or a phase map (a grid "
+        "of two hyperparameters) of one optimizer",
+        example={
+            "optimizer": "gd",
+            "grid": {"x": [-4.5, 4.5, 256], "y": [-4.5, 4.5, 256]},
+        },
+    ),
+    Key(
+        "sweep",
+        "one optimizer with lists or ranges of its hyperparameters: a grid "
+        "of cells, an overlay, the loss curves",
+        example={"optimizer": "gd", "lr": [1.0e-4, 1.0e-3]},
+    ),
+)
+_TOP_KEYS = tuple(k.name for k in TOP_KEYS)
+_ANIMATION_KEYS = tuple(k.name for k in ANIMATION_KEYS)
+_HTML_KEYS = tuple(k.name for k in HTML_KEYS)
 # What every optimizer entry takes besides its method's hyperparameters, as
 # ``optviz list methods`` prints it.
 ENTRY_OPTIONS = (
@@ -264,7 +474,7 @@ ENTRY_OPTIONS = (
 # 32x24 fails, 40x30 draws).
 MIN_DPI = 5.0
 MIN_FRAME = (40, 30)
-VIEWS = ("2d", "3d", "both")
+VIEWS = _VIEW_NAMES
 ASPECTS = ("equal", "auto")
 BACKDROPS = ("none", "basins")  # what the 2-D view shows under its contour lines
 # Side by side, the two views need a wider frame than one (unless given).
@@ -742,6 +952,14 @@ def _animation(value: Any) -> Animation:
                 f"{what} drawn on the 2-D view only (view: 2d or both)",
                 path=at(key),
             )
+    camera = default.camera
+    if "camera" in entry:
+        if view == "2d":
+            raise ConfigError(
+                "the camera looks at the 3-D view only (view: 3d or both)",
+                path=at("camera"),
+            )
+        camera = _camera(entry["camera"], at("camera"))
     if "html" in formats and view != "2d":
         raise ConfigError(
             f"the html player shows the 2-D view only; this config has view: {view} "
@@ -771,6 +989,11 @@ def _animation(value: Any) -> Animation:
         view=view,
         gradient_field=_flag(entry.get("gradient_field", False), at("gradient_field")),
         aspect=choice(entry.get("aspect", default.aspect), at("aspect"), ASPECTS),
+        font_size=number(
+            entry.get("font_size", default.font_size), at("font_size"), *FONT_SIZES
+        ),
+        legend=_legend(entry.get("legend", {}), at("legend")),
+        camera=camera,
         backdrop=choice(
             entry.get("backdrop", default.backdrop), at("backdrop"), BACKDROPS
         ),
@@ -805,6 +1028,82 @@ def _player(value: Any, path: str) -> Player:
             entry.get("scrubber", default.scrubber), at("scrubber"), SCRUBBERS
         ),
     )
+
+
+def _legend(value: Any, path: str) -> str:
+    """``legend: {position: ...}``: the position's name."""
+    if isinstance(value, str):
+        raise ConfigError(
+            f"must be a mapping such as {{position: {show(value)}}}; got text",
+            path=path,
+        )
+    entry = mapping(value, path, "{position: ...}")
+    known_keys(entry, tuple(k.name for k in LEGEND_KEYS), path)
+    return choice(
+        entry.get("position", "auto"), join_path(path, "position"), LEGEND_POSITIONS
+    )
+
+
+_ELEVATION = (-90.0, 90.0)
+_AZIMUTH = (-360.0, 360.0)
+MAX_CAMERA_KEYS = 100
+
+
+def _camera(value: Any, path: str) -> CameraPath:
+    """``camera: {elevation, azimuth}``, turning by ``orbit`` degrees of
+    azimuth over the motion or along ``path``'s keys."""
+    entry = mapping(value, path, "{elevation: ..., azimuth: ...}")
+    known_keys(entry, tuple(k.name for k in CAMERA_KEYS), path)
+    if "orbit" in entry and "path" in entry:
+        raise ConfigError(
+            "give either 'orbit' (degrees of azimuth) or 'path' (keys), not both",
+            path=join_path(path, "path"),
+        )
+    start = _angles(entry, path, Camera())
+    if "orbit" in entry:
+        degrees = number(entry["orbit"], join_path(path, "orbit"), -3600.0, 3600.0)
+        return CameraPath.orbit(start, degrees)
+    if "path" not in entry:
+        return CameraPath((CameraKey(0.0, start),))
+    where = join_path(path, "path")
+    items = sized_list(
+        entry["path"], where, "a list of keys {at, elevation, azimuth}", "key",
+        MAX_CAMERA_KEYS,
+    )  # fmt: skip
+    keys: list[CameraKey] = []
+    camera = start
+    for i, item in enumerate(items):
+        here = f"{where}[{i}]"
+        key = mapping(item, here, "a key {at, elevation, azimuth}")
+        known_keys(key, ("at", "elevation", "azimuth"), here)
+        if "at" not in key:
+            raise ConfigError(
+                "missing required key 'at' (0: the motion's first frame, 1: its last)",
+                path=here,
+            )
+        at = number(key["at"], join_path(here, "at"), 0.0, 1.0)
+        if keys and at <= keys[-1].at:
+            raise ConfigError(
+                f"must be after the key before it (at {keys[-1].at:g}); keys go "
+                "in increasing 'at'",
+                path=join_path(here, "at"),
+            )
+        if "elevation" not in key and "azimuth" not in key:
+            raise ConfigError("a key sets 'elevation', 'azimuth' or both", path=here)
+        camera = _angles(key, here, camera)  # an angle left out is kept
+        keys.append(CameraKey(at, camera))
+    return CameraPath(tuple(keys))
+
+
+def _angles(entry: Mapping[str, Any], path: str, before: Camera) -> Camera:
+    """The ``elevation`` and ``azimuth`` of ``entry``, each ``before``'s where
+    left out."""
+    return Camera(
+        number(entry.get("elevation", before.elevation),
+               join_path(path, "elevation"), *_ELEVATION),
+        number(entry.get("azimuth", before.azimuth),
+               join_path(path, "azimuth"), *_AZIMUTH),
+    )  # fmt: skip
 
 
 def _panels(value: Any, path: str) -> tuple[str, ...]:

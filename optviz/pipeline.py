@@ -505,15 +505,19 @@ class FrameRanges:
             from optviz.draw.figure import Renderer
 
             self.renderer = Renderer(self.scene)
-        renderer, frames = self.renderer, self.frames
+        renderer, frames, scene = self.renderer, self.frames, self.scene
         renderer.seek(frames[:start])
         shown: object = _NOTHING
-        lines = self.scene.card_lines
+        lines = scene.card_lines
         image: Any = None
-        for f in frames[start:stop]:
-            if f != shown:  # a held frame is written again, not redrawn
-                image = renderer.card(lines) if f is None else renderer.buffer(f)
-                shown = f
+        for i in range(start, stop):
+            # The camera is a function of the frame's index alone.
+            f, camera = frames[i], scene.camera(i)
+            if (f, camera) != shown:  # a held frame is written again, not redrawn
+                image = (
+                    renderer.card(lines) if f is None else renderer.buffer(f, camera)
+                )
+                shown = (f, camera)
             write(image)
             tick()
 
@@ -565,7 +569,8 @@ def write_video(
             # frame, which holds every line: drawn once for them all.
             last = None
             if any(w.from_last_frame or w.wants_last_frame for w in chosen):
-                last = renderer.frame(renderer.last)
+                end = scene.camera(timeline.total_frames - 1)
+                last = renderer.frame(renderer.last, end)
             for w in chosen:
                 if w.from_last_frame:
                     assert last is not None

@@ -287,6 +287,81 @@ def test_branin_three_minima__all_stay_in_view():
     assert_in_view("branin_three_minima")
 
 
+# --- camera_path -----------------------------------------------------------
+# "it starts high above six-hump camel, looking almost straight down as the
+# contours do, then sinks and turns a quarter round, to end looking from the
+# side. Watch: gradient descent stops in the dimple next to its start, high
+# up the wall, while heavy momentum rolls past it and down into a global
+# minimum"
+
+
+def test_camera_path__starts_above_sinks_and_turns_a_quarter_round():
+    stem = "camera_path"
+    camera = run(stem).config.animation.camera
+    assert camera.moves
+    seen = [camera.at(p) for p in np.linspace(0, 1, 101)]
+    assert seen[0].elevation >= 70  # almost straight down
+    assert seen[-1].elevation <= 20  # from the side
+    assert np.all(np.diff([c.elevation for c in seen]) <= 0)  # it sinks
+    assert seen[-1].azimuth - seen[0].azimuth == pytest.approx(90)
+    assert run(stem).config.animation.view == "3d"
+
+
+def test_camera_path__gd_stops_in_the_dimple_momentum_rolls_past_to_a_global():
+    stem = "camera_path"
+    gd, mom = path(stem, "gd"), path(stem, "momentum")
+    dimple = minimum(stem, "local", near=gd[-1])
+    assert ends_at(gd, dimple)
+    assert np.linalg.norm(dimple - gd[0]) < 0.5  # next to its start
+    drop = trajectory(stem, "gd").loss[-1] - trajectory(stem, "momentum").loss[-1]
+    assert drop > 0.8  # high up the wall
+    assert np.linalg.norm(mom - dimple, axis=1).min() < 0.1  # rolls past it
+    assert ends_at(mom, minimum(stem, "global", near=mom[-1]))
+    assert_in_view(stem)
+
+
+# --- classic_look ----------------------------------------------------------
+# "Adam reaches the minimum first (at about iteration 500); Adagrad swings
+# out to the upper left, past x = −2, and arrives much later (at about
+# 1,800); gradient descent, with or without momentum, is still on the valley
+# floor after 10,000 iterations, at f above 0.3"
+
+
+def test_classic_look__adam_first_adagrad_after_a_swing_to_the_upper_left():
+    stem = "classic_look"
+    star = minimum(stem)
+    adam, adagrad = reach(path(stem, "adam"), star), reach(path(stem, "adagrad"), star)
+    assert adam == pytest.approx(500, rel=0.1)
+    assert adagrad == pytest.approx(1800, rel=0.1)
+    swing = path(stem, "adagrad")[:adagrad]
+    assert swing[:, 0].min() < -2 and swing[:, 1].max() > 2  # the upper left
+    assert_in_view(stem)
+
+
+def test_classic_look__gd_with_or_without_momentum_still_on_the_floor():
+    stem = "classic_look"
+    for label in ("gd", "gd+p"):
+        t = trajectory(stem, label)
+        assert reach(t.points, minimum(stem)) is None
+        assert t.iterations == 10_000 and 0.3 < t.loss[-1] < 1.0
+
+
+@pytest.mark.render
+def test_classic_look__coloured_lines_and_a_colour_bar():
+    from matplotlib.contour import ContourSet
+
+    from optviz.draw.figure import Renderer
+
+    renderer = Renderer(api.scene(run("classic_look")))
+    try:
+        (lines,) = [c for c in renderer.axes.collections if isinstance(c, ContourSet)]
+        assert not lines.filled
+        (bar,) = [a for a in renderer.figure.axes if hasattr(a, "_colorbar")]
+        assert bar.get_ylabel() == "f − f*"
+    finally:
+        renderer.close()
+
+
 # --- cliff_jump ------------------------------------------------------------
 # "the step taken there flings gradient descent far across the basin and out
 # of view, to fall back into the basin two steps later; the same learning
@@ -832,6 +907,49 @@ def test_second_order_race__newton_and_cg_overshoot_out_of_view_and_back(label, 
     )
     assert when[0] <= outside.min() and outside.max() <= when[1]
     assert_in_view("second_order_race", "bfgs", "l-bfgs", "adam")
+
+
+# --- slides_big_type -------------------------------------------------------
+# "every text half as big again ... Watch: from (−3, 3) RMSProp with
+# momentum reaches the minimum first (at about iteration 2,000) and Adam
+# soon after (about 2,400), while gradient descent with momentum is still
+# left of the saddle after 10,000 iterations; the legend beside the contours
+# covers none of it"
+
+
+def test_slides_big_type__rmsprop_first_adam_soon_after_momentum_left():
+    stem = "slides_big_type"
+    star = minimum(stem)
+    first = {label: reach(path(stem, label), star) for label in ("rmsprop+p", "adam")}
+    assert first["rmsprop+p"] == pytest.approx(2000, rel=0.05)
+    assert first["adam"] == pytest.approx(2400, rel=0.05)
+    assert first["rmsprop+p"] < first["adam"]
+    momentum = path(stem, "gd+p")
+    assert reach(momentum, star) is None and len(momentum) == 10_001
+    (saddle,) = run(stem).surface.saddles
+    assert momentum[-1, 0] < saddle.x
+    assert_in_view(stem)
+
+
+@pytest.mark.render
+def test_slides_big_type__type_half_as_big_again_legend_beside_the_contours():
+    from optviz.draw.figure import Renderer
+    from optviz.draw.scene import FONT_SIZE
+
+    config = run("slides_big_type").config
+    assert config.animation.font_size == 1.5 * FONT_SIZE
+    renderer = Renderer(api.scene(run("slides_big_type")))
+    try:
+        renderer.frame(renderer.last)
+        legend = renderer.legend.get_window_extent()
+        axes = renderer.axes.get_window_extent()
+        assert legend.x0 > axes.x1  # beside the contours: covers no path
+        assert legend.x1 <= renderer.size[0]  # and in the frame
+        tick = renderer.axes.get_xticklabels()[0]
+        assert tick.get_fontsize() == 1.5 * FONT_SIZE  # ticks: the base size
+        assert renderer.counter.get_fontsize() == 1.5 * 1.2 * FONT_SIZE  # large
+    finally:
+        renderer.close()
 
 
 # --- six_hump_camel_local_minima -------------------------------------------

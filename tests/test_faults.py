@@ -849,7 +849,7 @@ def test_a_signal_inside_a_callback_still_stops_the_run(
     class Thing:
         pass
 
-    def buffer_and_collect(self, k):
+    def buffer_and_collect(self, k, camera=None):
         calls.append(k)
         if len(calls) == 5:
             thing = Thing()
@@ -861,7 +861,7 @@ def test_a_signal_inside_a_callback_still_stops_the_run(
             ref = weakref.ref(thing, callback)
             del thing  # the callback runs
             assert ref() is None
-        return buffer(self, k)
+        return buffer(self, k, camera)
 
     monkeypatch.setattr(drawing.Renderer, "buffer", buffer_and_collect)
     config = tmp_path / "v.yaml"

@@ -186,7 +186,7 @@ def test_a_signal_that_a_c_extension_turned_into_another_error_is_still_a_stop(
     buffer = drawing.Renderer.buffer
     calls = []
 
-    def mangled(self, k):
+    def mangled(self, k, camera=None):
         calls.append(k)
         if len(calls) == 5:
             try:
@@ -194,7 +194,7 @@ def test_a_signal_that_a_c_extension_turned_into_another_error_is_still_a_stop(
                 time.sleep(5)
             except BaseException as e:  # as matplotlib's C++ does
                 raise ValueError("Invalid affine transformation matrix") from e
-        return buffer(self, k)
+        return buffer(self, k, camera)
 
     monkeypatch.setattr(drawing.Renderer, "buffer", mangled)
     config = tmp_path / "v.yaml"

@@ -24,6 +24,7 @@ TOP = (
     "optviz.cli",
     "optviz.snapshot",
     "optviz.catalogue",
+    "optviz.starter",
     "optviz.explore",
 )
 
@@ -108,6 +109,7 @@ CLI_CALLS = (
     "optviz.pipeline",
     "optviz.snapshot",
     "optviz.catalogue",
+    "optviz.starter",
     "optviz.errors",
     "optviz.interrupts",
 )

@@ -208,7 +208,7 @@ def test_an_unknown_panel_lists_the_registered_ones(distance_panel):
     ("key", "value", "valid"),
     [
         ("schedule", "lin", "'log', 'linear', 'adaptive'; did you mean 'linear'?"),
-        ("theme", "drak", "'light', 'dark'; did you mean 'dark'?"),
+        ("theme", "drak", "'light', 'dark', 'classic'; did you mean 'dark'?"),
     ],
 )
 def test_schedules_and_themes_list_their_names(key, value, valid):

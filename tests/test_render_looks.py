@@ -16,6 +16,7 @@ from optviz import api
 from optviz.config import Animation
 from optviz.draw.backdrop import gradient_field, surface_grid
 from optviz.draw.figure import RendererBoth
+from optviz.draw.scene import Camera, CameraKey, CameraPath
 from optviz.errors import ConfigError
 from optviz.surfaces import SURFACES
 
@@ -46,6 +47,11 @@ LOOKS = {
     "gradient-field-dark-panel": dict(
         gradient_field=True, theme="dark", panels=("loss",)
     ),
+    "classic": dict(theme="classic"),
+    "both-classic-panel": dict(view="both", theme="classic", panels=("loss",)),
+    "font-size": dict(font_size=14),
+    "legend-lower-left": dict(legend="lower left"),
+    "3d-camera": dict(view="3d", camera=CameraPath((CameraKey(0, Camera(60, 20)),))),
 }
 
 

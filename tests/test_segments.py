@@ -17,6 +17,7 @@ from PIL import Image
 
 from optviz import api, pipeline
 from optviz.draw.figure import Renderer
+from optviz.draw.scene import Camera, CameraPath
 from optviz.errors import OptvizError, RenderError
 from optviz.output import segments
 from optviz.output.encode import Encoder, gif_fps, join_gifs, join_mp4
@@ -204,6 +205,14 @@ LOOKS = [
         },
         id="both-views-panel-dark-24fps",
     ),
+    pytest.param(
+        {
+            "formats": ("gif",),
+            "view": "3d",
+            "camera": CameraPath.orbit(Camera(40, -80), 90),
+        },
+        id="3d-camera-orbit",
+    ),
 ]
 
 
@@ -213,7 +222,8 @@ def test_any_look_and_format_is_cut_and_joined_alike(
     result, tmp_path, looks, cuts_used
 ):
     """Every view keeps its lines' checkpoints, and a GIF at 24 fps (25 in
-    the GIF) is cut on its own grid: one process and three agree."""
+    the GIF) is cut on its own grid; a moving camera is the frame index's:
+    one process and three agree."""
     import dataclasses
 
     animation = dataclasses.replace(result.config.animation, **looks)

@@ -264,34 +264,41 @@ def styled(method):
 def draw_contours(
     axes, surface: Surface, xlim, ylim, theme: str = "light", labels: bool = False
 ):
-    """Filled contours with thin lines on the surface's level spacing;
-    ``labels`` writes the value of f on every third line. On linear levels
-    a colour scale beside the axes tells a bump from a dimple (log levels
-    rise from the minimum, and their rings already say which way is down).
+    """The contours on the surface's level spacing, as the theme draws them:
+    filled bands with thin lines, or coloured lines alone; ``labels`` writes
+    the value of f on every third line. On linear levels a colour scale
+    beside the axes tells a bump from a dimple (log levels rise from the
+    minimum, and their rings already say which way is down); a theme with
+    ``colour_bar`` gives log levels one too, ticked in decades of f − f*.
     Lines are solid, below zero too (matplotlib would dash those)."""
     x, y, z = surface_grid(surface, xlim, ylim)
-    levels = contour_levels(z, surface.levels)
+    look = themes.get(theme)
+    levels = contour_levels(z, surface.levels, look.levels)
     norm_type = LogNorm if surface.levels == "log" else Normalize
     # On log levels the grid's lowest point (f − f* = 0) cannot be drawn:
     # mask it here rather than have matplotlib warn about it on stderr.
     z = np.ma.masked_invalid(np.where(z > 0, z, np.nan) if norm_type is LogNorm else z)
-    look = themes.get(theme)
-    filled = axes.contourf(
-        x,
-        y,
-        z,
-        levels=levels,
-        norm=norm_type(levels[0], levels[-1]),
-        cmap=fill_map(theme),
-        extend="both",
-        zorder=0,
-    )
-    lines = axes.contour(
-        x, y, z, levels=levels, colors=look.line,
-        linewidths=0.5, linestyles="solid", alpha=0.45, zorder=1,
+    norm = norm_type(levels[0], levels[-1])
+    line_style = dict(
+        linewidths=look.line_width, linestyles="solid", alpha=look.line_alpha,
+        zorder=1,
     )  # fmt: skip
+    if look.contours == "lines":
+        lines = axes.contour(
+            x, y, z, levels=levels, norm=norm, cmap=fill_map(theme), **line_style
+        )
+        # The colour bar shows the colours continuously, not as lines.
+        from matplotlib.cm import ScalarMappable
+
+        scale = ScalarMappable(norm=norm, cmap=fill_map(theme))
+    else:
+        scale = axes.contourf(
+            x, y, z, levels=levels, norm=norm, cmap=fill_map(theme), extend="both",
+            zorder=0,
+        )  # fmt: skip
+        lines = axes.contour(x, y, z, levels=levels, colors=look.line, **line_style)
     if surface.levels == "linear":
-        bar = axes.figure.colorbar(filled, ax=axes, fraction=0.05, pad=0.02)
+        bar = axes.figure.colorbar(scale, ax=axes, fraction=0.05, pad=0.02)
         # Round values, not the levels' own; none on the extension ends.
         lo, hi = levels[0], levels[-1]
         ticks = MaxNLocator(6).tick_values(lo, hi)
@@ -299,6 +306,8 @@ def draw_contours(
         bar.set_ticks(ticks[(ticks >= lo - slack) & (ticks <= hi + slack)])
         bar.set_label("f")
         bar.outline.set_linewidth(0.5)
+    elif look.colour_bar:
+        _log_colour_bar(axes, norm, theme)
     if labels:
         # The grid holds f − f* on log levels: label f itself.
         shift = grid_shift(surface, xlim, ylim) if surface.levels == "log" else 0.0
@@ -309,6 +318,24 @@ def draw_contours(
             colors=look.label,
             fmt=lambda v: f"{v + shift:.3g}",
         )
+
+
+def _log_colour_bar(axes, norm, theme: str):
+    """A continuous colour bar of log levels beside ``axes``, labelled
+    f − f* and ticked at whole decades (every other one or more where there
+    are many)."""
+    from matplotlib.cm import ScalarMappable
+
+    mappable = ScalarMappable(norm=norm, cmap=fill_map(theme))
+    bar = axes.figure.colorbar(mappable, ax=axes, fraction=0.05, pad=0.02)
+    bar.ax.minorticks_off()
+    lo, hi = math.log10(norm.vmin), math.log10(norm.vmax)
+    decades = np.arange(math.ceil(lo), math.floor(hi) + 1)
+    if decades.size >= 2:
+        bar.set_ticks(10.0 ** decades[:: max(1, math.ceil(decades.size / 7))])
+    bar.set_label("f − f*")
+    bar.outline.set_linewidth(0.5)
+    return bar
 
 
 def gradient_field(

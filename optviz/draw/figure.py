@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,15 @@ from optviz.draw.backdrop import (
     optimizer_colours,
     styled,
 )
-from optviz.draw.scene import ColourScale, Layout, Scene, Timeline
+from optviz.draw.scene import LEGEND_OUTSIDE as _LEGEND_OUTSIDE
+from optviz.draw.scene import (
+    LEGEND_SPOTS,
+    Camera,
+    ColourScale,
+    Layout,
+    Scene,
+    Timeline,
+)
 from optviz.draw.schedules import held
 from optviz.draw.views import (
     HEAD_SIZE,
@@ -66,6 +75,26 @@ if TYPE_CHECKING:  # only read from, so no import-time coupling
 # Lines drawn so far are kept as pixels every this many iterations, which
 # bounds the path each frame draws (see Renderer.buffer).
 _CHECKPOINT = 500
+
+
+def _forget_mathtext() -> None:
+    """In a forked child: drop matplotlib's cache of parsed mathtext.
+
+    A font reads its file through a descriptor, whose offset a forked child
+    shares with its parent. matplotlib opens fonts anew in a child (it clears
+    its font cache at a fork), but mathtext's cache of parsed text keeps the
+    parent's fonts in its glyphs: a child drawing the same text (the 3-D
+    view's 10⁻² ticks, every frame of a moving camera) reads the file at the
+    offsets the parent moves, and FreeType fails on what it gets ("invalid
+    outline", "too many hints"), in the child and in the parent.
+    """
+    from matplotlib.mathtext import MathTextParser
+
+    MathTextParser._parse_cached.cache_clear()  # type: ignore[attr-defined]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_mathtext)
 
 
 def even_size(size: Sequence[int]) -> tuple[int, int]:
@@ -204,7 +233,18 @@ class Renderer:
         self.scene = scene
         self.theme = scene.look.theme
         self.look = themes.get(self.theme)
-        with mpl.rc_context(dict(self.look.rc)):  # type: ignore[arg-type]
+        # matplotlib sizes every text from font.size when it is made: the
+        # title, labels, ticks, legend, counter (and the title card, made
+        # later, from self.font_size).
+        self.font_size = scene.look.font_size
+        self._rc = {**self.look.rc, "font.size": self.font_size}
+        # The camera of the video's first frame; a camera that moves makes
+        # the 3-D views part of every frame instead of the static layer.
+        self._camera = scene.camera(0)
+        self._moves = scene.layout.camera.moves and any(
+            v is View3D for v in self._VIEWS
+        )
+        with mpl.rc_context(self._rc):  # type: ignore[arg-type]
             self._build(scene)
 
     def _build(self, scene: Scene) -> None:
@@ -254,6 +294,8 @@ class Renderer:
             view(self.trajectories, self.colours, self.theme, fig, spec, xlim, ylim)
             for view, spec in zip(self._VIEWS, specs)
         ]
+        self._solids = [v for v in self.views if isinstance(v, View3D)]
+        self._aim(self._camera)
         ax = self.axes = self.views[0].axes
         self.title = (
             ax.set_title(title, loc="left", fontsize="large") if title else None
@@ -296,7 +338,10 @@ class Renderer:
         if scene.colour_scale is not None:
             self._colour_bar(scene.colour_scale)
         handles, names = self._legend_entries(labels)
-        self.legend = self._place_legend(handles, names, _SPOTS[0])
+        # layout.legend names a spot, or auto: the first that covers nothing.
+        given = layout.legend
+        first_spot = given if given in _SPOTS else _SPOTS[0]
+        self.legend = self._place_legend(handles, names, first_spot)
         self._lay_out(layout)
         # One full draw of the final state lays the figure out; the legend
         # goes to the first spot in the axes that no path, head or marker of
@@ -304,8 +349,11 @@ class Renderer:
         # frozen so that no frame can move them.
         self.canvas.draw()
         if self.legend is not None:
-            spot = self._legend_spot(surface)
-            if spot != _SPOTS[0]:
+            if given == "auto":
+                spot = self._legend_spot(surface)
+            else:
+                spot = given if given in _SPOTS else _OUTSIDE
+            if spot != first_spot:
                 self.legend = self._place_legend(handles, names, spot)
             if spot == _OUTSIDE:  # the axes make room for it
                 fig.set_layout_engine(self._layout)
@@ -341,6 +389,14 @@ class Renderer:
         ]
         if self.legend is not None:
             self._moving.append(self.legend)
+        # A camera that moves: the 3-D views are drawn every frame, whole,
+        # and the static layer is what lies around them.
+        self._solid_tracks = []
+        if self._moves:
+            solid = {id(v.axes) for v in self._solids}
+            self._moving += [v.axes for v in self._solids]
+            self._solid_tracks = [tr for tr in self._tracks if id(tr[0].axes) in solid]
+            self._tracks = [tr for tr in self._tracks if id(tr[0].axes) not in solid]
         for artist in self._moving:
             artist.set_animated(True)
         self.canvas.draw()
@@ -391,7 +447,12 @@ class Renderer:
         gap = 4 * fig.dpi / 72
         right = min((p.get_tightbbox(renderer).x0 for p in self.panels), default=None)
         for view in self.views:
-            view.fit_labels((self.size[0] if right is None else right) - gap, renderer)
+            view.fit_labels(
+                (self.size[0] if right is None else right) - gap,
+                renderer,
+                self._camera_samples(),
+            )
+        self._aim(self._camera)
 
     def _title_room(self) -> float:
         """Pixels from the title's left end to the counter (less a gap) or
@@ -496,21 +557,35 @@ class Renderer:
 
     def _legend_spot(self, surface: Surface) -> str:
         """Where the legend covers nothing: the first of :data:`_SPOTS` whose
-        box stays clear of every path (over all frames: the whole paths),
-        with a head's radius around it, and of every marker; else
-        :data:`_OUTSIDE`, to the right of the axes."""
+        box stays clear of every path (over all frames: the whole paths, and
+        seen from every camera of a moving one), with a head's radius around
+        it, and of every marker; else :data:`_OUTSIDE`, to the right of the
+        axes."""
         view, legend = self.views[0], self.legend
         w, h = self.canvas.get_width_height()
         px_per_pt = self.figure.dpi / 72
         busy = np.zeros(h * w, dtype=bool)
         reach = HEAD_SIZE / 2 * px_per_pt + 2  # a head, its white rim, a margin
-        for t in self.trajectories:
-            busy |= cover(centreline(view.pixels(t.points), w, h), w, h, reach)
-        for kind, points in landmarks(surface, self.trajectories):
-            if points:
-                marks = dots(view.pixels(np.array(points, dtype=float)), w, h)
-                radius = MARKERS[kind]["markersize"] / 2 * px_per_pt + 2
-                busy |= cover(marks, w, h, radius)
+        turns = self._camera_samples() if view in self._solids else [self._camera]
+        for camera in turns:
+            self._aim(camera)
+            if self._moves and view in self._solids:
+                # The tick labels turn with the box: keep clear of them too.
+                for box in view.label_boxes(self.canvas.get_renderer()):
+                    rows = slice(
+                        max(0, math.floor(box.y0) - 2), min(h, math.ceil(box.y1) + 2)
+                    )
+                    cols = slice(max(0, math.floor(box.x0) - 2),
+                                 min(w, math.ceil(box.x1) + 2))  # fmt: skip
+                    busy.reshape(h, w)[rows, cols] = True
+            for t in self.trajectories:
+                busy |= cover(centreline(view.pixels(t.points), w, h), w, h, reach)
+            for kind, points in landmarks(surface, self.trajectories):
+                if points:
+                    marks = dots(view.pixels(np.array(points, dtype=float)), w, h)
+                    radius = MARKERS[kind]["markersize"] / 2 * px_per_pt + 2
+                    busy |= cover(marks, w, h, radius)
+        self._aim(self._camera)
         grid = busy.reshape(h, w)
         for spot in _SPOTS:
             legend.set_loc(spot)
@@ -522,9 +597,31 @@ class Renderer:
         return _OUTSIDE
 
     def _legend_below(self) -> bool:
-        """Whether a legend that fits nowhere in the axes goes below them:
-        panels or a second view take the room to the right."""
+        """Whether a legend outside the axes goes below them: where asked
+        (``outside bottom``), or, unless asked to go right, when panels or a
+        second view take the room to the right."""
+        given = self.scene.layout.legend
+        if given in _LEGEND_OUTSIDE:
+            return given == "outside bottom"
         return bool(self.panels) or len(self.views) > 1
+
+    # -- the camera ---------------------------------------------------------
+
+    def _aim(self, camera: Camera) -> None:
+        """Turn every 3-D view to ``camera``."""
+        for view in self._solids:
+            view.aim(camera)
+
+    def _camera_samples(self) -> list[Camera]:
+        """Cameras along the path, its keys among them: enough to see where
+        a moving camera takes the paths and the tick labels (one if it does
+        not move)."""
+        path = self.scene.layout.camera
+        if not self._moves:
+            return [self._camera]
+        at = {*np.linspace(0.0, 1.0, _CAMERA_SAMPLES).tolist(), 1.0}
+        at |= {key.at for key in path.keys}
+        return [path.at(p) for p in sorted(at)]
 
     def _place_legend(self, handles: list, names: list[str], loc):
         if not handles:
@@ -633,7 +730,7 @@ class Renderer:
             "\n".join(lines),
             ha="center",
             va="center",
-            fontsize="large",
+            fontsize=self.font_size * 1.2,  # matplotlib's "large"
             linespacing=1.6,
             color=look["text"],
             bbox=dict(boxstyle="round,pad=0.8", facecolor=look["face"], alpha=0.92,
@@ -657,18 +754,43 @@ class Renderer:
         if self.scene.counter:
             self.counter.set_text(_count(k))
 
-    def buffer(self, k: int) -> memoryview:
-        """Draw iteration ``k``; the live (height, width, 4) RGBA pixel buffer.
+    def buffer(self, k: int, camera: Camera | None = None) -> memoryview:
+        """Draw iteration ``k`` seen from ``camera`` (the 3-D views'; None:
+        the camera of the video's first frame); the live (height, width, 4)
+        RGBA pixel buffer.
 
         The buffer is overwritten by the next draw: copy it to keep it.
         """
         if k < 0:
             raise ValueError(f"iteration must be >= 0, got {k}")
         k = int(k)
-        restore, draw = self.canvas.restore_region, self.figure.draw_artist
+        draw = self.figure.draw_artist
+        self._advance(k)
+        if self._moves:
+            import matplotlib as mpl
+
+            self._aim(self._camera if camera is None else camera)
+            # Ticks made as the view turns take the theme's colours and sizes.
+            with mpl.rc_context(self._rc):  # type: ignore[arg-type]
+                for view in self._solids:
+                    draw(view.axes)
+            for line, xy, t in self._solid_tracks:  # whole: the camera moved
+                set_line(line, xy[: self._end(t, k) + 1])
+                draw(line)
+        self._show_heads(k)
+        for artist in (*self._landmarks, *self._heads, *self._outlines, self.counter):
+            draw(artist)
+        buffer = self.canvas.buffer_rgba()
+        self._paste_legend(np.asarray(buffer))
+        return buffer
+
+    def _advance(self, k: int) -> None:
+        """Restore the lines kept as pixels and draw them on to iteration
+        ``k`` (not the 3-D views of a moving camera, which are not kept),
+        keeping them again every :data:`_CHECKPOINT` iterations."""
         if k < self._trails_at:
             self._trails, self._trails_at = self._static, 0
-        restore(self._trails)
+        self.canvas.restore_region(self._trails)
         # Each line is drawn as one path from the checkpoint on. Drawing only
         # each frame's new steps would be cheaper still, but a thousand short
         # overlapping strokes blend their anti-aliased edges over and over
@@ -677,16 +799,10 @@ class Renderer:
             a, b = self._end(t, self._trails_at), self._end(t, k)
             if b > a:
                 set_line(line, xy[a : b + 1])
-                draw(line)
+                self.figure.draw_artist(line)
         if k - self._trails_at >= _CHECKPOINT:
             self._trails = self.canvas.copy_from_bbox(self.figure.bbox)
             self._trails_at = k
-        self._show_heads(k)
-        for artist in (*self._landmarks, *self._heads, *self._outlines, self.counter):
-            draw(artist)
-        buffer = self.canvas.buffer_rgba()
-        self._paste_legend(np.asarray(buffer))
-        return buffer
 
     def seek(self, before: Sequence[int | None]) -> None:
         """Leave the figure as drawing the frames ``before`` in order would
@@ -702,7 +818,7 @@ class Renderer:
         for k in before:
             k = 0 if k is None else int(k)
             if k < at or k - at >= _CHECKPOINT:
-                self.buffer(k)
+                self._advance(k)
                 at = self._trails_at
 
     @property
@@ -743,21 +859,28 @@ class Renderer:
         return out
 
     @styled
-    def frame(self, k: int) -> np.ndarray:
-        """The (height, width, 4) RGBA picture at iteration ``k``."""
-        return np.array(self.buffer(k), dtype=np.uint8, copy=True)
+    def frame(self, k: int, camera: Camera | None = None) -> np.ndarray:
+        """The (height, width, 4) RGBA picture at iteration ``k`` (seen from
+        ``camera``, as :meth:`buffer`)."""
+        return np.array(self.buffer(k, camera), dtype=np.uint8, copy=True)
 
     @styled
-    def full_draw_frame(self, k: int) -> np.ndarray:
+    def full_draw_frame(self, k: int, camera: Camera | None = None) -> np.ndarray:
         """The same picture from one plain full draw (to check the fast path)."""
-        for line, xy, t in self._tracks:
+        if self._moves:
+            self._aim(self._camera if camera is None else camera)
+        for line, xy, t in (*self._tracks, *self._solid_tracks):
             n = self._end(t, k)
             set_line(line, xy[: n + 1])
         self._show_heads(k)
         for artist in self._moving:
             artist.set_animated(False)
         try:
-            self.canvas.draw()
+            import matplotlib as mpl
+
+            # As the figure was built: ticks made now take the theme's rc.
+            with mpl.rc_context(self._rc):  # type: ignore[arg-type]
+                self.canvas.draw()
             return np.array(self.canvas.buffer_rgba(), dtype=np.uint8, copy=True)
         finally:
             for artist in self._moving:
@@ -787,11 +910,11 @@ class RendererBoth(Renderer):
 
 
 # Where the legend may go in the axes, in order of preference.
-_SPOTS = (
-    "upper right", "upper left", "lower right", "lower left",
-    "upper center", "lower center", "center right", "center left",
-)  # fmt: skip
+_SPOTS = LEGEND_SPOTS
 _OUTSIDE = "outside"  # right of the axes, when every spot covers something
+# Cameras sampled along a moving camera's path (besides its keys) to keep
+# the legend off the paths and the tick labels in the frame.
+_CAMERA_SAMPLES = 7
 _LEGEND = dict(
     framealpha=0.9,
     fancybox=False,  # edged in the theme's legend_edge
@@ -925,28 +1048,36 @@ def fit_text(text, words: str, width: float, renderer) -> None:
 def stills(scene: Scene, which: Sequence[int | None], frames: bool = False) -> list:
     """Several frames of ``scene`` drawn with one figure, as RGBA arrays:
     each of ``which`` is an iteration (None: the last), or, with ``frames``,
-    an index into the animation's frame schedule."""
+    an index into the animation's frame schedule. Each is seen from the
+    camera of its frame in the video: the last from the last frame's, an
+    iteration from that of the first frame that shows it."""
     renderer = Renderer(scene)
     try:
-        schedule = renderer.schedule() if frames else None
-        iterations = []
+        timeline = scene.timeline
+        schedule = renderer.schedule() if frames or renderer._moves else None
+        shots: list[tuple[int, Camera]] = []
         for k in which:
             if k is None:
-                iterations.append(renderer.last)
-            elif schedule is None:
-                iterations.append(k)
+                shot = (renderer.last, scene.camera(timeline.total_frames - 1))
+            elif schedule is None or not frames:
+                # The first frame that shows k (a fixed camera: any frame).
+                index = timeline.frames - 1
+                if schedule is not None and np.any(schedule >= k):
+                    index = int(np.argmax(schedule >= k))
+                shot = (k, scene.camera(timeline.intro_frames + index))
             elif not 0 <= k < len(schedule):
                 raise RenderError(
                     f"frame {k} does not exist: the animation's frames are "
                     f"0 to {len(schedule) - 1}"
                 )
             else:
-                iterations.append(int(schedule[k]))
+                shot = (int(schedule[k]), scene.camera(timeline.intro_frames + k))
+            shots.append(shot)
         # In increasing order: each frame then draws only the lines' new part.
-        order = sorted(range(len(which)), key=iterations.__getitem__)
+        order = sorted(range(len(which)), key=lambda i: shots[i][0])
         drawn: dict[int, np.ndarray] = {}
         for i in order:
-            drawn[i] = np.array(renderer.frame(iterations[i]), copy=True)
+            drawn[i] = np.array(renderer.frame(*shots[i]), copy=True)
         return [drawn[i] for i in range(len(which))]
     finally:
         renderer.close()

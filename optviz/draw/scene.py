@@ -5,9 +5,9 @@ names and colours of their optimizers, the window, and three groups of
 settings, each a frozen dataclass:
 
 - :class:`Look` — what the figure looks like (theme, contour labels, arrows
-  of −∇f);
+  of −∇f, the size of its text);
 - :class:`Layout` — where things go on the frame (size, dpi, the views, the
-  aspect, the panels beside them);
+  aspect, the panels beside them, the legend, the 3-D view's camera);
 - :class:`Timeline` — which iteration each frame shows and for how long
   (frames, fps, the schedule, the title card, the hold).
 
@@ -20,6 +20,7 @@ handed one and draw from it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,6 +36,18 @@ BASE_SIZE = (800, 600)
 BASE_DPI = 100
 
 Limits = tuple[float, float]
+
+# The base font size in points (matplotlib's own): titles, labels, ticks and
+# the legend are sized relative to it.
+FONT_SIZE = 10.0
+# Where the legend may be put (Layout.legend): "auto" finds a spot that
+# covers no data; the rest are named places, in the axes or outside them.
+LEGEND_SPOTS = (
+    "upper right", "upper left", "lower right", "lower left",
+    "upper center", "lower center", "center right", "center left",
+)  # fmt: skip
+LEGEND_OUTSIDE = ("outside right", "outside bottom")
+LEGEND_POSITIONS = ("auto", *LEGEND_SPOTS, *LEGEND_OUTSIDE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +68,65 @@ class Look:
     theme: str = "light"  # a name of optviz.draw.themes.THEMES
     contour_labels: bool = False  # the value on some of the contour lines
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
+    font_size: float = FONT_SIZE  # points of the base font (at 800×600)
     backdrop: Backdrop | None = None  # under the contour lines (2-D)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Where the 3-D view is seen from, in degrees: ``elevation`` above the
+    x-y plane, ``azimuth`` round the z axis (matplotlib's ``view_init``;
+    the default is its own)."""
+
+    elevation: float = 30.0
+    azimuth: float = -60.0
+
+
+@dataclass(frozen=True)
+class CameraKey:
+    """The camera at a point of the motion: ``at`` 0 is its first frame, 1
+    its last."""
+
+    at: float
+    camera: Camera
+
+
+@dataclass(frozen=True)
+class CameraPath:
+    """The camera over the video: its keys in increasing ``at``, the angles
+    linear in between and held before the first and after the last. One
+    key is a camera that does not move."""
+
+    keys: tuple[CameraKey, ...] = (CameraKey(0.0, Camera()),)
+
+    @property
+    def moves(self) -> bool:
+        """Whether any two keys differ (else every frame has one camera)."""
+        return any(k.camera != self.keys[0].camera for k in self.keys)
+
+    def at(self, progress: float) -> Camera:
+        """The camera at ``progress`` (0: the motion's first frame, 1: its
+        last): a pure function of it."""
+        keys = self.keys
+        if progress <= keys[0].at:
+            return keys[0].camera
+        for a, b in itertools.pairwise(keys):
+            if progress <= b.at:
+                t = (progress - a.at) / (b.at - a.at)
+                return Camera(
+                    a.camera.elevation + t * (b.camera.elevation - a.camera.elevation),
+                    a.camera.azimuth + t * (b.camera.azimuth - a.camera.azimuth),
+                )
+        return keys[-1].camera
+
+    @classmethod
+    def orbit(cls, start: Camera, degrees: float) -> CameraPath:
+        """From ``start``, the azimuth turning ``degrees`` over the motion."""
+        end = Camera(start.elevation, start.azimuth + degrees)
+        return cls((CameraKey(0.0, start), CameraKey(1.0, end)))
+
+
+FIXED_CAMERA = CameraPath()  # matplotlib's own camera, not moving
 
 
 @dataclass(frozen=True)
@@ -69,6 +140,8 @@ class Layout:
     view: str = "2d"  # or "3d": the surface in 3-D; "both": the two side by side
     aspect: str = "equal"  # x and y units of one length where the frame allows
     panels: tuple[str, ...] = ()  # names of optviz.draw.panels.PANELS
+    legend: str = "auto"  # one of LEGEND_POSITIONS
+    camera: CameraPath = FIXED_CAMERA  # of the 3-D view
 
     @property
     def figure_dpi(self) -> float:
@@ -107,6 +180,13 @@ class Timeline:
         """Every frame of the video: title card, motion (always ``frames``:
         a short run holds each iteration for several) and hold."""
         return self.intro_frames + self.frames + self.hold_frames
+
+    def progress(self, frame: int) -> float:
+        """How far into the motion frame ``frame`` of the video is: 0 on its
+        first frame of motion (and the title card's), 1 on its last (and
+        the hold's)."""
+        k = frame - self.intro_frames
+        return min(1.0, max(0.0, k / max(1, self.frames - 1)))
 
     def sequence(self, schedule: Sequence[int]) -> list[int | None]:
         """What each frame of the video shows: None for the title card's
@@ -200,6 +280,12 @@ class Scene:
     colour_scale: ColourScale | None = None
     counter: bool = True
     player: Player = field(default_factory=Player)
+
+    def camera(self, frame: int) -> Camera:
+        """The 3-D view's camera on frame ``frame`` of the video (title card
+        and hold included): a pure function of the index, so that a process
+        that draws a piece of the video draws what one process would."""
+        return self.layout.camera.at(self.timeline.progress(frame))
 
     @property
     def card_lines(self) -> tuple[str, ...]:

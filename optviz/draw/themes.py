@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from optviz.registry import Registry
 
+CONTOURS = ("filled", "lines")  # the ways a theme may draw the contours
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -37,6 +39,17 @@ class Theme:
     # matplotlib settings for everything it colours by itself (text, ticks,
     # axes, the figure's and the legend's face).
     rc: Mapping[str, str] = field(default_factory=dict)
+    # How the contours are drawn: "filled" (bands shaded by ``fill``, thin
+    # lines in ``line``) or "lines" (lines only, each coloured by ``fill`` at
+    # its level, on the axes' own face).
+    contours: str = "filled"
+    levels: int = 25  # contour levels in the view, on the surface's spacing
+    line_width: float = 0.5  # points, of the contour lines
+    line_alpha: float = 0.45
+    # A colour bar of the levels beside the contours: on linear levels always
+    # (it tells a bump from a dimple); on log levels where this is set.
+    colour_bar: bool = False
+    mesh_edges: bool = True  # the 3-D mesh's facets edged in ``line``
 
 
 THEMES: Registry[Theme] = Registry("theme")
@@ -45,6 +58,10 @@ THEMES: Registry[Theme] = Registry("theme")
 
 def register(theme: Theme) -> Theme:
     """Add a theme; its name must be new."""
+    if theme.contours not in CONTOURS:
+        raise ValueError(f"contours must be one of {CONTOURS}; got {theme.contours!r}")
+    if theme.levels < 2:
+        raise ValueError(f"a theme needs at least 2 levels; got {theme.levels}")
     return THEMES.add(theme.name, theme)
 
 
@@ -92,5 +109,32 @@ register(
             "legend.facecolor": "#222831",
             "legend.edgecolor": "#8a96a6",
         },
+    )
+)
+# Louis Tiao's notes on animating optimizers with matplotlib, which the
+# lecture credits for its animations: coloured contour lines on white, log
+# spaced, in matplotlib's "jet" (sampled here at 17 even stops).
+_JET = (
+    "#000080", "#0000c8", "#0000ff", "#0040ff", "#0080ff", "#00c0ff",
+    "#16ffe1", "#49ffad", "#7dff7a", "#b1ff46", "#e4ff13", "#ffd000",
+    "#ff9400", "#ff5900", "#ff1e00", "#c40000", "#800000",
+)  # fmt: skip
+register(
+    Theme(
+        name="classic",
+        summary="coloured contour lines on white with a colour bar (Tiao's notes)",
+        fill=_JET,
+        line="#5a6472",
+        label="#3a4350",
+        arrows="#9aa3ad",
+        legend_edge="#444444",
+        card={"face": "white", "edge": "#444444", "text": "black"},
+        panes=(0.95, 0.95, 0.95, 0.5),
+        contours="lines",
+        levels=35,
+        line_width=0.9,
+        line_alpha=1.0,
+        colour_bar=True,
+        mesh_edges=False,
     )
 )

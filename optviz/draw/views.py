@@ -9,6 +9,7 @@ A view draws what never moves on its axes (the contours, or the surface in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from optviz.draw.backdrop import (
 )
 
 if TYPE_CHECKING:  # only read from, so no import-time coupling
-    from optviz.draw.scene import Look
+    from optviz.draw.scene import Camera, Look
     from optviz.optim.runner import Trajectory
     from optviz.surfaces import Surface
 
@@ -236,7 +237,9 @@ class View:
         if max(slot / data, data / slot) <= _MAX_SQUEEZE:
             self.axes.set_aspect("equal", adjustable="box")
 
-    def fit_labels(self, right: float, renderer) -> None:
+    def fit_labels(
+        self, right: float, renderer, cameras: Sequence[Camera] = ()
+    ) -> None:
         pass  # constrained layout places a 2-D axes' labels
 
     def path(self, t: Trajectory) -> np.ndarray:
@@ -320,9 +323,10 @@ _FACETS = 80  # the 3-D surface's mesh, a side
 
 class View3D(View):
     """The surface in 3-D with the trajectories running on it, at the height
-    of their loss (on a log scale for surfaces with log contour levels). The
-    camera does not move, so the surface is drawn once like the contours, and
-    every layer keeps its 2-D stacking order: lines and heads stay visible in
+    of their loss (on a log scale for surfaces with log contour levels). A
+    camera that does not move lets the surface be drawn once like the
+    contours; one that moves makes the renderer draw the axes every frame.
+    Every layer keeps its 2-D stacking order: lines and heads stay visible in
     front of the surface."""
 
     @staticmethod
@@ -351,7 +355,8 @@ class View3D(View):
         self.axes.plot_surface(
             xx, yy, zz,
             cmap=fill_map(self.theme, reverse=theme.mesh_reversed),
-            linewidth=0.2, edgecolor=theme.line,
+            linewidth=0.2 if theme.mesh_edges else 0.0,
+            edgecolor=theme.line if theme.mesh_edges else "none",
             alpha=0.85, antialiased=True, zorder=0,
         )  # fmt: skip
         for axis in (self.axes.xaxis, self.axes.yaxis, self.axes.zaxis):
@@ -373,19 +378,62 @@ class View3D(View):
     def fit_aspect(self) -> None:
         pass  # a 3-D box has its own proportions
 
-    def fit_labels(self, right: float, renderer) -> None:
+    def fit_labels(
+        self, right: float, renderer, cameras: Sequence[Camera] = ()
+    ) -> None:
         """Shrink the box in its axes until its tick labels and z label end
-        left of ``right`` (pixels): constrained layout does not see where a
-        3-D axes' labels go, and would let them run into a panel or off the
-        frame."""
-        zoom = 1.0
-        for _ in range(6):
-            self.axes.draw(renderer)  # places the labels; the pixels are redrawn
-            over = self.axes.get_tightbbox(renderer).x1 - right
-            if over <= 0:
-                return
-            zoom *= max(0.7, 1 - 1.5 * over / self.axes.bbox.width)
-            self.axes.set_box_aspect(None, zoom=zoom)
+        left of ``right`` (pixels), seen from each of ``cameras`` (none: the
+        camera as it is): constrained layout does not see where a 3-D axes'
+        labels go, and would let them run into a panel or off the frame."""
+        # A legend beside the box stays where it is as the box shrinks (and
+        # is not drawn for nothing).
+        legend = self.axes.get_legend()
+        if legend is not None:
+            legend.set_visible(False)
+        try:
+            zoom = 1.0
+            for _ in range(6):
+                over = -math.inf
+                turns: list[Camera | None] = [*cameras] or [None]
+                for camera in turns:
+                    if camera is not None:
+                        self.aim(camera)
+                    self.axes.draw(renderer)  # places the labels; pixels redrawn
+                    over = max(over, self.axes.get_tightbbox(renderer).x1 - right)
+                if over <= 0:
+                    return
+                zoom *= max(0.7, 1 - 1.5 * over / self.axes.bbox.width)
+                self.axes.set_box_aspect(None, zoom=zoom)
+        finally:
+            if legend is not None:
+                legend.set_visible(True)
+
+    def label_boxes(self, renderer) -> list:
+        """Where the tick labels and axis labels are drawn as the camera is
+        now, in pixels (the axes are drawn to place them)."""
+        legend = self.axes.get_legend()
+        if legend is not None:
+            legend.set_visible(False)
+        try:
+            self.axes.draw(renderer)
+        finally:
+            if legend is not None:
+                legend.set_visible(True)
+        boxes = []
+        for axis in (self.axes.xaxis, self.axes.yaxis, self.axes.zaxis):
+            # The ticks drawn (in the view), not stale ones beyond it.
+            texts = [tick.label1 for tick in axis._update_ticks()] + [axis.label]
+            boxes += [
+                t.get_window_extent(renderer)
+                for t in texts
+                if t.get_visible() and t.get_text()
+            ]
+        return boxes
+
+    def aim(self, camera: Camera) -> None:
+        """Look at the surface from ``camera``."""
+        if (self.axes.elev, self.axes.azim) != (camera.elevation, camera.azimuth):
+            self.axes.view_init(elev=camera.elevation, azim=camera.azimuth)
 
     def _height(self, f) -> np.ndarray:
         """The height at which a value ``f`` of the surface is drawn."""
