@@ -104,18 +104,7 @@ def parse_map(
     and hyperparameters) and ``iterations``."""
     entry = mapping(value, path, "a map: {optimizer, grid, radius}")
     known_keys(entry, ("optimizer", "grid", "radius"), path)
-    labels = tuple(o.label for o in optimizers)
-    if "optimizer" in entry:
-        label = choice(entry["optimizer"], join_path(path, "optimizer"), labels)
-    elif len(labels) == 1:
-        label = labels[0]
-    else:
-        raise ConfigError(
-            "missing required key 'optimizer': the label of the optimizer to map, "
-            "one of " + ", ".join(repr(x) for x in labels),
-            path=path,
-        )
-    index = labels.index(label)
+    index = _chosen(entry, optimizers, path, "map")
     spec = optimizers[index]
     method = spec.resolved()
     at = join_path(path, "grid")
@@ -164,6 +153,25 @@ def parse_map(
     made = MapSpec(index, axes[0], axes[1], radius)
     check_size(made.rows, iterations, path)
     return made
+
+
+def _chosen(
+    entry: Mapping[str, Any], optimizers: Sequence[Any], path: str, verb: str
+) -> int:
+    """The index of the optimizer a block names by its label (``optimizer``;
+    it may be left out when there is only one)."""
+    labels = tuple(o.label for o in optimizers)
+    if "optimizer" in entry:
+        label = choice(entry["optimizer"], join_path(path, "optimizer"), labels)
+    elif len(labels) == 1:
+        label = labels[0]
+    else:
+        raise ConfigError(
+            f"missing required key 'optimizer': the label of the optimizer to "
+            f"{verb}, one of " + ", ".join(repr(x) for x in labels),
+            path=path,
+        )
+    return labels.index(label)
 
 
 def check_size(rows: int, iterations: int, path: str) -> None:
@@ -283,18 +291,8 @@ def parse_sweep(
     import dataclasses as dc
 
     entry = mapping(value, path, "a sweep: {optimizer, KEY: values, ..., combine}")
-    labels = tuple(o.label for o in optimizers)
-    if "optimizer" in entry:
-        label = choice(entry["optimizer"], join_path(path, "optimizer"), labels)
-    elif len(labels) == 1:
-        label = labels[0]
-    else:
-        raise ConfigError(
-            "missing required key 'optimizer': the label of the optimizer to "
-            "sweep, one of " + ", ".join(repr(x) for x in labels),
-            path=path,
-        )
-    index = labels.index(label)
+    index = _chosen(entry, optimizers, path, "sweep")
+    label = optimizers[index].label
     spec = optimizers[index]
     method = spec.resolved()
     numeric = {h.key: h for h in method.hyperparameters if not (h.boolean or h.choices)}
