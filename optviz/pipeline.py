@@ -946,11 +946,11 @@ def overlay_scene(result: Result) -> Scene:
 GRID_WIDTH = 1280  # pixels: a sweep's grid of cells at most this wide
 
 
-def cell_scenes(result: Result) -> list[Scene]:
+def cell_scenes(result: Result, overlay: Scene | None = None) -> list[Scene]:
     """One scene per variant: its runs and those of the optimizers not
     swept, titled with its values, with no counter (the grid has one)."""
     spec, variants = _swept(result)
-    overlay = overlay_scene(result)
+    overlay = overlay or overlay_scene(result)
     columns, _ = explore_grid(len(variants))
     # Each cell the video's frame, shrunk so that the grid is at most
     # GRID_WIDTH pixels wide; its text shrinks less than its size (by the
@@ -986,6 +986,8 @@ def cell_scenes(result: Result) -> list[Scene]:
 
 
 def explore_grid(count: int) -> tuple[int, int]:
+    """(columns, rows) of a sweep's grid (:func:`optviz.draw.sweeps.grid_shape`:
+    imported when drawing, as matplotlib is)."""
     from optviz.draw.sweeps import grid_shape
 
     return grid_shape(count)
@@ -1090,7 +1092,8 @@ def write_sweep(
     finally:
         schedule_of.close()
     if "cells" in spec.show and len(variants) <= explore.MAX_CELLS and formats:
-        draw = CellRanges(cell_scenes(result), frames, c.title or spec.optimizer)
+        cells = cell_scenes(result, overlay)
+        draw = CellRanges(cells, frames, c.title or spec.optimizer)
         try:
             with house_style():
                 last = draw.frame(frames[-1])
@@ -1105,15 +1108,15 @@ def write_sweep(
             overlay, c.animation.formats, out, f"{c.stem}-overlay", progress, jobs
         )
     if "loss" in spec.show:
-        paths.append(write_loss(result, out / f"{c.stem}-loss.png"))
+        paths.append(write_loss(result, out / f"{c.stem}-loss.png", overlay))
     return paths
 
 
-def write_loss(result: Result, path: Path) -> Path:
+def write_loss(result: Result, path: Path, overlay: Scene | None = None) -> Path:
     """The loss of every run against the iteration, as a PNG."""
     from optviz.draw.sweeps import LossCurves, loss_picture
 
-    overlay = overlay_scene(result)
+    overlay = overlay or overlay_scene(result)
     spec, _ = _swept(result)
     c = result.config
     runs = [t for t in result.trajectories if len(t.loss)]
