@@ -41,6 +41,9 @@ DEMOS = (
     "lr_decay",
     "adam_bias_correction",
 )
+# The README's "classics": Radford's three animations, left to right, each
+# as its last frame without the panels (configs/classics/).
+CLASSICS = ("beale", "long_valley", "saddle_point")
 SURFACES = (
     "himmelblau",
     "six_hump_camel",
@@ -79,6 +82,7 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
         for name in DEMOS
     ]
     written.append(save(folder / "demos.png", grid(demos, columns=2), palette=True))
+    written.append(save(folder / "classics.png", classics_picture(), palette=True))
     written.append(
         save(folder / "surfaces.png", grid(surface_tiles(), columns=2), palette=True)
     )
@@ -90,6 +94,15 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
     written.append(save(folder / "camera.png", grid(tiles, len(tiles)), palette=True))
     written.append(save(folder / "slides.png", last_frame(example(SLIDES)), True))
     return written
+
+
+def classics_picture() -> np.ndarray:
+    """:data:`CLASSICS`' last frames side by side, each at :data:`TILE`."""
+    tiles = [
+        last_frame(ROOT / "configs" / "classics" / f"{name}.yaml", TILE, TILE_DPI)
+        for name in CLASSICS
+    ]
+    return grid(tiles, columns=len(tiles))
 
 
 def example(name: str) -> Path:

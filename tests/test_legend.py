@@ -84,8 +84,10 @@ def test_each_method_has_one_colour_and_no_two_optimizers_look_alike(path):
     assert len(colours) == len(c.optimizers)
     seen = set()
     for o, colour in zip(c.optimizers, colours):
-        # a built-in method has a colour of its own (a plug-in: the palette's)
-        if o.color is None and o.method not in seen and o.plugin is None:
+        # a lecture method has a colour of its own (the torch-style methods,
+        # adadelta, adamw..., and plug-ins take the palette's)
+        own = o.plugin is None and o.method in backdrop.METHOD_COLOURS
+        if o.color is None and o.method not in seen and own:
             assert colour == backdrop.METHOD_COLOURS[o.method], o.label
         seen.add(o.method)
     for (a, ca), (b, cb) in itertools.combinations(zip(c.optimizers, colours), 2):
