@@ -190,6 +190,8 @@ def test_the_page_holds_every_variant_and_the_contours_once(tmp_path):
     assert len({json.dumps(v["axes"]) for v in sweep["variants"]}) == 1
     corners = {(v["legend"][1], v["legend"][2]) for v in sweep["variants"]}
     assert len(corners) == 1
+    # a notebook shows the result as this page
+    assert pipeline.player_page(result) == path.read_text(encoding="utf-8")
     for j, v in enumerate(sweep["variants"]):
         # on the page the variants are one optimizer, after gd
         assert [e["label"] for e in v["optimizers"]] == [
