@@ -335,6 +335,14 @@ def test_legend_keys_and_play_carry_over_a_switch(visit, lecture):
     assert state["speed"] == 0.25 and state["scrubber"] == "iterations"
     assert page.locator(".scrub").get_attribute("max") == "10000"
     visit.eval("window.optviz.pause()")
+    # the readout under the cursor names the variant shown
+    state = visit.eval("j => window.optviz.variant(j)", 2)
+    (head,) = state["heads"]
+    where = page.locator("canvas").bounding_box()
+    page.mouse.move(where["x"] + head["pixel"][0] + 1, where["y"] + head["pixel"][1])
+    readout = visit.eval("window.optviz.state()")["readout"]
+    assert readout["label"] == "gd ε=0.003" and readout["theta"] == head["data"]
+    assert "gd ε=0.003" in page.locator(".tip").inner_text()
     assert [v["label"] for v in visit.eval("window.optviz.variants()")] == [
         "ε (lr) = 4e-05", "ε (lr) = 0.0004", "ε (lr) = 0.003", "ε (lr) = 0.005",
         "ε (lr) = 0.007",
