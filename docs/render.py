@@ -63,6 +63,12 @@ SLIDES = "slides_big_type"  # at its own size, 1280×720
 PLAYER = "2gd_gd+p_gd+np_adagrad_rmsprop+p_adam"
 PLAYER_FRAME = 150
 PLAYER_PICTURE = "player.png"
+# A sweep's player: the example's page with the slider on SWEEP_VARIANT (of
+# its five rates, 3e-3) at frame SWEEP_FRAME.
+SWEEP_PLAYER = "beale_lr_slider"
+SWEEP_VARIANT = 2
+SWEEP_FRAME = 120
+SWEEP_PICTURE = "player_sweep.png"
 TILE = (600, 450)  # one picture of a grid, in pixels
 TILE_DPI = 75  # the video's 100 dpi at 800 pixels wide, scaled to 600
 
@@ -74,6 +80,7 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
     written = []
     if browser:
         written.append(player_screenshot(folder / PLAYER_PICTURE))
+        written.append(sweep_player_screenshot(folder / SWEEP_PICTURE))
     for name in LECTURE:
         config = ROOT / "configs" / "lecture" / f"{name}.yaml"
         written.append(save(folder / f"{name}.png", last_frame(config)))
@@ -206,15 +213,9 @@ def last_frame(
         renderer.close()
 
 
-def player_screenshot(path: Path) -> Path:
-    """The html player of :data:`PLAYER` as the test browser shows it."""
+def player_browser():
+    """``tests/browser.py``, the player tests' browser (or SystemExit)."""
     import importlib.util
-    import io
-    import tempfile
-
-    from PIL import Image
-
-    from optviz import api, pipeline
 
     spec = importlib.util.spec_from_file_location(
         "optviz_test_browser", ROOT / "tests" / "browser.py"
@@ -226,6 +227,19 @@ def player_screenshot(path: Path) -> Path:
     reason = browser.missing()
     if reason:
         raise SystemExit(f"cannot take the player's screenshot: {reason}")
+    return browser
+
+
+def player_screenshot(path: Path) -> Path:
+    """The html player of :data:`PLAYER` as the test browser shows it."""
+    import io
+    import tempfile
+
+    from PIL import Image
+
+    from optviz import api, pipeline
+
+    browser = player_browser()
     result = api.run(api.load_config(ROOT / "configs" / "lecture" / f"{PLAYER}.yaml"))
     with tempfile.TemporaryDirectory() as folder:
         (page,) = pipeline.write_video(
@@ -241,6 +255,38 @@ def player_screenshot(path: Path) -> Path:
             visit.page.mouse.move(
                 box["x"] + head["pixel"][0], box["y"] + head["pixel"][1]
             )
+            shot = visit.page.locator("#optviz").screenshot()
+            visit.close()
+        finally:
+            chromium.close()
+    image = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
+    return save(path, image)
+
+
+def sweep_player_screenshot(path: Path) -> Path:
+    """The sweep's player of :data:`SWEEP_PLAYER`, its slider moved by a
+    key press to :data:`SWEEP_VARIANT`, as the test browser shows it."""
+    import io
+    import tempfile
+
+    from PIL import Image
+
+    from optviz import api, pipeline
+
+    browser = player_browser()
+    result = api.run(api.load_config(example(SWEEP_PLAYER)))
+    with tempfile.TemporaryDirectory() as folder:
+        (page,) = pipeline.write_sweep(result, Path(folder), formats=["html"])
+        chromium = browser.Browser()
+        try:
+            visit = chromium.open(page, width=900, height=820)
+            visit.eval("f => window.optviz.frame(f)", SWEEP_FRAME)
+            slider = visit.page.locator("input.variant")
+            slider.focus()
+            for _ in range(SWEEP_VARIANT):
+                visit.page.keyboard.press("ArrowRight")
+            assert visit.eval("window.optviz.state()")["variant"] == SWEEP_VARIANT
+            visit.page.mouse.move(5, 5)  # off the canvas
             shot = visit.page.locator("#optviz").screenshot()
             visit.close()
         finally:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optviz import explore
 from optviz.draw.panels import PANELS
 from optviz.draw.scene import (
     FONT_SIZE,
@@ -545,6 +546,9 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         title = drawn_text(title, "title", MAX_TITLE)
     output = top.get("output")
     output_path = Path("out") / stem if output is None else _folder(output)
+    animation = _animation(top.get("animation") or {})
+    if sweep is not None and "html" in animation.formats:
+        explore.check_player(sweep)
     return Config(
         source="",
         stem=stem,
@@ -556,7 +560,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         xlim=xlim,
         ylim=ylim,
         optimizers=optimizers,
-        animation=_animation(top.get("animation") or {}),
+        animation=animation,
         output=output_path,
         seed=integer(top.get("seed", 0), "seed", 0, 2**32 - 1),
         fit_view=fit_view,

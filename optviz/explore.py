@@ -246,6 +246,10 @@ def grid_rows(
 
 MAX_VARIANTS = 256  # rows of one sweep, before starts
 MAX_CELLS = 16  # a grid of cells beyond this is too small to read
+# Variants of one sweep's html player: each carries its runs and its legend's
+# picture (about 36 KB for a lecture path of 10,000 iterations), and a slider
+# of more positions than this is hard to set to one.
+MAX_PLAYER_VARIANTS = 32
 SHOWS = ("cells", "overlay", "loss")
 
 
@@ -434,3 +438,14 @@ def _sweep_starts(value: Any, path: str) -> tuple[tuple[float, float], ...]:
             (number(point[0], f"{path}[{i}][0]"), number(point[1], f"{path}[{i}][1]"))
         )
     return tuple(out)
+
+
+def check_player(sweep: SweepSpec, path: str = "sweep") -> None:
+    """Refuse a sweep too large for one player page."""
+    count = len(sweep.variants)
+    if count > MAX_PLAYER_VARIANTS:
+        raise ConfigError(
+            f"the html player shows at most {MAX_PLAYER_VARIANTS} variants of a "
+            f"sweep; this one has {count}: sweep fewer values, or drop html",
+            path=path,
+        )

@@ -26,6 +26,7 @@ its own from the scene, which holds only picklable values.
 from __future__ import annotations
 
 import dataclasses
+import math
 import multiprocessing
 import os
 import signal
@@ -668,6 +669,8 @@ def player_page(result: Result) -> str:
     from optviz.output import player
 
     check_player(result.config)
+    if result.config.sweep is not None:
+        return player.page(sweep_stage(result), result.config.stem)
     renderer = Renderer(scene(result))
     try:
         with house_style():
@@ -704,6 +707,11 @@ def check_player(config: Config) -> None:
             path="animation.view",
             source=config.source,
         )
+    if config.sweep is not None:
+        try:
+            explore.check_player(config.sweep)
+        except ConfigError as e:
+            raise e.at(source=config.source) from None
 
 
 def write_stills(
@@ -834,7 +842,7 @@ def write_outputs(
         paths.append(write_tuned(result.config, output_dir(result, output)))
     formats = outputs.formats(result.config)
     if formats and result.config.sweep is not None:
-        paths += write_sweep(result, output, progress, jobs=outputs.jobs)
+        paths += write_sweep(result, output, progress, outputs.jobs, formats)
     elif formats:
         paths += render(result, output, progress, jobs=outputs.jobs, formats=formats)
     if outputs.still or outputs.frames:
@@ -1067,9 +1075,12 @@ def write_sweep(
     output: str | Path | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
+    formats: Sequence[str] | None = None,
 ) -> list[Path]:
-    """A sweep's outputs, as its ``show`` asks: ``<stem>.<format>`` the grid
-    of cells (up to :data:`optviz.explore.MAX_CELLS` variants),
+    """A sweep's outputs in ``formats`` (default: the config's): with
+    ``html``, ``<stem>.html`` the player, a slider over the variants; with
+    any other, as its ``show`` asks: ``<stem>.<format>`` the grid of cells
+    (up to :data:`optviz.explore.MAX_CELLS` variants),
     ``<stem>-overlay.<format>`` every variant in one plot, and
     ``<stem>-loss.png`` the loss curves."""
     from optviz.draw.backdrop import house_style
@@ -1078,9 +1089,15 @@ def write_sweep(
     spec, variants = _swept(result)
     c = result.config
     out = output_dir(result, output)
-    formats = [f for f in c.animation.formats if not writers.get(f).from_last_frame]
-    overlay = overlay_scene(result)
+    chosen = tuple(c.animation.formats if formats is None else formats)
     paths: list[Path] = []
+    if "html" in chosen:
+        paths.append(write_sweep_player(result, writers.get("html").path(out, c.stem)))
+    chosen = tuple(f for f in chosen if f != "html")
+    if not chosen:
+        return paths
+    formats = [f for f in chosen if not writers.get(f).from_last_frame]
+    overlay = overlay_scene(result)
     schedule_of = Renderer(overlay)
     try:
         frames = [
@@ -1104,9 +1121,7 @@ def write_sweep(
         finally:
             draw.close()
     if "overlay" in spec.show:
-        paths += write_video(
-            overlay, c.animation.formats, out, f"{c.stem}-overlay", progress, jobs
-        )
+        paths += write_video(overlay, chosen, out, f"{c.stem}-overlay", progress, jobs)
     if "loss" in spec.show:
         paths.append(write_loss(result, out / f"{c.stem}-loss.png", overlay))
     return paths
@@ -1139,6 +1154,119 @@ def write_loss(result: Result, path: Path, overlay: Scene | None = None) -> Path
     layout = c.animation.layout
     image = loss_picture(curves, size=layout.size, dpi=layout.figure_dpi)
     return writers.save_png(path, image)
+
+
+# ---------------------------------------------------------------------------
+# a sweep's player
+
+
+def sweep_player_scenes(result: Result) -> tuple[list[Scene], list[int]]:
+    """What a sweep's player shows: one scene per variant (its runs and those
+    of the optimizers not swept, in the overlay's colours, the legend naming
+    it) and the iterations the page's frames show. Every variant's legend
+    goes where a scene of all the variants puts it (unless the config names
+    a place), so that it covers no variant's path and the view is laid out
+    alike under every variant; the schedule is that scene's too."""
+    from optviz.draw.backdrop import house_style
+    from optviz.draw.figure import Renderer
+    from optviz.draw.scene import LEGEND_SPOTS
+
+    _, variants = _swept(result)
+    overlay = overlay_scene(result)
+
+    def of(i: int, trajectories: Sequence[runner.Trajectory], layout) -> Scene:
+        listed = tuple(j == i or j not in variants for j in range(len(overlay.colours)))
+        return dataclasses.replace(
+            overlay,
+            trajectories=tuple(trajectories),
+            in_legend=listed,
+            colour_scale=None,
+            layout=layout,
+        )
+
+    others = [j for j in range(len(overlay.colours)) if j not in variants]
+    every = of(variants.start, result.trajectories, overlay.layout)
+    with house_style():
+        renderer = Renderer(every)
+        try:
+            spot = renderer.legend_spot
+            schedule = [int(k) for k in renderer.schedule()]
+        finally:
+            renderer.close()
+    layout = overlay.layout
+    if layout.legend == "auto":
+        if spot not in LEGEND_SPOTS:  # outside: as auto puts it
+            spot = "outside bottom" if layout.panels else "outside right"
+        layout = dataclasses.replace(layout, legend=spot)
+    scenes = []
+    for i in variants:
+        own = [t for t in result.trajectories if t.optimizer in (i, *others)]
+        scenes.append(of(i, own, layout))
+    return scenes, schedule
+
+
+def sweep_sliders(result: Result) -> tuple[Any, ...]:
+    """The sliders of a sweep's player (:class:`optviz.draw.stage.Slider`):
+    one per swept key when the sweep crosses them, else one over the
+    variants naming every key."""
+    from optviz.draw.stage import Slider
+
+    spec, _ = _swept(result)
+    starts = result.config.starts
+
+    def name(key: str) -> str:
+        if key == "starts":
+            return "start"
+        symbol = spec.symbols[spec.keys.index(key)]
+        return f"{symbol} ({key})" if symbol != key else key
+
+    def text(v: explore.Variant, key: str) -> str:
+        if key == "starts":
+            assert v.start is not None
+            x, y = starts[v.start]
+            return f"({x:g}, {y:g})"
+        return f"{dict(v.values)[key]:g}"
+
+    columns = [
+        list(dict.fromkeys(text(v, k) for v in spec.variants)) for k in spec.keys
+    ]
+    crossed = spec.combine == "cross" or len(spec.keys) == 1
+    if crossed and math.prod(len(c) for c in columns) == len(spec.variants):
+        return tuple(Slider(name(k), tuple(c)) for k, c in zip(spec.keys, columns))
+    return (
+        Slider(
+            ", ".join(name(k) for k in spec.keys),
+            tuple(", ".join(text(v, k) for k in spec.keys) for v in spec.variants),
+        ),
+    )
+
+
+def sweep_stage(result: Result) -> Any:
+    """A sweep's player (:class:`optviz.draw.stage.SweepStage`): a stage of
+    each of :func:`sweep_player_scenes`, on their one schedule."""
+    from optviz.draw.backdrop import house_style
+    from optviz.draw.figure import Renderer
+    from optviz.draw.stage import SweepStage
+
+    check_player(result.config)
+    _, variants = _swept(result)
+    scenes, schedule = sweep_player_scenes(result)
+    stages = []
+    with house_style():
+        for s in scenes:
+            renderer = Renderer(s)
+            try:
+                stages.append(_stage(renderer, schedule))
+            finally:
+                renderer.close()
+    return SweepStage(tuple(stages), variants, sweep_sliders(result))
+
+
+def write_sweep_player(result: Result, path: Path) -> Path:
+    """``path``: a sweep's player, a slider over its variants."""
+    from optviz.output import player
+
+    return player.write(path, sweep_stage(result))
 
 
 # ---------------------------------------------------------------------------

@@ -48,6 +48,7 @@ def drawn(tmp_path_factory):
     found = {path.name: path for path in paths}
     if NO_BROWSER:
         found[module.PLAYER_PICTURE] = None  # drawn where a browser is
+        found[module.SWEEP_PICTURE] = None
     return found
 
 

@@ -1100,3 +1100,69 @@ def test_interpreting_the_cost__above_two_over_lambda_max_it_grows():
     assert high.status is core.Status.DIVERGED
     assert np.all(np.diff(high.loss) > 0)  # grows at every step
     assert high.loss[-1] > 1e4 * high.loss[0]
+
+
+# --- beale_lr_slider -------------------------------------------------------
+# "move ε: at the lecture's 4e-5 gd crawls down the valley and is still more
+# than 1 from the minimum (3, 0.5) at iteration 10,000, and at ten times that,
+# 4e-4, it ends closer but not there; at 3e-3 the first step overshoots across
+# the valley (to the left of x = 1), yet gd reaches the minimum by iteration
+# 2,300; at 5e-3 the first step throws it up the far slope (above y = 2) and
+# it ends in the valley's left arm, never near the minimum; at 7e-3 it leaves
+# the view at its second step. The slider keeps the iteration"
+
+
+def slider_run(lr: str) -> core.Trajectory:
+    return trajectory("beale_lr_slider", f"gd ε={lr}")
+
+
+def test_beale_lr_slider__the_lectures_rate_crawls_and_ten_times_it_ends_closer():
+    goal = minimum("beale_lr_slider", "global")
+    assert tuple(goal) == (3.0, 0.5)
+    slow, faster = slider_run("4e-05"), slider_run("0.0004")
+    assert slow.iterations == faster.iterations == 10_000
+    assert np.all(np.diff(slow.loss) <= 0)  # down the valley, every step
+    assert_in_view("beale_lr_slider", "gd ε=4e-05", "gd ε=0.0004")
+    far = np.linalg.norm(slow.points[-1] - goal)
+    closer = np.linalg.norm(faster.points[-1] - goal)
+    assert far > 1 and closer < far
+    assert reach(faster.points, goal) is None  # not there
+
+
+def test_beale_lr_slider__3e_3_overshoots_yet_reaches_the_minimum_by_2300():
+    t = slider_run("0.003")
+    assert t.points[1][0] < 1 < t.points[0][0]  # across the valley, to its left
+    k = reach(t.points, minimum("beale_lr_slider", "global"))
+    assert k is not None and k <= 2_300
+    assert ends_at(t.points, (3.0, 0.5))
+
+
+def test_beale_lr_slider__5e_3_is_thrown_up_the_far_slope_and_ends_in_the_left_arm():
+    t = slider_run("0.005")
+    assert t.points[1][1] > 2
+    assert reach(t.points, minimum("beale_lr_slider", "global"), r=0.5) is None
+    assert t.points[-1][0] < -2  # the valley's left arm
+    assert t.status is core.Status.MAX_ITER
+
+
+def test_beale_lr_slider__7e_3_leaves_the_view_at_its_second_step():
+    t = slider_run("0.007")
+    assert inside("beale_lr_slider", t.points[:2]).all()
+    assert not inside("beale_lr_slider", t.points[2:3]).any()
+    assert t.status is core.Status.DIVERGED and t.stopped_at == 2
+
+
+@pytest.mark.render
+def test_beale_lr_slider__one_slider_over_the_five_rates_keeps_the_iteration():
+    """The page's data: one slider, ε, over the five rates in order (that
+    moving it keeps the iteration is checked in a browser on this page by
+    tests/test_player_sweep.py)."""
+    from optviz import pipeline
+
+    stage = pipeline.sweep_stage(run("beale_lr_slider"))
+    (slider,) = stage.sliders
+    assert slider.name == "ε (lr)"
+    assert slider.values == ("4e-05", "0.0004", "0.003", "0.005", "0.007")
+    data = stage.to_json()
+    assert len(data["sweep"]["variants"]) == 5
+    assert len(data["frames"]) == 300 and data["last"] == 10_000

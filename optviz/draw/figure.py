@@ -342,6 +342,9 @@ class Renderer:
         given = layout.legend
         first_spot = given if given in _SPOTS else _SPOTS[0]
         self.legend = self._place_legend(handles, names, first_spot)
+        # Where the legend went: a name of LEGEND_SPOTS, or "outside" (a
+        # sweep's player puts every variant's legend where this one went).
+        self.legend_spot = first_spot
         self._lay_out(layout)
         # One full draw of the final state lays the figure out; the legend
         # goes to the first spot in the axes that no path, head or marker of
@@ -353,6 +356,7 @@ class Renderer:
                 spot = self._legend_spot(surface)
             else:
                 spot = given if given in _SPOTS else _OUTSIDE
+            self.legend_spot = spot
             if spot != first_spot:
                 self.legend = self._place_legend(handles, names, spot)
             if spot == _OUTSIDE:  # the axes make room for it

@@ -27,6 +27,7 @@ schema; the pictures stay arrays for a writer to encode.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -587,3 +588,143 @@ def counter_glyphs(renderer: Renderer) -> Glyphs | None:
     finally:
         text.set_text(before)
         canvas.restore_region(renderer.static_layer)
+
+
+# ---------------------------------------------------------------------------
+# a sweep's player: one stage per variant, one page
+
+# What differs from one variant's stage to another's (the rest is shared).
+_VARYING = ("runs", "curves", "optimizers", "legend", "legend_face", "axes",
+            "panels", "counter")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Slider:
+    """One slider of a sweep's player: its name (``ε (lr)``) and the text of
+    each of its positions (``0.01``)."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SweepStage:
+    """A sweep's player: one :class:`Stage` per variant, on one frame
+    schedule, and the sliders that pick a variant.
+
+    ``swept`` holds the indices of the variants among the optimizers: on the
+    page they are one optimizer (what the legend hides, it hides in every
+    variant). With several sliders, variant ``i`` is their positions in
+    mixed radix, the last slider's fastest (a crossed sweep's order). The
+    pictures are kept once however many variants share them: the contours,
+    landmarks and counter's glyphs are the same for all where the layout is.
+    """
+
+    stages: tuple[Stage, ...]
+    swept: range
+    sliders: tuple[Slider, ...]
+    variant: int = 0  # the one the page opens on
+
+    def __post_init__(self) -> None:
+        count = math.prod(len(s.values) for s in self.sliders)
+        if count != len(self.stages):
+            raise ValueError(
+                f"{len(self.stages)} variants, but sliders for {count} of them"
+            )
+        if len(self.swept) != len(self.stages):
+            raise ValueError(f"{len(self.stages)} stages for {len(self.swept)} swept")
+        if len({s.frames for s in self.stages}) != 1:
+            raise ValueError("the variants' stages have different frame schedules")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.stages[0].size
+
+    @property
+    def title(self) -> str:
+        return self.stages[0].title
+
+    def _pool(self) -> tuple[dict[str, np.ndarray], list[dict[str, str]]]:
+        """The distinct pictures, by name, and each variant's names for its
+        ``backdrop``, ``under``... among them."""
+        pool: dict[str, np.ndarray] = {}
+        names: list[dict[str, str]] = []
+        for j, s in enumerate(self.stages):
+            mine = {}
+            for role, image in s.pictures.items():
+                same = next(
+                    (
+                        name
+                        for name, other in pool.items()
+                        if other.shape == image.shape and np.array_equal(other, image)
+                    ),
+                    None,
+                )
+                if same is None:
+                    same = role if role not in pool else f"{role}.{j}"
+                    pool[same] = image
+                mine[role] = same
+            names.append(mine)
+        return pool, names
+
+    @property
+    def pictures(self) -> Mapping[str, np.ndarray]:
+        return self._pool()[0]
+
+    def _page_index(self, optimizer: int) -> int:
+        """An optimizer's index on the page: the variants are one."""
+        first, n = self.swept.start, len(self.swept)
+        if optimizer < first:
+            return optimizer
+        if optimizer < first + n:
+            return first
+        return optimizer - (n - 1)
+
+    def to_json(self) -> dict[str, Any]:
+        """The first variant's data (:meth:`Stage.to_json`) less what varies,
+        on the shared schedule, and ``sweep``: the sliders and, per variant,
+        what varies (its runs, curves, legend and the names of its
+        pictures), the optimizers numbered as on the page."""
+        first, n = self.swept.start, len(self.swept)
+        _, names = self._pool()
+        data = self.stages[0].to_json()
+        data["last"] = max(s.last for s in self.stages)
+        # The runs and curves of the optimizers not swept are the same in
+        # every variant: each distinct one is kept once, a variant lists
+        # its own by their indices.
+        shared: dict[str, list[Any]] = {"runs": [], "curves": []}
+        seen: dict[str, dict[str, int]] = {"runs": {}, "curves": {}}
+        variants = []
+        for j, s in enumerate(self.stages):
+            own = s.to_json()
+            for kind in ("runs", "curves"):
+                listed = []
+                for item in own[kind]:
+                    item["optimizer"] = self._page_index(item["optimizer"])
+                    key = json.dumps(item, sort_keys=True)
+                    if key not in seen[kind]:
+                        seen[kind][key] = len(shared[kind])
+                        shared[kind].append(item)
+                    listed.append(seen[kind][key])
+                own[kind] = listed
+            entries = own["optimizers"]
+            own["optimizers"] = [
+                *entries[:first],
+                entries[first + j],
+                *entries[first + n :],
+            ]
+            variants.append(
+                {**{key: own[key] for key in _VARYING}, "pictures": names[j]}
+            )
+        for key in _VARYING:
+            del data[key]
+        data["sweep"] = {
+            "sliders": [
+                {"name": s.name, "values": list(s.values)} for s in self.sliders
+            ],
+            "variant": self.variant,
+            "runs": shared["runs"],
+            "curves": shared["curves"],
+            "variants": variants,
+        }
+        return data
