@@ -1119,7 +1119,9 @@ def drawn_scales(stem: str):
 
 
 def test_momentum_internals__gds_gradient_arrow_flips_at_every_step_for_30():
-    assert drawn_scales("momentum_internals").gradient == 0.02
+    scale = drawn_scales("momentum_internals")
+    assert scale.gradient == 0.02  # as the config gives it
+    assert scale.displacement == 1  # auto: the true velocity
     arrow = -trajectory("momentum_internals", "gd").internals.gradient * 0.02
     v = across(arrow, 30)
     visible = np.flatnonzero(np.abs(v) >= VISIBLE)

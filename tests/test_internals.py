@@ -167,6 +167,45 @@ def test_given_scales_win_and_the_rest_are_round_numbers():
     assert (given.gradient, given.displacement) == (0.3, 7.0)
 
 
+@pytest.mark.parametrize("lr", [0.02, 0.002, 0.0002])
+def test_an_automatic_scale_draws_the_90th_percentile_at_most_15_percent(lr):
+    ts = rows(
+        [("momentum", {"lr": lr, "momentum": 0.6})],
+        internals=[{"gradient", "velocity", "step"}],
+    )
+    span = 6.0  # the quadratic's view, [-3, 3]²
+    s = scales(ts, QUADRATIC.xlim, QUADRATIC.ylim)
+    i = ts[0].internals
+
+    def q90(*arrays):
+        lengths = np.concatenate([np.hypot(*a.T) for a in arrays])
+        return np.quantile(lengths[np.isfinite(lengths)], 0.9)
+
+    drawn = q90(i.gradient) * s.gradient
+    assert 0.15 * span / 2.5 < drawn <= 0.15 * span  # the largest round number
+    moves = q90(i.velocity, i.step)
+    if 0.03 * span <= moves <= 0.15 * span:
+        assert s.displacement == 1
+    else:
+        assert s.displacement != 1
+        assert 0.15 * span / 2.5 < moves * s.displacement <= 0.15 * span
+    if lr == 0.02:
+        assert s.displacement == 1  # the true steps, visible
+    if lr == 0.0002:
+        assert s.displacement > 1  # too small to see at their true size
+
+
+def test_momentums_step_is_alpha_v_plus_the_gradient_arrow_tip_to_tail():
+    """With the −∇f scale ε times the step's: step × s = α (v × s) + (−∇f × εs)."""
+    (t,) = rows(
+        [("momentum", {"lr": 0.02, "momentum": 0.6})],
+        internals=[{"gradient", "velocity", "step"}],
+    )
+    i, s = t.internals, 2.0
+    tip_to_tail = 0.6 * (i.velocity * s) + (-i.gradient * 0.02 * s)
+    np.testing.assert_allclose(i.step[:-1] * s, tip_to_tail[:-1], atol=1e-12)
+
+
 # -- the drawing ---------------------------------------------------------
 
 
@@ -428,3 +467,20 @@ def test_a_config_without_internals_shares_the_cached_rows(tmp_path):
     assert dataclasses.replace(b.trajectories[0], internals=None).status is (
         a.trajectories[0].status
     )
+
+
+@pytest.mark.render
+def test_view_both_draws_them_on_the_contours(tmp_path):
+    text = CONFIG.replace("size: [400, 300]", "size: [640, 300]\n      view: both")
+    result = optviz.run(load(write(tmp_path, text)))
+    renderer = Renderer(pipeline.scene(result))
+    try:
+        assert renderer.internals is not None
+        contours, solid = renderer.views
+        for artist in renderer.internals.artists:
+            assert artist.axes is contours.axes
+            assert artist.axes is not solid.axes
+        fast, full = renderer.frame(3), renderer.full_draw_frame(3)
+        assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
+    finally:
+        renderer.close()

@@ -470,15 +470,33 @@ def _fused_update(g: Array, s: State, t: int, c: Coefficients) -> State:
     return update(g, s, c, lr[0], scale2[0])
 
 
-def _fused_run(grad, state: State, first: int, count: int, c: Coefficients):
+def _fused_run(
+    grad, state: State, first: int, count: int, c: Coefficients, keep: bool = False
+):
     """``count`` updates from ``first`` with the schedule computed once: the
-    numbers of :func:`_fused_update`, at the speed the lecture's runs need."""
+    numbers of :func:`_fused_update`, at the speed the lecture's runs need.
+    With ``keep``, also the internals after each update (those of
+    :func:`_fused_internals`, each (count, M, 2)), in a loop of its own so
+    that the lecture's stays as it was."""
     out = np.empty((count, len(state.theta), 2))
     lrs, scales = schedule(c, first, count)
+    if keep:
+        return _fused_run_keeping(grad, state, c, lrs, scales, out)
     for i in range(count):
         state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
         out[i] = state.theta
     return state, out
+
+
+def _fused_run_keeping(grad, state: State, c, lrs, scales, out):
+    kept = internals.StateInternals(*(np.empty_like(out) for _ in range(3)))
+    for i in range(len(out)):
+        state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
+        out[i] = state.theta
+        kept.velocity[i] = state.v  # type: ignore[index]
+        kept.lookahead[i] = query(state, c)  # type: ignore[index]
+        kept.scaling[i] = lrs[i] / np.sqrt(state.a * scales[i] + c.nu)  # type: ignore[index]
+    return state, out, kept
 
 
 def _stack(rules: Sequence[Rule], repeat: int) -> Coefficients:

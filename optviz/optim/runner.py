@@ -344,7 +344,13 @@ class _Fused(_Recorder):
         family, c, state = self.family, self.c, self.state
         if family.run is not None and self.recorded is None:
             state, out = family.run(grad, state, first, count, c)
-        else:  # update by update (the same numbers), keeping the internals
+        elif family.run is not None:  # the same numbers, keeping the internals
+            state, out, kept = family.run(grad, state, first, count, c, keep=True)
+            assert self.recorded is not None
+            for into, values in zip(self.recorded, kept):
+                if into is not None and values is not None:
+                    into[first : first + count, self.rows] = values
+        else:  # update by update
             out = np.empty((count, len(state.theta), 2))
             for i in range(count):
                 state = family.update(grad(family.where(state, c)), state, first + i, c)
