@@ -81,6 +81,33 @@ def optviz_batched():
     return step_all(grad, rules, STARTS, ITERATIONS)
 
 
+def optviz_internals():
+    """The same batch keeping every internal each optimizer has: the cost of
+    asking (a loop of its own that reads the state after each update)."""
+    from optviz.optim.methods import internal_kinds
+    from optviz.optim.runner import divergence_box, trajectories
+
+    beale = SURFACES["beale"]
+    rules = [METHODS[m].build(p) for m, p in LECTURE]
+    return trajectories(
+        beale.f, beale.grad, rules, [m for m, _ in LECTURE], STARTS, ITERATIONS,
+        0.0, divergence_box(beale.xlim, beale.ylim),
+        internals=[internal_kinds(r) for r in rules],
+    )  # fmt: skip
+
+
+def optviz_plain_rows():
+    """The batch as trajectories, as a config without internals runs it."""
+    from optviz.optim.runner import divergence_box, trajectories
+
+    beale = SURFACES["beale"]
+    rules = [METHODS[m].build(p) for m, p in LECTURE]
+    return trajectories(
+        beale.f, beale.grad, rules, [m for m, _ in LECTURE], STARTS, ITERATIONS,
+        0.0, divergence_box(beale.xlim, beale.ylim),
+    )  # fmt: skip
+
+
 def numpy_per_start():
     """Each optimizer from each start on its own, as plain NumPy on (2,) arrays."""
     grad = SURFACES["beale"].grad
@@ -230,6 +257,11 @@ def main() -> None:
                 f"  torch.optim per start:       {slow:7.3f} s   "
                 f"({slow / ours:5.1f}× optviz)"
             )
+    plain, kept = best(optviz_plain_rows, args.repeat), best(optviz_internals, 1)
+    print(f"  as trajectories, no internals: {plain:7.3f} s   (what a lecture "
+          "config runs)")  # fmt: skip
+    print(f"  keeping every internal:      {kept:7.3f} s   "
+          f"({kept / plain:5.1f}× without: paid only when asked)")  # fmt: skip
     go, n = lecture_configs()
     whole = best(go, args.repeat)
     print(f"  the {n} lecture configs, each run on its own via optviz.api.run: "

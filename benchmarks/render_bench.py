@@ -42,7 +42,7 @@ import numpy as np
 import yaml
 
 from optviz import api
-from optviz.draw.backdrop import draw_contours, house_style
+from optviz.draw.backdrop import draw_contours, house_style, optimizer_colours
 from optviz.draw.figure import _LEGEND
 from optviz.draw.schedules import frame_iterations
 from optviz.output.encode import CRF, PRESET, ffmpeg_exe
@@ -95,7 +95,7 @@ def _figure(result):
 
     c = result.config
     w, h = c.animation.size
-    dpi = c.animation.dpi
+    dpi = c.animation.layout.figure_dpi  # as the renderer: dpi None follows size
     fig = Figure(figsize=((w + 0.01) / dpi, (h + 0.01) / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     fig.set_layout_engine("constrained")
@@ -106,7 +106,11 @@ def _figure(result):
     ax.set_ylabel("y")
     ax.set_title(c.title, loc="left", fontsize="large")
     draw_contours(ax, result.surface, c.xlim, c.ylim)
-    colours = [o.color for o in c.optimizers]
+    colours = optimizer_colours(
+        len(c.optimizers),
+        [o.color for o in c.optimizers],
+        [o.method for o in c.optimizers],
+    )
     trajectories = result.trajectories
     lines = [
         ax.plot([], [], color=colours[t.optimizer], linewidth=2.0, zorder=5)[0]

@@ -69,6 +69,15 @@ SWEEP_PLAYER = "beale_lr_slider"
 SWEEP_VARIANT = 2
 SWEEP_FRAME = 120
 SWEEP_PICTURE = "player_sweep.png"
+
+
+# The optimizer internals at the heads: each example at the iteration shown.
+INTERNALS = (
+    ("momentum_internals", 8),
+    ("nesterov_lookahead", 2),
+    ("adagrad_scaling", 2),
+)
+INTERNALS_PICTURE = "internals.png"
 TILE = (600, 450)  # one picture of a grid, in pixels
 TILE_DPI = 75  # the video's 100 dpi at 800 pixels wide, scaled to 600
 
@@ -100,6 +109,8 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
     tiles = camera_tiles()
     written.append(save(folder / "camera.png", grid(tiles, len(tiles)), palette=True))
     written.append(save(folder / "slides.png", last_frame(example(SLIDES)), True))
+    tiles = internals_tiles()
+    written.append(save(folder / INTERNALS_PICTURE, grid(tiles, len(tiles))))
     return written
 
 
@@ -110,6 +121,24 @@ def classics_picture() -> np.ndarray:
         for name in CLASSICS
     ]
     return grid(tiles, columns=len(tiles))
+
+
+def internals_tiles() -> list[np.ndarray]:
+    """Each of :data:`INTERNALS` at its iteration, at :data:`TILE`: the
+    moment its internals make the point (the arrows shrink as the runs
+    settle, so a last frame would hardly show them)."""
+    from optviz import api
+    from optviz.draw.figure import stills
+
+    tiles = []
+    for name, k in INTERNALS:
+        result = api.run(api.load_config(example(name)))
+        animation = dataclasses.replace(
+            result.config.animation, size=TILE, dpi=TILE_DPI
+        )
+        (frame,) = stills(api.scene(result, animation), [k])
+        tiles.append(frame[..., :3])
+    return tiles
 
 
 def example(name: str) -> Path:

@@ -39,6 +39,7 @@ from optviz.draw.scene import (
     Camera,
     CameraKey,
     CameraPath,
+    InternalScales,
     Layout,
     Look,
     Player,
@@ -49,11 +50,13 @@ from optviz.draw.themes import THEMES
 from optviz.errors import ConfigError, join_path
 from optviz.explore import MapSpec, SweepSpec, parse_map, parse_sweep
 from optviz.optim import budget
+from optviz.optim.internals import KINDS, NEEDS
 from optviz.output.writers import DEFAULT as DEFAULT_FORMATS
 from optviz.output.writers import WRITERS
 from optviz.surfaces import Surface, probe
 from optviz.validate import (
     MAX_COORDINATE,
+    NUMBER_TEXT,
     TOO_DEEP,
     choice,
     did_you_mean,
@@ -109,6 +112,9 @@ class OptimizerSpec:
     # lr: auto: the run searches the learning rate (optviz.optim.tune); until
     # then lr holds a stand-in
     auto_lr: bool = False
+    # what is drawn at its heads (optviz.optim.internals.KINDS): its own
+    # internals: entry, else those of animation.internals its method has
+    internals: tuple[str, ...] = ()
 
     @property
     def params(self) -> dict[str, Any]:
@@ -172,11 +178,20 @@ class Animation:
     camera: CameraPath = _FIXED  # the 3-D view's camera, fixed or moving
     backdrop: str = "none"  # or "basins": the basin map under the contour lines
     html: Player = dataclasses.field(default_factory=Player)  # the html player
+    # optimizer internals at the heads for every optimizer that has them
+    # (optviz.optim.internals.KINDS); OptimizerSpec.internals says whose
+    internals: tuple[str, ...] = ()
+    # None in it: auto
+    internals_scale: InternalScales = dataclasses.field(default_factory=InternalScales)
 
     @property
     def look(self) -> Look:
         return Look(
-            self.theme, self.contour_labels, self.gradient_field, self.font_size
+            self.theme,
+            self.contour_labels,
+            self.gradient_field,
+            self.font_size,
+            internal_scales=self.internals_scale,
         )
 
     @property
@@ -305,6 +320,26 @@ CAMERA_KEYS = (
         example=[{"at": 0, "azimuth": -60}, {"at": 1, "azimuth": 30}],
     ),
 )
+INTERNALS_SCALE_KEYS = (
+    Key(
+        "gradient",
+        "data units of a −∇f arrow per unit of ∇f, > 0; default auto: a "
+        "round number from the runs (the legend says it)",
+        "auto",
+    ),
+    Key(
+        "step",
+        "data units of the v and step arrows per unit of θ (1: true size), "
+        "> 0; default auto: 1 where the steps are visible",
+        "auto",
+    ),
+    Key(
+        "scaling",
+        "data units of an ellipse's semi-axis per unit of ε/√(a + ν), > 0; "
+        "default auto",
+        "auto",
+    ),
+)
 LEGEND_KEYS = (
     Key(
         "position",
@@ -369,6 +404,19 @@ ANIMATION_KEYS = (
         choices=lambda: _VIEW_NAMES,
     ),
     Key("gradient_field", "arrows of −∇f under the contours (2-D)", _A.gradient_field),
+    Key(
+        "internals",
+        "drawn at every head whose optimizer has them (2-D): arrows of −∇f, "
+        "the velocity v and the step, Nesterov's look-ahead point, an adaptive "
+        "method's scaling ε/√(a + ν); an optimizer's own internals: wins",
+        list(_A.internals),
+        choices=lambda: KINDS,
+    ),
+    Key(
+        "internals_scale",
+        "how long the internals are drawn (the legend states each scale)",
+        children=INTERNALS_SCALE_KEYS,
+    ),
     Key(
         "aspect",
         "x and y units one length (equal) or the room filled (auto)",
@@ -469,6 +517,12 @@ ENTRY_OPTIONS = (
         "standard deviation of Gaussian noise added to the gradient, seeded by "
         "the config's seed; >= 0; default 0",
     ),
+    (
+        "internals",
+        "drawn at its heads (2-D): a list of gradient, step (any method), "
+        "velocity (momentum > 0), lookahead (Nesterov), scaling (adagrad, "
+        "rmsprop, adam); default: animation.internals",
+    ),
 )
 # The dpi a frame is drawn at follows its size (Animation.figure_dpi): below
 # this its smallest text is under a pixel, which FreeType refuses (measured:
@@ -549,6 +603,8 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
     animation = _animation(top.get("animation") or {})
     if sweep is not None and "html" in animation.formats:
         explore.check_player(sweep)
+    written = (top.get("animation") or {}).get("internals", ())
+    optimizers = _internals(animation, optimizers, written)
     return Config(
         source="",
         stem=stem,
@@ -677,12 +733,80 @@ def _optimizers(
             batch = _batch_size(
                 entry["batch_size"], join_path(path, "batch_size"), surface
             )
-        specs.append(
-            OptimizerSpec(
-                label, reference, ordered, color, batch, clip, noise, plugin, auto
-            )
+        spec = OptimizerSpec(
+            label, reference, ordered, color, batch, clip, noise, plugin, auto
         )
+        if "internals" in entry:
+            at = join_path(path, "internals")
+            kinds = _kinds(entry["internals"], at)
+            has = _has_kinds(spec)
+            for name in kinds:
+                if name not in has:
+                    raise ConfigError(
+                        f"{spec.label} ({spec.method}) has no {name}: it needs "
+                        f"{NEEDS[name]}; {spec.label} can show " + quoted(has),
+                        path=f"{at}[{entry['internals'].index(name)}]",
+                    )
+            spec = dataclasses.replace(spec, internals=kinds)
+        specs.append(spec)
     return tuple(specs)
+
+
+def _kinds(value: Any, path: str) -> tuple[str, ...]:
+    """A list of :data:`~optviz.optim.internals.KINDS`, in their order."""
+    names = list_of(value, path, "a list of internals")
+    chosen = {choice(n, f"{path}[{i}]", KINDS) for i, n in enumerate(names)}
+    return tuple(k for k in KINDS if k in chosen)
+
+
+def _has_kinds(spec: OptimizerSpec) -> tuple[str, ...]:
+    """The internals ``spec``'s optimizer can show, in the order of KINDS."""
+    from optviz.optim.internals import EVERY_METHOD
+    from optviz.optim.methods import internal_kinds
+
+    method = spec.resolved()
+    has = EVERY_METHOD
+    if not getattr(method, "passthrough", False):
+        has = internal_kinds(method.build(spec.params))
+    return tuple(k for k in KINDS if k in has)
+
+
+def _internals(
+    animation: Animation, optimizers: tuple[OptimizerSpec, ...], written: Any
+) -> tuple[OptimizerSpec, ...]:
+    """Every optimizer without an ``internals:`` of its own given those of
+    ``animation.internals`` it has; a kind no optimizer has is refused, as
+    are internals where they cannot be drawn (3-D alone, the html player)."""
+    asked = animation.internals
+    out = []
+    for spec in optimizers:
+        if not spec.internals and asked:
+            has = _has_kinds(spec)
+            spec = dataclasses.replace(
+                spec, internals=tuple(k for k in asked if k in has)
+            )
+        out.append(spec)
+    for name in asked:
+        if not any(name in _has_kinds(s) for s in optimizers):
+            raise ConfigError(
+                f"no optimizer of this config has a {name}: it needs {NEEDS[name]}",
+                path=f"animation.internals[{list(written).index(name)}]",
+            )
+    drawn = [i for i, s in enumerate(out) if s.internals]
+    if drawn:
+        where = "animation.internals" if asked else f"optimizers[{drawn[0]}].internals"
+        if animation.view == "3d":
+            raise ConfigError(
+                "internals are drawn on the 2-D view only (view: 2d or both)",
+                path=where,
+            )
+        if "html" in animation.formats:
+            raise ConfigError(
+                "the html player does not draw internals yet; drop html from "
+                "animation.formats (the video and the stills draw them)",
+                path=where,
+            )
+    return tuple(out)
 
 
 def _rate(value: Mapping[str, Any], path: str, key: str, method: str,
@@ -1002,7 +1126,37 @@ def _animation(value: Any) -> Animation:
             entry.get("backdrop", default.backdrop), at("backdrop"), BACKDROPS
         ),
         html=_player({} if entry.get("html") is None else entry["html"], at("html")),
+        internals=_kinds(entry.get("internals", []), at("internals")),
+        internals_scale=_internals_scale(
+            entry.get("internals_scale", {}), at("internals_scale")
+        ),
     )
+
+
+def _internals_scale(value: Any, path: str) -> InternalScales:
+    """``internals_scale: {gradient, step, scaling}``: each > 0, or auto."""
+    entry = mapping(value, path, "{gradient: ..., step: ..., scaling: ...}")
+    keys = tuple(k.name for k in INTERNALS_SCALE_KEYS)
+    known_keys(entry, keys, path)
+    given: dict[str, float | None] = {}
+    for key in keys:
+        written = entry.get(key, "auto")
+        if written == "auto":
+            given[key] = None
+            continue
+        if isinstance(written, str) and not NUMBER_TEXT.fullmatch(written.strip()):
+            raise ConfigError(
+                f"must be a number > 0, or auto; got {show(written)}"
+                + did_you_mean(written, ("auto",)),
+                path=join_path(path, key),
+            )
+        scale = number(written, join_path(path, key))
+        if scale <= 0:
+            raise ConfigError(
+                f"must be > 0, or auto; got {scale:g}", path=join_path(path, key)
+            )
+        given[key] = scale
+    return InternalScales(**given)
 
 
 def _player(value: Any, path: str) -> Player:

@@ -223,7 +223,9 @@ _MAX_POINTS = 2_000_000  # points kept at most; the oldest rows go first
 
 
 def _shares_rows(config: Config) -> bool:
-    return not any(o.noise or o.batch_size for o in config.optimizers)
+    """Whether its rows are the shared, cached ones: not with random draws,
+    nor with internals kept (a run of its own keeps them)."""
+    return not any(o.noise or o.batch_size or o.internals for o in config.optimizers)
 
 
 def _group(config: Config) -> tuple[Any, ...]:
@@ -336,6 +338,7 @@ def _run_alone(config: Config) -> list[runner.Trajectory]:
         _minibatches(config),
         hessian=surface.hessian,
         perturb=_perturbations(config),
+        internals=[frozenset(o.internals) for o in config.optimizers],
     )
 
 

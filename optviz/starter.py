@@ -34,6 +34,7 @@ _ENTRY_EXAMPLES = {
     "batch_size": 10,
     "clip_norm": 1.0,
     "noise": 0.1,
+    "internals": ["gradient", "step"],
 }
 HEADER = """\
 # optviz starter config: every key, its default and what it does.

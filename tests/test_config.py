@@ -285,7 +285,7 @@ BAD = [
         "optimizers[0].momentum",
         "unknown key 'momentum' for gd; "
         "allowed keys are 'label', 'method', 'color', 'batch_size', 'clip_norm', "
-        "'noise', 'lr', 'lr_final', 'decay_steps'",
+        "'noise', 'internals', 'lr', 'lr_final', 'decay_steps'",
         id="key-of-another-method",
     ),
     pytest.param(

@@ -1166,3 +1166,134 @@ def test_beale_lr_slider__one_slider_over_the_five_rates_keeps_the_iteration():
     data = stage.to_json()
     assert len(data["sweep"]["variants"]) == 5
     assert len(data["frames"]) == 300 and data["last"] == 10_000
+
+
+# --- momentum_internals ----------------------------------------------------
+# "gradient descent's −∇f arrow (drawn × 0.02) flips from one side of the
+# valley to the other at every step for some 30 steps, while momentum's
+# velocity arrow v turns to lie along the valley, within 20° of its axis
+# from step 16 on"
+
+
+def drawn_scales(stem: str):
+    """The scales the example's video draws its internals at."""
+    from optviz.draw.internals import scales
+
+    result = run(stem)
+    look = result.config.animation.look
+    return scales(result.trajectories, result.xlim, result.ylim, look.internal_scales)
+
+
+def test_momentum_internals__gds_gradient_arrow_flips_at_every_step_for_30():
+    scale = drawn_scales("momentum_internals")
+    assert scale.gradient == 0.02  # as the config gives it
+    assert scale.displacement == 1  # auto: the true velocity
+    arrow = -trajectory("momentum_internals", "gd").internals.gradient * 0.02
+    v = across(arrow, 30)
+    visible = np.flatnonzero(np.abs(v) >= VISIBLE)
+    assert len(visible) == pytest.approx(30, abs=3)  # "for some 30 steps"
+    assert np.array_equal(visible, np.arange(len(visible)))  # from the start
+    shown = v[: visible[-1] + 1]
+    assert np.all(np.sign(shown[1:]) != np.sign(shown[:-1]))
+
+
+def angle_to_axis(vectors: np.ndarray, degrees: float) -> np.ndarray:
+    """Each vector's angle to the valley's axis, either way along it, in
+    degrees (0: along the valley, 90: across it)."""
+    along_ = np.abs(along(vectors, degrees))
+    return np.degrees(np.arctan2(np.abs(across(vectors, degrees)), along_))
+
+
+def test_momentum_internals__velocity_lies_along_the_valley_from_step_16():
+    t = trajectory("momentum_internals", "momentum")
+    angles = angle_to_axis(t.internals.velocity, 30)
+    assert np.all(angles[16:] <= 20), angles[16:]
+    assert angles[15] > 20  # "from step 16 on", not before
+    # while its −∇f arrow still points more across the valley than along
+    assert np.median(angle_to_axis(-t.internals.gradient[1:16], 30)) > 45
+
+
+def test_momentum_internals__the_velocity_is_the_step_just_taken():
+    """v_k = θ_k − θ_{k−1}: the arrow shows where the head came from."""
+    t = trajectory("momentum_internals", "momentum")
+    v, steps_ = t.internals.velocity, np.diff(t.points, axis=0)
+    np.testing.assert_allclose(v[1:], steps_, atol=1e-12)
+    assert np.all(v[0] == 0)
+
+
+# --- nesterov_lookahead ----------------------------------------------------
+# "on each of its first three swings across the valley, Nesterov's look-ahead
+# point θ + αv lands on the far wall while the head is still on the near
+# one, and the −∇f arrow there already points back; ... each swing is under
+# a quarter of the last (1.14, 0.23, 0.05), while momentum's shrink by under
+# a fifth (1.14, 0.96, 0.78)"
+
+
+def test_nesterov_lookahead__the_look_ahead_point_is_theta_plus_alpha_v():
+    t = trajectory("nesterov_lookahead", "nesterov")
+    i = t.internals
+    np.testing.assert_allclose(i.lookahead, t.points + 0.9 * i.velocity, atol=1e-12)
+
+
+def test_nesterov_lookahead__on_three_swings_it_looks_past_the_floor_and_back():
+    t = trajectory("nesterov_lookahead", "nesterov")
+    i = t.internals
+    surface = run("nesterov_lookahead").surface
+    head, ahead = across(t.points, 30), across(i.lookahead, 30)
+    v = across(i.velocity, 30)
+    push_here = across(-surface.grad(t.points), 30)
+    push_there = across(-i.lookahead_gradient, 30)
+    looks = (
+        (np.sign(ahead) != np.sign(head))  # the far wall, the head on the near
+        & (np.sign(push_here) == np.sign(v))  # at the head −∇f still pushes on
+        & (np.sign(push_there) != np.sign(v))  # there it already points back
+    )
+    swings_ = np.flatnonzero(np.diff(np.sign(head)) != 0)  # the head crosses
+    first_three = swings_[:3]
+    # each of the first three crossings is foreseen the step before it
+    assert np.all(looks[first_three]), (np.flatnonzero(looks), first_three)
+
+
+def test_nesterov_lookahead__it_brakes_early_and_momentum_does_not():
+    def peaks(label):
+        return swings(across(path("nesterov_lookahead", label), 30), 0.01)
+
+    nesterov, momentum = peaks("nesterov")[:3], peaks("momentum")[:3]
+    np.testing.assert_allclose(nesterov, [1.14, 0.23, 0.05], atol=0.01)
+    np.testing.assert_allclose(momentum, [1.14, 0.96, 0.78], atol=0.01)
+    assert np.all(nesterov[1:] / nesterov[:-1] < 0.25)
+    assert np.all(momentum[1:] / momentum[:-1] > 0.8)
+
+
+# --- adagrad_scaling -------------------------------------------------------
+# "the ellipse round Adagrad's head, its per-coordinate scaling ε/√(a + ν),
+# is six to nine times wider (x) than tall (y), so its step heads nearly
+# straight at the minimum (within 25° of it from the first step on, within
+# 6° from the fourth) while −∇f at the same point is 39° to 65° off it for
+# the first four steps"
+
+
+def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Degrees between the rows of ``a`` and ``b``."""
+    cos = np.sum(a * b, axis=1) / (np.hypot(*a.T) * np.hypot(*b.T))
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def test_adagrad_scaling__the_ellipse_is_six_to_nine_times_wider_than_tall():
+    t = trajectory("adagrad_scaling", "adagrad")
+    s = t.internals.scaling[: reach(t.points, (0, 0))]
+    ratio = s[:, 0] / s[:, 1]
+    assert np.all((ratio > 6 * 0.99) & (ratio < 9)), ratio
+    # the ellipse the video draws: those semi-axes × the stated scale
+    assert drawn_scales("adagrad_scaling").scaling == 2
+
+
+def test_adagrad_scaling__its_step_heads_at_the_minimum_and_the_gradient_not():
+    t = trajectory("adagrad_scaling", "adagrad")
+    arrived = reach(t.points, (0, 0))
+    to_minimum = -t.points[:arrived]
+    step = angle_between(t.internals.step[:arrived], to_minimum)
+    gradient = angle_between(-t.internals.gradient[:arrived], to_minimum)
+    assert np.all(step < 25), step
+    assert np.all(step[3:] < 6), step
+    assert np.all((gradient[:4] > 39) & (gradient[:4] < 65)), gradient[:4]

@@ -41,6 +41,8 @@ from optviz.draw.backdrop import (
     optimizer_colours,
     styled,
 )
+from optviz.draw.internals import HeadInternals
+from optviz.draw.internals import scales as internal_scales
 from optviz.draw.scene import LEGEND_OUTSIDE as _LEGEND_OUTSIDE
 from optviz.draw.scene import (
     LEGEND_SPOTS,
@@ -330,6 +332,22 @@ class Renderer:
         }
         self._marker_kinds = [kind for kind in KEY if kind in shown]
         self._heads = [view.add_heads() for view in self.views]
+        # The optimizers' internals at the heads, on the 2-D view.
+        self.internals: HeadInternals | None = None
+        flat = [v for v in self.views if not isinstance(v, View3D)]
+        if flat and any(t.internals is not None for t in self.trajectories):
+            self.internals = HeadInternals(
+                flat[0].axes,
+                self.trajectories,
+                self.colours,
+                internal_scales(
+                    self.trajectories, xlim, ylim, scene.look.internal_scales
+                ),
+                dark=self.look.no_black,
+            )
+        self._internal_artists = (
+            [] if self.internals is None else self.internals.artists
+        )
         # Above the top right corner of the views, whether one or two.
         counter_axes = self.views[-1].axes
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
@@ -387,6 +405,7 @@ class Renderer:
         self._moving = [
             *(line for line, _, _ in self._tracks),
             *self._landmarks,
+            *self._internal_artists,
             *self._heads,
             *self._outlines,
             self.counter,
@@ -534,6 +553,10 @@ class Renderer:
             style["markersize"] = min(style["markersize"], 14)
             handles.append(Line2D([], [], linestyle="none", **style))
             names.append(kind)
+        if self.internals is not None:  # and to the internals, with their scales
+            more, words = self.internals.legend_entries()
+            handles += more
+            names += words
         return handles, names
 
     def _badge(self, optimizer: int) -> str:
@@ -755,6 +778,8 @@ class Renderer:
         )
         for view in self.views:
             view.show_heads(ends, sizes)
+        if self.internals is not None:
+            self.internals.show(ends, self.trajectories)
         if self.scene.counter:
             self.counter.set_text(_count(k))
 
@@ -782,7 +807,13 @@ class Renderer:
                 set_line(line, xy[: self._end(t, k) + 1])
                 draw(line)
         self._show_heads(k)
-        for artist in (*self._landmarks, *self._heads, *self._outlines, self.counter):
+        for artist in (
+            *self._landmarks,
+            *self._internal_artists,
+            *self._heads,
+            *self._outlines,
+            self.counter,
+        ):
             draw(artist)
         buffer = self.canvas.buffer_rgba()
         self._paste_legend(np.asarray(buffer))

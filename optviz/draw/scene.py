@@ -62,6 +62,17 @@ class Backdrop:
 
 
 @dataclass(frozen=True)
+class InternalScales:
+    """How long the optimizer internals at the heads are drawn
+    (:mod:`optviz.draw.internals`), data units per unit of what they show;
+    None: a round number chosen from the runs."""
+
+    gradient: float | None = None  # the −∇f arrows
+    step: float | None = None  # the v and step arrows
+    scaling: float | None = None  # the ellipses' semi-axes, ε/√(a + ν)
+
+
+@dataclass(frozen=True)
 class Look:
     """What the figure looks like."""
 
@@ -70,6 +81,8 @@ class Look:
     gradient_field: bool = False  # arrows of −∇f under the contours (2-D)
     font_size: float = FONT_SIZE  # points of the base font (at 800×600)
     backdrop: Backdrop | None = None  # under the contour lines (2-D)
+    # of the internals at the heads (the runs carry those asked for)
+    internal_scales: InternalScales = field(default_factory=InternalScales)
 
 
 @dataclass(frozen=True)

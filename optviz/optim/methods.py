@@ -48,7 +48,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from optviz.optim import second_order
+from optviz.optim import internals, second_order
 from optviz.optim.protocol import Family, Rate
 from optviz.optim.second_order import SecondOrder
 
@@ -192,7 +192,9 @@ class Method:
 METHODS: dict[str, Method] = {}
 # Keys an optimizer's entry in a config has whatever its method: no
 # hyperparameter may take one of these names.
-ENTRY_KEYS = ("label", "method", "color", "batch_size", "clip_norm", "noise")
+ENTRY_KEYS = (
+    "label", "method", "color", "batch_size", "clip_norm", "noise", "internals",
+)  # fmt: skip
 # The family that steps an ``hp``, by the type of the ``hp``.
 FAMILIES: dict[type, Family] = {}
 
@@ -468,26 +470,85 @@ def _fused_update(g: Array, s: State, t: int, c: Coefficients) -> State:
     return update(g, s, c, lr[0], scale2[0])
 
 
-def _fused_run(grad, state: State, first: int, count: int, c: Coefficients):
+def _fused_run(
+    grad, state: State, first: int, count: int, c: Coefficients, keep: bool = False
+):
     """``count`` updates from ``first`` with the schedule computed once: the
-    numbers of :func:`_fused_update`, at the speed the lecture's runs need."""
+    numbers of :func:`_fused_update`, at the speed the lecture's runs need.
+    With ``keep``, also the internals after each update (those of
+    :func:`_fused_internals`, each (count, M, 2)), in a loop of its own so
+    that the lecture's stays as it was."""
     out = np.empty((count, len(state.theta), 2))
     lrs, scales = schedule(c, first, count)
+    if keep:
+        return _fused_run_keeping(grad, state, c, lrs, scales, out)
     for i in range(count):
         state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
         out[i] = state.theta
     return state, out
 
 
+def _fused_run_keeping(grad, state: State, c, lrs, scales, out):
+    kept = internals.StateInternals(*(np.empty_like(out) for _ in range(3)))
+    for i in range(len(out)):
+        state = update(grad(query(state, c)), state, c, lrs[i], scales[i])
+        out[i] = state.theta
+        kept.velocity[i] = state.v  # type: ignore[index]
+        kept.lookahead[i] = query(state, c)  # type: ignore[index]
+        kept.scaling[i] = lrs[i] / np.sqrt(state.a * scales[i] + c.nu)  # type: ignore[index]
+    return state, out, kept
+
+
 def _stack(rules: Sequence[Rule], repeat: int) -> Coefficients:
     return stack(list(rules), repeat)
+
+
+def _fused_kinds(rule: Rule) -> frozenset[str]:
+    """What a rule's state holds of :data:`optviz.optim.internals.KINDS`: a
+    velocity with momentum (for adam, whose v is its step, none), a
+    look-ahead point with Nesterov's, a scaling where a accumulates g⊙g."""
+    kinds = set(internals.EVERY_METHOD)
+    if rule.momentum > 0:
+        kinds.add("velocity")
+    if rule.lookahead > 0:
+        kinds.add("lookahead")
+    if rule.gain > 0:
+        kinds.add("scaling")
+    return frozenset(kinds)
+
+
+def _fused_internals(s: State, t: int, c: Coefficients) -> internals.StateInternals:
+    """v, the look-ahead point θ + λv, and the factor update ``t`` applied
+    per coordinate, ε_t/(1 − b1ᵗ) / √(a/(1 − b2ᵗ) + ν) (NaN before the
+    first update), of every row."""
+    if t < 1:
+        scaling = np.full_like(s.theta, np.nan)
+    else:
+        lr, scale2 = schedule(c, t, 1)
+        scaling = np.broadcast_to(lr[0] / np.sqrt(s.a * scale2[0] + c.nu), s.a.shape)
+    return internals.StateInternals(s.v, query(s, c), scaling)
 
 
 # The lecture's first-order family, as one implementation of the protocol: the
 # rows of all its optimizers stepped together.
 FUSED = FAMILIES[Rule] = Family(
-    _fused_init, _fused_update, query, stack=_stack, run=_fused_run
+    _fused_init,
+    _fused_update,
+    query,
+    stack=_stack,
+    run=_fused_run,
+    kinds=_fused_kinds,
+    internals=_fused_internals,
 )
+
+
+def internal_kinds(hp: Any) -> frozenset[str]:
+    """The kinds of :data:`optviz.optim.internals.KINDS` the optimizer ``hp``
+    can show: the gradient and the step always, the rest if its family's
+    state holds them."""
+    family = FAMILIES.get(type(hp))
+    kinds = None if family is None else family.kinds
+    return internals.EVERY_METHOD if kinds is None else kinds(hp)
 
 
 # --- learning-rate schedules for every first-order method --------------------

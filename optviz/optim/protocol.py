@@ -27,7 +27,10 @@ first-order family is fused (``stack`` turns the hyperparameters of several
 optimizers into one ``hp`` for all their rows, which are stepped together, and
 ``run`` takes many updates at once for speed), and the second-order family
 evaluates f, ∇f and ∇²f itself (``bind`` hands it the problem; its ``update``
-gets no gradient).
+gets no gradient). The fused family also says what its state holds of the
+optimizer internals a video can draw at the heads (``kinds`` and
+``internals``, :mod:`optviz.optim.internals`); a run reads them only when
+asked (its ``run`` then keeps them after every update, ``keep=True``).
 
 A hyperparameter declared ``schedulable`` (the learning rate ``lr`` of every
 first-order method) may be a :class:`Rate` instead of a number: a value per
@@ -58,11 +61,19 @@ class Family:
     # block, each hp repeated for ``repeat`` starts (None: a block each)
     stack: Callable[[Sequence[Any], int], Any] | None = None
     # run(grad, state, first, count, hp) -> (state, θ after each update,
-    # (count, R, 2)): ``count`` updates at once, the same numbers as ``update``
-    run: Callable[..., tuple[Any, Array]] | None = None
+    # (count, R, 2)): ``count`` updates at once, the same numbers as ``update``;
+    # with keep=True (a family that has ``internals``) it returns a third
+    # value, the StateInternals after each update, each (count, R, 2)
+    run: Callable[..., tuple[Any, ...]] | None = None
     # bind(hp, problem) -> hp: for methods that evaluate the surface
     # themselves; their ``update`` is called with ``grad=None``
     bind: Callable[[Any, Any], Any] | None = None
+    # kinds(hp) -> the kinds of optviz.optim.internals.KINDS that rows of
+    # ``hp`` have in their state (velocity, lookahead, scaling); None: none
+    kinds: Callable[[Any], frozenset[str]] | None = None
+    # internals(state, t, hp) -> StateInternals: those read off the state
+    # after ``t`` updates; asked for only by a run that draws them
+    internals: Callable[[Any, int, Any], Any] | None = None
 
     def where(self, state: Any, hp: Any) -> Array:
         """Where the gradient of the next update is taken."""

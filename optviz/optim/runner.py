@@ -24,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from optviz.optim import internals as internals_module
 from optviz.optim import methods as optimizers
 from optviz.optim import second_order
+from optviz.optim.internals import Internals, StateInternals
 from optviz.optim.protocol import Family
 from optviz.surfaces import minibatch
 
@@ -71,6 +73,9 @@ class Trajectory:
     # (n + 1,) ε_k, the learning rate of the update after θ_k (its schedule's
     # value); None for a method without one (second-order)
     lr: Array | None = None
+    # what the optimizer did at each point (optviz.optim.internals), kept
+    # only for a run asked to draw it; None: not asked
+    internals: Internals | None = None
 
     @property
     def stopped_at(self) -> int:
@@ -143,18 +148,27 @@ def step_all(
     ``rules`` are the methods' ``hp`` (:meth:`~optviz.optim.methods.Method.build`);
     second-order ones need ``problem`` (f, ∇f and ∇²f).
     """
-    history, _, _ = _step(
+    history, _, _, _ = _step(
         grad, rules, starts, iterations, stop, batches, problem, perturb
     )
     return history
 
 
-def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None):
+def _step(
+    grad, rules, starts, iterations, stop, batches, problem, perturb=None, record=()
+):
     """:func:`step_all`, plus each row's status code and the iteration it was
-    set at (−1: none)."""
+    set at (−1: none), and the internals read off the states of the
+    optimizers ``record`` names (indices), a :class:`StateInternals` of
+    (K + 1, M·N, 2) arrays (NaN in other rows; None: none asked)."""
     starts = np.asarray(starts, dtype=float)
     m, n = len(rules), len(starts)
     history = np.empty((iterations + 1, m * n, 2))
+    recorded = None
+    if record:
+        recorded = StateInternals(
+            *(np.full((iterations + 1, m * n, 2), np.nan) for _ in range(3))
+        )
     codes = np.zeros(m * n, dtype=np.int8)
     code_at = np.full(m * n, -1)
     fused: dict[Family, list[int]] = {}
@@ -169,12 +183,17 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
                 block = _Block(
                     i, family, rule, rows, starts, grad, problem, batches, perturb
                 )
+                if i in record and family.internals is not None:
+                    block.recorded = recorded
+                    block.keep(0)
                 blocks.append(block)
         for k, (family, indices) in enumerate(fused.items()):
             chosen = [rules[i] for i in indices]
-            blocks.insert(
-                k, _Fused(family, chosen, starts, batches, indices, perturb, k)
-            )
+            fused_block = _Fused(family, chosen, starts, batches, indices, perturb, k)
+            if any(i in record for i in indices) and family.internals is not None:
+                fused_block.recorded = recorded
+                fused_block.keep(0)
+            blocks.insert(k, fused_block)
     history[0] = np.tile(starts, (m, 1))
     k = 0
     with np.errstate(all="ignore"):  # diverging rows overflow; that is a status
@@ -189,6 +208,8 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
                 for i in range(count):
                     block.step(first + i)
                     history[first + i, block.rows] = block.state.theta
+                    if block.recorded is not None:
+                        block.keep(first + i)
                     code = getattr(block.state, "code", None)
                     if code is not None:
                         new = (code != 0) & (code_at[block.rows] < 0)
@@ -201,10 +222,34 @@ def _step(grad, rules, starts, iterations, stop, batches, problem, perturb=None)
             halted = (codes != 0).reshape(m, n)
             if stop is not None and np.all(stop(done) | halted):
                 break
-    return history[: k + 1].reshape(-1, m, n, 2), codes, code_at
+    if recorded is not None:
+        recorded = StateInternals(*(a[: k + 1] for a in recorded))
+    return history[: k + 1].reshape(-1, m, n, 2), codes, code_at, recorded
 
 
-class _Block:
+class _Recorder:
+    """A block whose state's internals are kept (``recorded`` set by
+    :func:`_step`), in its rows of the run's arrays."""
+
+    recorded: StateInternals | None = None
+    family: Family
+    rows: Array
+    state: Any
+
+    def keep(self, t: int) -> None:
+        """Keep the internals of the state after ``t`` updates."""
+        assert self.recorded is not None and self.family.internals is not None
+        found = self.family.internals(self.state, t, self._hp)
+        for kept, value in zip(self.recorded, found):
+            if kept is not None and value is not None:
+                kept[t, self.rows] = value
+
+    @property
+    def _hp(self) -> Any:
+        raise NotImplementedError
+
+
+class _Block(_Recorder):
     """One optimizer's rows (every start) and state, stepped by its family:
     the second-order methods and every method registered as a function pair."""
 
@@ -223,6 +268,10 @@ class _Block:
             self.grad = _block_gradient(i, n, grad, batches, perturb)
         self.hp = hp
         self.state = family.init(hp, starts.copy())
+
+    @property
+    def _hp(self) -> Any:
+        return self.hp
 
     def step(self, t: int) -> None:
         family, hp, state = self.family, self.hp, self.state
@@ -263,7 +312,7 @@ def _block_gradient(i, n, grad, batches, perturb):
     return block_grad
 
 
-class _Fused:
+class _Fused(_Recorder):
     """The rows of every optimizer of one fused family (the lecture's
     first-order rule), stepped as one block: state kept between chunks."""
 
@@ -293,15 +342,28 @@ class _Fused:
         if self.clip is not None or self.noise is not None:  # noise and clipping
             grad = self._perturbed(grad, count)
         family, c, state = self.family, self.c, self.state
-        if family.run is not None:
+        if family.run is not None and self.recorded is None:
             state, out = family.run(grad, state, first, count, c)
-        else:
+        elif family.run is not None:  # the same numbers, keeping the internals
+            state, out, kept = family.run(grad, state, first, count, c, keep=True)
+            assert self.recorded is not None
+            for into, values in zip(self.recorded, kept):
+                if into is not None and values is not None:
+                    into[first : first + count, self.rows] = values
+        else:  # update by update
             out = np.empty((count, len(state.theta), 2))
             for i in range(count):
                 state = family.update(grad(family.where(state, c)), state, first + i, c)
                 out[i] = state.theta
+                if self.recorded is not None:
+                    self.state = state
+                    self.keep(first + i)
         self.state = state
         return out
+
+    @property
+    def _hp(self) -> Any:
+        return self.c
 
     def _sampled(self, grad, count):
         """``grad`` with the minibatch rows' gradients taken on this chunk's
@@ -389,9 +451,27 @@ def trajectories(
     batches: Minibatches | None = None,
     hessian: Callable[[Array], Array] | None = None,
     perturb: Perturbations | None = None,
+    internals: Sequence[frozenset[str]] = (),
 ) -> list[Trajectory]:
-    """Run the optimizers and cut each row where its status was decided."""
+    """Run the optimizers and cut each row where its status was decided.
+
+    ``internals[i]`` names the kinds of :data:`optviz.optim.internals.KINDS`
+    to keep for optimizer ``i`` (each among
+    :func:`optviz.optim.methods.internal_kinds` of its ``hp``; none given:
+    none kept, the fused run at full speed); its trajectories hold them as
+    :attr:`Trajectory.internals`."""
     lo, hi = box
+    asked = [frozenset(internals[i]) if i < len(internals) else frozenset()
+             for i in range(len(rules))]  # fmt: skip
+    for i, kinds in enumerate(asked):
+        missing = kinds - optimizers.internal_kinds(rules[i])
+        if missing:
+            raise ValueError(
+                f"optimizer {i} ({labels[i]}) has no {', '.join(sorted(missing))}"
+            )
+    record = frozenset(
+        i for i, kinds in enumerate(asked) if kinds - internals_module.EVERY_METHOD
+    )
 
     def bad(theta: Array) -> Array:
         return ~np.all(np.isfinite(theta) & (theta >= lo) & (theta <= hi), axis=-1)
@@ -404,8 +484,8 @@ def trajectories(
         return done
 
     problem = second_order.Problem(f, grad, hessian) if hessian is not None else None
-    history, codes, code_at = _step(
-        grad, rules, starts, iterations, stopped, batches, problem, perturb
+    history, codes, code_at, recorded = _step(
+        grad, rules, starts, iterations, stopped, batches, problem, perturb, record
     )
     n = len(starts)
     out = []
@@ -416,6 +496,12 @@ def trajectories(
             t = _cut(f, grad, label, i, j, history[:, i, j], tolerance, bad, event)
             if rates is not None:
                 t = dataclasses.replace(t, lr=rates[: len(t.points)])
+            if asked[i]:
+                row = None
+                if recorded is not None:
+                    row = StateInternals(*(a[:, i * n + j] for a in recorded))
+                kept = internals_module.from_run(t.points, grad, asked[i], row)
+                t = dataclasses.replace(t, internals=kept)
             out.append(t)
     return out
 
