@@ -526,9 +526,7 @@ class FrameRanges:
             # The camera is a function of the frame's index alone.
             f, camera = frames[i], scene.camera(i)
             if cues:
-                from optviz.draw.captions import shown_on
-
-                words = shown_on(cues, i)
+                words = _shown_on(cues, i)
             # A held frame is written again, not redrawn.
             if (f, camera, words) != shown:
                 image = (
@@ -579,17 +577,26 @@ def write_video(
             # A player draws its own frames from the figure's layers, taken
             # before any frame is drawn.
             staged = [w for w in chosen if w.from_scene]
-            schedule = renderer.schedule() if staged or videos else []
+            captioned = scene.captions is not None and scene.captions.drawn
+            wanted = staged or videos or captioned
+            schedule = renderer.schedule() if wanted else []
             if staged:
                 shown = _stage(renderer, schedule)
                 for w in staged:
                     paths.append(w.scene(w.path(out_dir, stem), shown))
+            frames = timeline.sequence(schedule)
+            cues = _cues(scene, frames) if len(schedule) else ()
+            drawn = cues if captioned else ()
             # The stills and a stream's palette (the GIF's) are all the last
-            # frame, which holds every line: drawn once for them all.
+            # frame, which holds every line: drawn once for them all (with
+            # the captions the video's last frame shows).
             last = None
             if any(w.from_last_frame or w.wants_last_frame for w in chosen):
                 end = scene.camera(timeline.total_frames - 1)
                 last = renderer.frame(renderer.last, end)
+                words = _shown_on(drawn, len(frames) - 1)
+                if words:
+                    last = np.array(renderer.caption(words), copy=True)
             for w in chosen:
                 if w.from_last_frame:
                     assert last is not None
@@ -598,9 +605,6 @@ def write_video(
                 if progress is not None:  # nothing to count: all done
                     progress(timeline.total_frames, timeline.total_frames)
                 return paths
-            frames = timeline.sequence(schedule)
-            cues = _cues(scene, frames)
-            drawn = cues if scene.captions is not None and scene.captions.drawn else ()
             draw = FrameRanges(scene, frames, renderer, drawn)
             wants = any(writers.get(f).wants_last_frame for f in videos)
             written = encode_frames(
@@ -833,6 +837,14 @@ def _cues(scene: Scene, frames: Sequence[int | None]) -> tuple[Any, ...]:
     from optviz.draw.captions import cues
 
     return cues(scene.captions.items, frames, scene.timeline.fps)
+
+
+def _shown_on(cues: Sequence[Any], frame: int) -> tuple[str, ...]:
+    if not cues:
+        return ()
+    from optviz.draw.captions import shown_on
+
+    return shown_on(cues, frame)
 
 
 def write_subtitles(cues: Sequence[Any], fps: float, out_dir: Path, stem: str) -> Path:

@@ -419,6 +419,23 @@ def test_captions_are_drawn_in_exactly_the_frames_of_their_cue():
             assert rows.max() < half if top else rows.min() > half, i
         else:
             np.testing.assert_array_equal(a, b, err_msg=f"frame {i}")
+    # a piece of the video drawn on its own (--jobs) has the same captions
+    out = []
+    piece = pipeline.FrameRanges(captioned, frames, cues=(cue,))
+    piece(cue.first + 1, len(frames), lambda image: out.append(np.array(image)),
+          lambda: None)  # fmt: skip
+    piece.renderer.close()
+    for i, image in enumerate(out, cue.first + 1):
+        np.testing.assert_array_equal(image, with_captions[i], err_msg=f"frame {i}")
+    # and so do the stills of those frames (--frame K)
+    from optviz.draw.figure import stills
+
+    which = [cue.first - 1, cue.first, cue.stop - 1, cue.stop]
+    which = [k - captioned.timeline.intro_frames for k in which]
+    shown = stills(captioned, which, frames=True)
+    bare = stills(plain, which, frames=True)
+    drawn = [bool(np.any(a != b)) for a, b in zip(shown, bare)]
+    assert drawn == [False, True, True, False]
 
 
 @pytest.mark.render
@@ -440,3 +457,19 @@ def test_captions_draw_false_writes_the_vtt_but_draws_none(tmp_path, monkeypatch
     paths = pipeline.render(result, tmp_path)
     assert [text for _, _, text in read_vtt(tmp_path / "test.vtt")] == ["overshoot"]
     assert (tmp_path / "test.vtt") in paths
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("draw", [True, False])
+def test_the_png_still_shows_the_captions_of_the_videos_last_frame(tmp_path, draw):
+    from optviz.snapshot import load_png
+
+    c = config(captions={"draw": draw, "cues": [
+        {"at": 300, "text": "the end", "seconds": 60}]})  # fmt: skip
+    result = optviz.run(c)
+    (png,) = pipeline.render(result, tmp_path / "with", formats=["png"])
+    plain = dataclasses.replace(result, config=dataclasses.replace(c, captions=None))
+    (bare,) = pipeline.render(plain, tmp_path / "bare", formats=["png"])
+    differ = bool(np.any(load_png(png) != load_png(bare)))
+    assert differ is draw
+    assert not (tmp_path / "with" / "test.vtt").exists()  # no video, no subtitles
