@@ -473,3 +473,25 @@ def test_the_png_still_shows_the_captions_of_the_videos_last_frame(tmp_path, dra
     differ = bool(np.any(load_png(png) != load_png(bare)))
     assert differ is draw
     assert not (tmp_path / "with" / "test.vtt").exists()  # no video, no subtitles
+
+
+@pytest.mark.render
+def test_a_long_caption_is_wrapped_between_words_to_the_contours_width():
+    from optviz.draw.figure import Renderer
+
+    long = "a caption long enough to need two lines in a small frame " * 2
+    result = optviz.run(config(captions=[{"at": 1, "text": long.strip()}]))
+    renderer = Renderer(pipeline.scene(result))
+    try:
+        wrapped = renderer._wrapped(long.strip(), renderer.font_size * 1.1)
+        rows = wrapped.split("\n")
+        assert len(rows) >= 2 and " ".join(rows) == long.strip()
+        room = renderer.axes.get_window_extent().width * 0.9
+        probe = renderer.figure.text(0, 0, "", fontsize=renderer.font_size * 1.1)
+        for row in rows:
+            probe.set_text(row)
+            width = probe.get_window_extent(renderer.canvas.get_renderer()).width
+            assert width <= room, row
+        probe.remove()
+    finally:
+        renderer.close()

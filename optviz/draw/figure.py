@@ -409,6 +409,7 @@ class Renderer:
         self._legend_layer = self._capture_legend()
         self._trails = self._static  # static layer + lines up to _trails_at
         self._trails_at = 0
+        self._wraps: dict[str, str] = {}  # each caption's line, wrapped to fit
 
     # -- building the figure -----------------------------------------------
 
@@ -748,20 +749,14 @@ class Renderer:
         away from the legend), over
         the frame just drawn; the live pixel buffer, as :meth:`buffer`. The
         next frame's draw starts from the kept layers, which never hold it."""
-        import textwrap
-
         look = self.look.card
         ax = self.axes
         top = self._captions_on_top()
         size = self.font_size * 1.1
-        # Wrapped to the axes' width, at about 0.55 em a character.
-        room = ax.get_window_extent().width * 0.9
-        most = max(10, int(room / (0.55 * size * self.figure.dpi / 72)))
-        words = "\n".join(textwrap.fill(line, most) for line in lines)
         text = self.figure.text(  # not ax.text: a 3-D axes takes x, y, z
             0.5,
             0.97 if top else 0.03,
-            words,
+            "\n".join(self._wrapped(line, size) for line in lines),
             transform=ax.transAxes,
             ha="center",
             va="top" if top else "bottom",
@@ -777,6 +772,32 @@ class Renderer:
         finally:
             text.remove()
         return self.canvas.buffer_rgba()
+
+    def _wrapped(self, line: str, size: float) -> str:
+        """``line`` broken between words into lines that fit 90 % of the
+        contours' width at ``size`` points (measured once per line: a
+        caption stays on screen for many frames)."""
+        cache = self._wraps
+        if line not in cache:
+            renderer = self.canvas.get_renderer()
+            room = self.axes.get_window_extent().width * 0.9
+            probe = self.figure.text(0, 0, "", fontsize=size)
+            try:
+
+                def fits(words: str) -> bool:
+                    probe.set_text(words)
+                    return probe.get_window_extent(renderer).width <= room
+
+                rows: list[str] = []
+                for word in line.split():
+                    if rows and fits(f"{rows[-1]} {word}"):
+                        rows[-1] += f" {word}"
+                    else:
+                        rows.append(word)
+                cache[line] = "\n".join(rows)
+            finally:
+                probe.remove()
+        return cache[line]
 
     def _captions_on_top(self) -> bool:
         """Whether captions go at the top of the contours: where asked, or
