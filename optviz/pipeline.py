@@ -788,6 +788,8 @@ def captions(result: Result) -> Captions | None:
     spec = result.config.captions
     if spec is None:
         return None
+    if not result.trajectories:  # a scene made for its colours or legend alone
+        return Captions((), spec.draw, spec.position)
     c = result.config
     happened = events(result) if spec.events or _refers_to_events(spec) else ()
     last = max((t.stopped_at for t in result.trajectories if len(t.points)), default=0)
