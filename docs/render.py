@@ -58,6 +58,10 @@ THEMED = "classic_look"
 CAMERA = "camera_path"
 CAMERA_AT = (0.1, 0.5, 1.0)
 SLIDES = "slides_big_type"  # at its own size, 1280×720
+# The captions' still: this example's frame CAPTIONS_FRAME, at its own size,
+# with the captions its video shows there.
+CAPTIONS = "captions_and_events"
+CAPTIONS_FRAME = 20
 # The html player's picture: this config's page at frame PLAYER_FRAME, with
 # gd hidden and the cursor on adam's head (its readout showing).
 PLAYER = "2gd_gd+p_gd+np_adagrad_rmsprop+p_adam"
@@ -111,6 +115,8 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
     written.append(save(folder / "slides.png", last_frame(example(SLIDES)), True))
     tiles = internals_tiles()
     written.append(save(folder / INTERNALS_PICTURE, grid(tiles, len(tiles))))
+
+    written.append(save(folder / "captions.png", caption_still(), palette=True))
     return written
 
 
@@ -221,6 +227,16 @@ def map_tiles() -> list[np.ndarray]:
         shown = pipeline.map_picture(pipeline.run_map(config))
         tiles.append(picture(shown, size=TILE, dpi=TILE_DPI)[..., :3])
     return tiles
+
+
+def caption_still() -> np.ndarray:
+    """:data:`CAPTIONS`'s frame :data:`CAPTIONS_FRAME`, captions drawn."""
+    from optviz import api
+    from optviz.draw.figure import stills
+
+    result = api.run(api.load_config(example(CAPTIONS)))
+    (frame,) = stills(api.scene(result), [CAPTIONS_FRAME], frames=True)
+    return frame[..., :3]
 
 
 def last_frame(

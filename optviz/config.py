@@ -219,6 +219,46 @@ class Animation:
 
 
 @dataclass(frozen=True)
+class EventRef:
+    """A caption's ``at: {event: KIND, optimizer: LABEL}``: the first event of
+    that kind (:data:`optviz.optim.events.KINDS`) of that optimizer (None:
+    of any), found once the run is done."""
+
+    kind: str
+    optimizer: str | None = None
+
+
+@dataclass(frozen=True)
+class CaptionSpec:
+    """One entry of ``captions:``: ``text`` from iteration (or event) ``at``
+    for ``seconds``; ``path`` is its key path, for an error the run finds
+    (an event that never happens)."""
+
+    at: int | EventRef
+    text: str
+    seconds: float
+    path: str
+
+
+CAPTION_SECONDS = 3.0  # a caption's default time on screen
+# in the contours' axes; auto: the bottom, or the top when the legend is low
+CAPTION_POSITIONS = ("auto", "bottom", "top")
+
+
+@dataclass(frozen=True)
+class CaptionsSpec:
+    """The ``captions:`` block: timed captions, automatic event captions
+    (``events``), whether they are drawn in the frame (``draw``; the
+    ``.vtt`` subtitle file is written either way) and where."""
+
+    cues: tuple[CaptionSpec, ...] = ()
+    events: bool = False
+    draw: bool = True
+    position: str = "auto"
+    seconds: float = CAPTION_SECONDS
+
+
+@dataclass(frozen=True)
 class Config:
     source: str  # the file it came from, for messages
     stem: str  # names the outputs: <stem>.mp4, <stem>.gif
@@ -242,6 +282,8 @@ class Config:
     # lr: auto's choices (optimizer index, label, optviz.optim.tune.Choice),
     # once the pipeline has searched them
     tuned: tuple[tuple[int, str, Any], ...] = ()
+    # the captions: block (None: no captions, no .vtt, no events.csv)
+    captions: CaptionsSpec | None = None
 
 
 def load(path: str | Path) -> Config:
@@ -444,6 +486,27 @@ ANIMATION_KEYS = (
         active=False,
     ),
 )
+CAPTION_KEYS = (
+    Key(
+        "cues",
+        "[{at: ITERATION or {event: KIND, optimizer: LABEL}, text, seconds}]",
+        example=[{"at": 100, "text": "momentum overshoots"}],
+    ),
+    Key(
+        "events",
+        "captions of the run's events (a minimum reached, a run stopped), "
+        "and events.csv",
+        False,
+    ),
+    Key("draw", "draw the captions in the frame (the .vtt is written anyway)", True),
+    Key(
+        "position",
+        "where in the contours the captions go (auto: away from the legend)",
+        "auto",
+        choices=lambda: CAPTION_POSITIONS,
+    ),
+    Key("seconds", "a caption's default time on screen, 0.1 to 60", CAPTION_SECONDS),
+)
 TOP_KEYS = (
     Key(
         "title",
@@ -482,6 +545,13 @@ TOP_KEYS = (
         example="out/starter",
     ),
     Key("seed", "seeds minibatch shuffles and gradient noise", 0),
+    Key(
+        "captions",
+        "timed captions in the frame and as <name>.vtt beside the video; "
+        "a list of cues, or these keys",
+        children=CAPTION_KEYS,
+        active=False,
+    ),
     Key(
         "map",
         "optviz map: a basin map (a grid of starts) or a phase map (a grid "
@@ -622,6 +692,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         fit_view=fit_view,
         map=parse_map(top["map"], optimizers, iterations) if "map" in top else None,
         sweep=sweep,
+        captions=_captions_of(top, optimizers, iterations),
     )
 
 
@@ -1395,3 +1466,113 @@ def _starts(value: Any) -> tuple[tuple[float, float], ...]:
         x, y = pair(item, path, "an [x, y] point")
         starts.append((number(x, f"{path}[0]"), number(y, f"{path}[1]")))
     return tuple(starts)
+
+
+# ---------------------------------------------------------------------------
+# captions:
+
+
+MAX_CAPTIONS = 100
+MAX_CAPTION = 120  # characters of one caption: one line across the frame
+_CAPTION_KEYS = tuple(k.name for k in CAPTION_KEYS)
+_CUE_KEYS = ("at", "text", "seconds")
+_EVENT_KEYS = ("event", "optimizer")
+
+
+def _captions_of(
+    top: Mapping[str, Any], optimizers: tuple[OptimizerSpec, ...], iterations: int
+) -> CaptionsSpec | None:
+    """The ``captions:`` block of the config ``top`` (None: none)."""
+    if top.get("captions") is None:
+        return None
+    if "sweep" in top:
+        raise ConfigError(
+            "captions are for a video of one run; a sweep's grid and overlay "
+            "take none (drop 'captions' or 'sweep')",
+            path="captions",
+        )
+    return _captions(top["captions"], tuple(o.label for o in optimizers), iterations)
+
+
+def _captions(value: Any, labels: tuple[str, ...], iterations: int) -> CaptionsSpec:
+    """``captions:`` as a list of cues, or ``{cues: [...], events, draw,
+    position, seconds}``."""
+    path = "captions"
+    listed = isinstance(value, list)  # the cues alone: their path is captions[i]
+    if listed:
+        value = {"cues": value}
+    entry = mapping(value, path, "a list of cues, or {cues: [...], events: true}")
+    known_keys(entry, _CAPTION_KEYS, path)
+    default = CaptionsSpec()
+
+    def at(key: str) -> str:
+        return join_path(path, key)
+
+    seconds = number(entry.get("seconds", default.seconds), at("seconds"), 0.1, 60.0)
+    where = path if listed else at("cues")
+    items = []  # {events: true} alone has none
+    if "cues" in entry:
+        items = sized_list(
+            entry["cues"], where, "a list of cues {at, text, seconds}", "cue",
+            MAX_CAPTIONS,
+        )  # fmt: skip
+    cues = tuple(
+        _cue(item, f"{where}[{i}]", labels, iterations, seconds)
+        for i, item in enumerate(items)
+    )
+    return CaptionsSpec(
+        cues=cues,
+        events=_flag(entry.get("events", default.events), at("events")),
+        draw=_flag(entry.get("draw", default.draw), at("draw")),
+        position=choice(
+            entry.get("position", default.position), at("position"), CAPTION_POSITIONS
+        ),
+        seconds=seconds,
+    )
+
+
+def _cue(
+    value: Any, path: str, labels: tuple[str, ...], iterations: int, seconds: float
+) -> CaptionSpec:
+    """One cue ``{at, text, seconds}``; ``at`` an iteration from 0 to
+    ``iterations``, or ``{event: KIND, optimizer: LABEL}``."""
+    from optviz.optim.events import KINDS
+
+    entry = mapping(value, path, "a cue {at, text, seconds}")
+    known_keys(entry, _CUE_KEYS, path)
+    for key in ("at", "text"):
+        if key not in entry:
+            raise ConfigError(
+                f"missing required key {key!r} of a cue {{at, text, seconds}}",
+                path=path,
+            )
+    text = drawn_text(entry["text"], join_path(path, "text"), MAX_CAPTION)
+    if not text.strip():
+        raise ConfigError("must not be empty", path=join_path(path, "text"))
+    where = join_path(path, "at")
+    moment: int | EventRef
+    if isinstance(entry["at"], Mapping):
+        ref = mapping(entry["at"], where, "{event: KIND, optimizer: LABEL}")
+        known_keys(ref, _EVENT_KEYS, where)
+        if "event" not in ref:
+            raise ConfigError(
+                "missing required key 'event'; supported values are " + quoted(KINDS),
+                path=where,
+            )
+        kind = choice(ref["event"], join_path(where, "event"), KINDS)
+        label = None
+        if "optimizer" in ref:
+            label = ref["optimizer"]
+            if label not in labels:
+                choice(label, join_path(where, "optimizer"), labels)  # raises
+        moment = EventRef(kind, label)
+    elif isinstance(entry["at"], str):
+        raise ConfigError(
+            f"must be an iteration or {{event: KIND, optimizer: LABEL}}; got "
+            f"{show(entry['at'])}",
+            path=where,
+        )
+    else:
+        moment = integer(entry["at"], where, 0, iterations)
+    own = number(entry.get("seconds", seconds), join_path(path, "seconds"), 0.1, 60.0)
+    return CaptionSpec(moment, text, own, path)

@@ -43,12 +43,14 @@ import numpy as np
 from optviz import config as config_module
 from optviz import explore
 from optviz.config import Animation, Config
-from optviz.draw.scene import Backdrop, ColourScale, Scene
+from optviz.draw.scene import Backdrop, Caption, Captions, ColourScale, Scene
 from optviz.errors import ConfigError, OptvizError, RenderError
 from optviz.explore import MapSpec, SweepSpec
+from optviz.optim import events as run_events
 from optviz.optim import runner, second_order, stream, summary, window
 from optviz.optim import tune as tuner
-from optviz.output import trajectories_csv, watchdog, writers
+from optviz.output import subtitles, trajectories_csv, watchdog, writers
+from optviz.output.events_csv import write_events
 from optviz.output.maps_csv import write_map_csv
 from optviz.output.watchdog import die_with_parent
 from optviz.surfaces import Surface
@@ -391,6 +393,7 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         layout=animation.layout,
         timeline=animation.timeline,
         player=animation.html,
+        captions=captions(result),
     )
 
 
@@ -493,10 +496,17 @@ class FrameRanges:
     and the worker builds its own from the scene; a forked worker inherits
     the one already built."""
 
-    def __init__(self, scene: Scene, frames: Sequence[int | None], renderer=None):
+    def __init__(
+        self,
+        scene: Scene,
+        frames: Sequence[int | None],
+        renderer=None,
+        cues: Sequence[Any] = (),
+    ):
         self.scene = scene
         self.frames = list(frames)
         self.renderer = renderer
+        self.cues = tuple(cues)  # captions drawn in the frame (draw.captions.Cue)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "renderer": None}
@@ -514,14 +524,21 @@ class FrameRanges:
         shown: object = _NOTHING
         lines = scene.card_lines
         image: Any = None
+        cues = self.cues
+        words: tuple[str, ...] = ()
         for i in range(start, stop):
             # The camera is a function of the frame's index alone.
             f, camera = frames[i], scene.camera(i)
-            if (f, camera) != shown:  # a held frame is written again, not redrawn
+            if cues:
+                words = _shown_on(cues, i)
+            # A held frame is written again, not redrawn.
+            if (f, camera, words) != shown:
                 image = (
                     renderer.card(lines) if f is None else renderer.buffer(f, camera)
                 )
-                shown = (f, camera)
+                if words:
+                    image = renderer.caption(words)
+                shown = (f, camera, words)
             write(image)
             tick()
 
@@ -564,17 +581,26 @@ def write_video(
             # A player draws its own frames from the figure's layers, taken
             # before any frame is drawn.
             staged = [w for w in chosen if w.from_scene]
-            schedule = renderer.schedule() if staged or videos else []
+            captioned = scene.captions is not None and scene.captions.drawn
+            wanted = staged or videos or captioned
+            schedule = renderer.schedule() if wanted else []
             if staged:
                 shown = _stage(renderer, schedule)
                 for w in staged:
                     paths.append(w.scene(w.path(out_dir, stem), shown))
+            frames = timeline.sequence(schedule)
+            cues = _cues(scene, frames) if len(schedule) else ()
+            drawn = cues if captioned else ()
             # The stills and a stream's palette (the GIF's) are all the last
-            # frame, which holds every line: drawn once for them all.
+            # frame, which holds every line: drawn once for them all (with
+            # the captions the video's last frame shows).
             last = None
             if any(w.from_last_frame or w.wants_last_frame for w in chosen):
                 end = scene.camera(timeline.total_frames - 1)
                 last = renderer.frame(renderer.last, end)
+                words = _shown_on(drawn, len(frames) - 1)
+                if words:
+                    last = np.array(renderer.caption(words), copy=True)
             for w in chosen:
                 if w.from_last_frame:
                     assert last is not None
@@ -583,13 +609,14 @@ def write_video(
                 if progress is not None:  # nothing to count: all done
                     progress(timeline.total_frames, timeline.total_frames)
                 return paths
-            frames = timeline.sequence(schedule)
-            draw = FrameRanges(scene, frames, renderer)
+            draw = FrameRanges(scene, frames, renderer, drawn)
             wants = any(writers.get(f).wants_last_frame for f in videos)
             written = encode_frames(
                 draw, frames, renderer.size, timeline.fps, videos, out_dir, stem,
                 palette=last if wants else None, progress=progress, jobs=jobs,
             )  # fmt: skip
+            if scene.captions is not None:
+                written.append(write_subtitles(cues, timeline.fps, out_dir, stem))
             # The still last, as a video's files are listed in their format order.
             return [*written, *paths]
     except OverflowError as e:  # Agg: "Exceeded cell block limit" and the like
@@ -753,6 +780,101 @@ def surface_still(
 
 
 # ---------------------------------------------------------------------------
+# captions and events
+
+
+def events(result: Result) -> tuple[run_events.Event, ...]:
+    """What happened in ``result``'s runs (:func:`optviz.optim.events.events`:
+    a diverged run leaves the view the video shows)."""
+    view = (result.xlim, result.ylim)
+    return run_events.events(result.trajectories, result.surface.minima, view)
+
+
+def captions(result: Result) -> Captions | None:
+    """The captions of ``result``'s video (None: its config has none): the
+    config's cues, an event's at the iteration it happened, then with
+    ``events: true`` every event's own. A ConfigError (its key path) names a
+    cue whose event never happens, listing those that do, and one after the
+    last iteration any run reached."""
+    spec = result.config.captions
+    if spec is None:
+        return None
+    if not result.trajectories:  # a scene made for its colours or legend alone
+        return Captions((), spec.draw, spec.position)
+    c = result.config
+    happened = events(result) if spec.events or _refers_to_events(spec) else ()
+    last = max((t.stopped_at for t in result.trajectories if len(t.points)), default=0)
+    items = []
+    for cue in spec.cues:
+        if isinstance(cue.at, config_module.EventRef):
+            ref = cue.at
+            found = [
+                e
+                for e in happened
+                if e.kind == ref.kind and ref.optimizer in (None, e.label)
+            ]
+            if not found:
+                whose = f" of {ref.optimizer}" if ref.optimizer else ""
+                kinds = sorted({f"{e.kind} ({e.label})" for e in happened})
+                raise ConfigError(
+                    f"no event {ref.kind!r}{whose} happens in this run; those that "
+                    f"do: {', '.join(kinds) if kinds else 'none'}",
+                    path=f"{cue.path}.at",
+                    source=c.source,
+                )
+            at = found[0].iteration
+        else:
+            at = cue.at
+            if at > last:
+                raise ConfigError(
+                    f"iteration {at:,} is after the last one the video shows, "
+                    f"{last:,} (every run has stopped by then)",
+                    path=f"{cue.path}.at",
+                    source=c.source,
+                )
+        items.append(Caption(at, cue.text, cue.seconds))
+    if spec.events:
+        items += [Caption(e.iteration, e.text, spec.seconds) for e in happened]
+    return Captions(tuple(items), spec.draw, spec.position)
+
+
+def _refers_to_events(spec: config_module.CaptionsSpec) -> bool:
+    return any(isinstance(q.at, config_module.EventRef) for q in spec.cues)
+
+
+def _cues(scene: Scene, frames: Sequence[int | None]) -> tuple[Any, ...]:
+    """The frames of each of ``scene``'s captions in the video whose frame
+    ``i`` shows ``frames[i]`` (:mod:`optviz.draw.captions`)."""
+    if scene.captions is None or not scene.captions.items:
+        return ()
+    from optviz.draw.captions import cues
+
+    return cues(scene.captions.items, frames, scene.timeline.fps)
+
+
+def _shown_on(cues: Sequence[Any], frame: int) -> tuple[str, ...]:
+    if not cues:
+        return ()
+    from optviz.draw.captions import shown_on
+
+    return shown_on(cues, frame)
+
+
+def write_subtitles(cues: Sequence[Any], fps: float, out_dir: Path, stem: str) -> Path:
+    """``out_dir/<stem>.vtt``: each cue from its first frame's time to its
+    last frame's end."""
+    timed = [
+        subtitles.Cue(q.start_seconds(fps), q.end_seconds(fps), q.text) for q in cues
+    ]
+    return subtitles.write_vtt(timed, Path(out_dir) / f"{stem}.vtt")
+
+
+def write_events_csv(result: Result, output: str | Path | None = None) -> Path:
+    """``events.csv`` in the output folder."""
+    return write_events(events(result), output_dir(result, output) / "events.csv")
+
+
+# ---------------------------------------------------------------------------
 # a config's outputs
 
 
@@ -840,7 +962,11 @@ def write_outputs(
     progress: Progress | None = None,
 ) -> list[Path]:
     """The CSV, then what ``outputs`` asks for: the video, the stills."""
+    captions(result)  # a cue at an event that never happens: before any file
     paths = [write_csv(result, output)]
+    spec = result.config.captions
+    if spec is not None and spec.events:
+        paths.append(write_events_csv(result, output))
     if result.config.tuned and result.config.source:
         paths.append(write_tuned(result.config, output_dir(result, output)))
     formats = outputs.formats(result.config)

@@ -1297,3 +1297,101 @@ def test_adagrad_scaling__its_step_heads_at_the_minimum_and_the_gradient_not():
     assert np.all(step < 25), step
     assert np.all(step[3:] < 6), step
     assert np.all((gradient[:4] > 39) & (gradient[:4] < 65)), gradient[:4]
+
+
+# --- captions_and_events -----------------------------------------------------
+# "the caption 'momentum overshoots' appears as momentum passes the minimum at
+# (1, 3) and runs on past it; gd with ε = 0.115, above 2/λmax = 1/9, swings out
+# of the view and its event caption says it diverged; then the event captions
+# announce who reaches the minimum, momentum first, Adam next, plain gd long
+# after. The same captions are written as captions_and_events.vtt beside the
+# video (cue times from the frame schedule) and the events as events.csv."
+
+
+def captions_of(stem: str):
+    from optviz import pipeline
+
+    return pipeline.captions(run(stem))
+
+
+def test_captions_and_events__the_overshoot_caption_is_where_momentum_passes_it():
+    (cue,) = [q for q in run("captions_and_events").config.captions.cues
+              if q.text == "momentum overshoots"]  # fmt: skip
+    points = path("captions_and_events", "momentum")
+    target = minimum("captions_and_events")
+    along = target - points[0]
+    along /= np.linalg.norm(along)
+    beyond = (points - target) @ along  # > 0: past the minimum, seen from the start
+    passed = int(np.argmax(beyond > 0))
+    assert cue.at == passed  # the caption comes on as it passes
+    turn = passed + int(np.argmax(np.diff(beyond[passed:]) < 0))
+    assert beyond[turn] > 2  # runs on well past it (units of x and y)
+    (caption,) = [c for c in captions_of("captions_and_events").items
+                  if c.text == "momentum overshoots"]  # fmt: skip
+    assert caption.iteration == passed
+
+
+def test_captions_and_events__gd_above_two_over_lambda_max_diverges_and_says_so():
+    from optviz import pipeline
+    from optviz.optim import window
+
+    label = "gd, ε=0.115"
+    result = run("captions_and_events")
+    h = result.surface.hessian(np.array([[0.0, 0.0]]))[0]
+    top = np.linalg.eigvalsh(h).max()
+    assert 2 / top == pytest.approx(1 / 9)
+    lr = dict(result.config.optimizers[3].hyperparameters)["lr"]
+    assert result.config.optimizers[3].label == label and lr > 2 / top
+    t = trajectory("captions_and_events", label)
+    assert t.status is core.Status.DIVERGED
+    # it swings: across the valley and back, further every step
+    stiff = np.linalg.eigh(h)[1][:, -1]
+    across = (t.points - minimum("captions_and_events")) @ stiff
+    assert np.all(np.sign(across[1:20]) != np.sign(across[:19]))
+    assert np.all(np.abs(across[1:20]) > np.abs(across[:19]))
+    left = window.first_outside(t, result.xlim, result.ylim)
+    (event,) = [e for e in pipeline.events(result) if e.label == label]
+    assert (event.kind, event.iteration) == ("diverged", left)
+    texts = {c.text: c.iteration for c in captions_of("captions_and_events").items}
+    assert texts[f"{label} diverged"] == left
+    assert texts["ε = 0.115 > 2/λmax = 1/9: each step overshoots more"] == left
+
+
+def test_captions_and_events__momentum_first_adam_next_gd_long_after():
+    from optviz import pipeline
+
+    reached = [e for e in pipeline.events(run("captions_and_events"))
+               if e.kind == "reached"]  # fmt: skip
+    assert [e.label for e in reached] == ["momentum", "adam", "gd"]
+    momentum, adam, gd = (e.iteration for e in reached)
+    assert momentum < adam < gd and gd > 2 * adam
+    for e in reached:  # the iteration each path first comes within reach
+        assert e.iteration == reach(
+            path("captions_and_events", e.label), minimum("captions_and_events")
+        )
+    shown = [c.text for c in captions_of("captions_and_events").items]
+    for e in reached:
+        assert e.text in shown
+
+
+@pytest.mark.render
+def test_captions_and_events__vtt_and_events_csv_beside_the_video(tmp_path):
+    from optviz import pipeline
+
+    result = run("captions_and_events")
+    small = dataclasses.replace(
+        result.config.animation, size=(240, 180), dpi=30, formats=("mp4",)
+    )
+    result = dataclasses.replace(
+        result, config=dataclasses.replace(result.config, animation=small)
+    )
+    paths = pipeline.write_outputs(result, tmp_path)
+    names = {p.name for p in paths}
+    assert {"captions_and_events.mp4", "captions_and_events.vtt", "events.csv"} <= names
+    text = (tmp_path / "captions_and_events.vtt").read_text(encoding="utf-8")
+    from optviz.output.subtitles import escaped
+
+    for caption in captions_of("captions_and_events").items:
+        assert f"\n{escaped(caption.text)}\n" in text
+    rows = (tmp_path / "events.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + len(pipeline.events(result))

@@ -432,6 +432,7 @@ class Renderer:
         self._legend_layer = self._capture_legend()
         self._trails = self._static  # static layer + lines up to _trails_at
         self._trails_at = 0
+        self._wraps: dict[str, str] = {}  # each caption's line, wrapped to fit
 
     # -- building the figure -----------------------------------------------
 
@@ -768,6 +769,76 @@ class Renderer:
             return np.array(buffer, dtype=np.uint8, copy=True)
         finally:
             text.remove()
+
+    def caption(self, lines: Sequence[str]) -> memoryview:
+        """Draw ``lines`` (the captions on this frame) in a box at the
+        bottom or top of the contours (:attr:`Scene.captions`' position; auto:
+        away from the legend), over
+        the frame just drawn; the live pixel buffer, as :meth:`buffer`. The
+        next frame's draw starts from the kept layers, which never hold it."""
+        look = self.look.card
+        ax = self.axes
+        top = self._captions_on_top()
+        size = self.font_size * 1.1
+        text = self.figure.text(  # not ax.text: a 3-D axes takes x, y, z
+            0.5,
+            0.97 if top else 0.03,
+            "\n".join(self._wrapped(line, size) for line in lines),
+            transform=ax.transAxes,
+            ha="center",
+            va="top" if top else "bottom",
+            fontsize=size,
+            linespacing=1.4,
+            color=look["text"],
+            zorder=11,
+            bbox=dict(boxstyle="round,pad=0.5", facecolor=look["face"], alpha=0.88,
+                      edgecolor=look["edge"]),
+        )  # fmt: skip
+        try:
+            self.figure.draw_artist(text)
+        finally:
+            text.remove()
+        return self.canvas.buffer_rgba()
+
+    def _wrapped(self, line: str, size: float) -> str:
+        """``line`` broken between words into lines that fit 90 % of the
+        contours' width at ``size`` points (measured once per line: a
+        caption stays on screen for many frames)."""
+        cache = self._wraps
+        if line not in cache:
+            renderer = self.canvas.get_renderer()
+            room = self.axes.get_window_extent().width * 0.9
+            probe = self.figure.text(0, 0, "", fontsize=size)
+            try:
+
+                def fits(words: str) -> bool:
+                    probe.set_text(words)
+                    return probe.get_window_extent(renderer).width <= room
+
+                rows: list[str] = []
+                for word in line.split():
+                    if rows and fits(f"{rows[-1]} {word}"):
+                        rows[-1] += f" {word}"
+                    else:
+                        rows.append(word)
+                cache[line] = "\n".join(rows)
+            finally:
+                probe.remove()
+        return cache[line]
+
+    def _captions_on_top(self) -> bool:
+        """Whether captions go at the top of the contours: where asked, or
+        (``auto``) when the legend sits in the lower half of them."""
+        captions = self.scene.captions
+        position = captions.position if captions is not None else "auto"
+        if position != "auto":
+            return position == "top"
+        if self.legend is None:
+            return False
+        legend = self.legend.get_window_extent()
+        box = self.axes.get_window_extent()
+        inside = box.x0 <= (legend.x0 + legend.x1) / 2 <= box.x1
+        return inside and (legend.y0 + legend.y1) / 2 < (box.y0 + box.y1) / 2
 
     def _show_heads(self, k: int) -> None:
         ends = self._ends(k)
@@ -1108,11 +1179,41 @@ def stills(scene: Scene, which: Sequence[int | None], frames: bool = False) -> l
             else:
                 shot = (int(schedule[k]), scene.camera(timeline.intro_frames + k))
             shots.append(shot)
+        words = _still_captions(scene, renderer, which, frames)
         # In increasing order: each frame then draws only the lines' new part.
         order = sorted(range(len(which)), key=lambda i: shots[i][0])
         drawn: dict[int, np.ndarray] = {}
         for i in order:
             drawn[i] = np.array(renderer.frame(*shots[i]), copy=True)
+            if words[i]:  # on the frame just drawn, still in the buffer
+                drawn[i] = np.array(renderer.caption(words[i]), copy=True)
         return [drawn[i] for i in range(len(which))]
     finally:
         renderer.close()
+
+
+def _still_captions(
+    scene: Scene, renderer: Renderer, which: Sequence[int | None], frames: bool
+) -> list[tuple[str, ...]]:
+    """The captions on each still of :func:`stills`: those of its frame of
+    the video (the last: the video's last frame; an iteration: the first
+    frame that shows it)."""
+    captions = scene.captions
+    if captions is None or not captions.drawn or not captions.items:
+        return [() for _ in which]
+    from optviz.draw.captions import cues, shown_on
+
+    timeline = scene.timeline
+    sequence = timeline.sequence(renderer.schedule().tolist())
+    placed = cues(captions.items, sequence, timeline.fps)
+    motion = np.array([-1 if k is None else k for k in sequence])
+    out = []
+    for k in which:
+        if k is None:
+            index = len(sequence) - 1
+        elif frames:
+            index = timeline.intro_frames + k
+        else:
+            index = min(len(sequence) - 1, int(np.searchsorted(motion, k)))
+        out.append(shown_on(placed, index))
+    return out

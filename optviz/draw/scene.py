@@ -264,6 +264,27 @@ SCRUBBERS = ("frames", "iterations")
 
 
 @dataclass(frozen=True)
+class Caption:
+    """A line of text shown from the first frame that shows ``iteration``,
+    for ``seconds`` (:mod:`optviz.draw.captions` places it on the frames)."""
+
+    iteration: int
+    text: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Captions:
+    """A video's captions; ``drawn``: in the frame too (else only the
+    subtitle file has them), at the ``position`` ("bottom" or "top") of the
+    contours, or "auto": at the bottom unless the legend is there."""
+
+    items: tuple[Caption, ...] = ()
+    drawn: bool = True
+    position: str = "auto"
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything one figure draws.
 
@@ -293,6 +314,7 @@ class Scene:
     colour_scale: ColourScale | None = None
     counter: bool = True
     player: Player = field(default_factory=Player)
+    captions: Captions | None = None  # None: no captions, no subtitle file
 
     def camera(self, frame: int) -> Camera:
         """The 3-D view's camera on frame ``frame`` of the video (title card
