@@ -161,6 +161,12 @@ def test_each_chapter_is_its_config_alone_after_its_card(tmp_path, capsys):
         drift = [np.abs(c.astype(int) - cards[0]).mean() for c in cards]
         away = np.abs(cards[0].astype(int) - alone[0]).mean()
         assert max(drift) < 0.2 and away > 1.5, (drift, away)
+        # ... and the chapter's first frame around the box, which is in the
+        # middle: the top rows are the frame's (as H.264 keeps it), the
+        # middle ones are not
+        rows = np.abs(cards[0].astype(int) - alone[0]).mean(axis=(1, 2))
+        top, middle = rows[:12].mean(), rows[40:50].mean()
+        assert top < 2 < 5 < middle, (top, middle)
         at += card + len(alone)
     assert at == len(frames)
 
@@ -250,7 +256,7 @@ def test_a_bad_chapter_config_gives_its_own_error_inside(tmp_path, capsys):
     path = write_story(tmp_path, [{"config": "one.yaml"}, {"config": "broken.yaml"}])
     line = bad(tmp_path, capsys, path)
     assert f"{path}: story[1].config: {broken}: optimizers[0].method: " in line
-    assert "did you mean 'adam'?" in line
+    assert "'adamm' is not a valid value" in line and "did you mean 'adam'?" in line
 
 
 def test_chapters_of_another_size_or_rate_are_refused(tmp_path, capsys):
@@ -307,11 +313,11 @@ def test_a_sweep_is_no_chapter(tmp_path, capsys):
     assert "story[0].config: sweep.yaml is a sweep" in line
 
 
-@pytest.mark.parametrize("option", ["--still", "--no-video", "--html"])
+@pytest.mark.parametrize("option", ["--still", "--no-video", "--html", "--frame"])
 def test_options_for_configs_are_refused_for_a_story(tmp_path, capsys, option):
     write_config(tmp_path, "one")
     path = write_story(tmp_path, [{"config": "one.yaml"}])
-    line = bad(tmp_path, capsys, path, option)
+    line = bad(tmp_path, capsys, path, option, *(["0"] if option == "--frame" else []))
     assert (
         f"is a story, which writes one chaptered MP4; {option} is for configs" in line
     )
@@ -331,3 +337,65 @@ def test_validate_checks_every_chapter(tmp_path, capsys):
     assert out.strip() == (
         f"{path}: ok (story, 3 chapters, 6.4 s: Plain, Momentum: α = 0.9, Adam)"
     )
+
+
+@pytest.mark.render
+def test_the_check_before_the_rename_catches_a_chapter_a_frame_off(tmp_path, capsys):
+    """The check :func:`chapters.problem` runs on the joined file (a test of
+    the test above, which replaces it)."""
+    s = story.load(three_chapters(tmp_path))
+    video = story.render(s, tmp_path / "out")
+    right = [chapters.Mark(t, a, b) for t, a, b in story.schedule(s)]
+    assert chapters.problem(video, right, FPS, SIZE, s.total_frames) is None
+    off = [right[0], chapters.Mark(right[1].title, 22, 44), right[2]]
+    said = chapters.problem(video, off, FPS, SIZE, s.total_frames)
+    assert said and said.startswith("its chapters read back as 'Plain' 0-2.1 s;")
+    short = chapters.problem(video, right, FPS, SIZE, s.total_frames + 1)
+    assert short and "it holds 64 frames of 120×90 h264 yuv420p, not 65" in short
+
+
+@pytest.mark.render
+def test_a_story_among_configs_and_in_a_folder(tmp_path, capsys):
+    three_chapters(tmp_path)
+    lone = write_config(tmp_path / "more", "lone")
+    out = tmp_path / "out"
+    code, _, err = call(capsys, "run", tmp_path / "tale.yaml", lone, "-o", out, "-q")
+    assert code == 0, err
+    assert (out / "tale" / "tale.mp4").is_file() and (
+        out / "lone" / "lone.mp4"
+    ).is_file()
+    (tmp_path / "more" / "tale.yaml").write_text(
+        (tmp_path / "tale.yaml").read_text().replace("configs/", "../configs/")
+    )
+    code, _, err = call(capsys, "run", tmp_path / "more", "-o", tmp_path / "out2", "-q")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["lone", "tale"]
+    assert len(reported_chapters(tmp_path / "out2" / "tale" / "tale.mp4")) == 3
+
+
+def test_a_config_is_not_parsed_twice_to_tell_it_from_a_story(tmp_path, monkeypatch):
+    config = write_config(tmp_path, "one")
+    tale = write_story(tmp_path, [{"config": "one.yaml"}])
+    config.write_text("# a story of gd\n" + config.read_text())
+    parsed = []
+    real = story.read_yaml
+    monkeypatch.setattr(story, "read_yaml", lambda p: parsed.append(p) or real(p))
+    plain = write_config(tmp_path, "plain")
+    assert not story.is_story_file(plain) and parsed == []
+    assert not story.is_story_file(config) and parsed == [config]  # the word: parsed
+    assert story.is_story_file(tale)
+    assert not story.is_story_file(tmp_path / "gone.yaml")
+
+
+def test_the_readmes_story_is_a_story_with_every_key():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Stories\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    data = yaml.safe_load(block)
+    # where the demo is: its paths are relative to configs/examples/
+    s = story._parse(data, root / "configs" / "examples" / "readme.yaml")
+    assert [c.card_seconds for c in s.chapters] == [2, 3]
+    for key in (*story.STORY_KEYS, *story.CHAPTER_KEYS):
+        assert f"{key.name}:" in block, key.name
+    assert set(data) == {k.name for k in story.STORY_KEYS}
