@@ -25,6 +25,7 @@ The story writes ``<output>/<story file name>.mp4`` and nothing else.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -272,6 +273,7 @@ def render(
     dest = folder / f"{story.stem}.mp4"
     results = pipeline.run_all([c.config for c in story.chapters])  # shared rows once
     work = folder / f".{story.stem}.{os.getpid()}.story"
+    _sweep(folder, story.stem)
     shutil.rmtree(work, ignore_errors=True)  # a dead namesake's (pid reused)
     work.mkdir(parents=True)
     total, before = story.total_frames, 0
@@ -311,6 +313,18 @@ def render(
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _sweep(folder: Path, stem: str) -> None:
+    """Remove the pieces folders (``.<stem>.<pid>.story``) that a story
+    killed outright (SIGKILL) left in ``folder``; one whose process still
+    runs is another render's, and is left alone."""
+    from optviz.output.files import alive
+
+    for old in folder.glob(f".{glob.escape(stem)}.*.story"):
+        pid = old.name[len(stem) + 2 : -len(".story")]
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_card(

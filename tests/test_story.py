@@ -176,9 +176,17 @@ def test_a_broken_join_leaves_nothing_behind(tmp_path, monkeypatch):
     path = three_chapters(tmp_path)
     monkeypatch.setattr(chapters, "problem", lambda *a: "its chapters read back wrong")
     out = tmp_path / "out"
+    # what a story killed outright left, and one that still runs (ours)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (out / f".tale.{dead.pid}.story").mkdir(parents=True)
+    (out / f".tale.{dead.pid}.story" / "000-card.mp4").write_bytes(b"x")
+    running = out / ".tale.1.story"  # pid 1 runs
+    running.mkdir()
     with pytest.raises(RenderError, match=r"broken tale\.mp4: its chapters read back"):
         story.render(story.load(path), out)
-    assert list(out.iterdir()) == []  # no video, no part, no work folder
+    # no video, no part, no work folder, and the dead story's swept
+    assert list(out.iterdir()) == [running]
 
 
 def test_metadata_escapes_what_ffmetadata_reserves():
