@@ -124,9 +124,18 @@ def decoded(path: Path, size=SIZE) -> np.ndarray:
 @pytest.mark.render
 def test_a_story_mp4_has_the_chapters_ffmpeg_reports(tmp_path, capsys):
     path = three_chapters(tmp_path)
-    code, _, err = call(capsys, "run", path, "-o", tmp_path / "out", "-q")
+    code, out, err = call(capsys, "run", path, "-o", tmp_path / "out")
     assert code == 0, err
     video = tmp_path / "out" / "tale.mp4"
+    configs = tmp_path / "configs"
+    assert out.strip().splitlines() == [
+        "tale (story, 3 chapters):",
+        f"  1.    0.00 s to    2.10 s  Plain  ({configs}/one.yaml)",
+        f"  2.    2.10 s to    4.40 s  Momentum: α = 0.9  ({configs}/two.yaml)",
+        f"  3.    4.40 s to    6.40 s  Adam  ({configs}/three.yaml)",
+        f"wrote {video}",
+    ]
+    assert "tale: rendering 3 chapters" in err  # the progress bar
     # cards: 1 s, 1 s, 0.5 s; videos: 8 + 3 (hold 0.3 s), 8 + 5, 12 + 3 frames
     frames = [10 + 11, 10 + 13, 5 + 15]
     ends = np.cumsum(frames) / FPS
