@@ -147,6 +147,32 @@ def internals_tiles() -> list[np.ndarray]:
     return tiles
 
 
+    written.append(save(folder / "story.png", grid(story_tiles(), 2), palette=True))
+    return written
+
+
+STORY = "opt2_story"
+STORY_CHAPTER = 5  # the sixth: rmsprop+p in rmsprop's place
+
+
+def story_tiles() -> list[np.ndarray]:
+    """:data:`STORY`'s chapter :data:`STORY_CHAPTER`: its title card and
+    its last frame, at :data:`TILE`."""
+    from optviz import api, story
+    from optviz.draw.figure import Renderer
+
+    s = story.with_animation(story.load(example(STORY)), size=TILE, dpi=TILE_DPI)
+    (result,) = api.run_all([s.chapters[STORY_CHAPTER].config])
+    scene = api.scene(result)
+    card = story.card_image(scene, story.card_lines(s, STORY_CHAPTER))
+    renderer = Renderer(scene)
+    try:
+        last = renderer.frame(renderer.last)
+    finally:
+        renderer.close()
+    return [card[..., :3], last[..., :3]]
+
+
 def example(name: str) -> Path:
     return ROOT / "configs" / "examples" / f"{name}.yaml"
 

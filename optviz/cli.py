@@ -119,7 +119,10 @@ def run(
     """Run each CONFIG and write its video(s) and trajectories.csv.
 
     A CONFIG that is a folder stands for every *.yaml file in it, in name
-    order. Outputs go to the output folder: <name>.<format> for each of the
+    order. A CONFIG with a 'story:' list is a story: its chapters' configs
+    played one after another as one <name>.mp4 with a title card and a
+    chapter marker per chapter (see the README's Stories). Outputs go to the
+    output folder: <name>.<format> for each of the
     config's animation.formats (by default mp4 and gif; 'optviz list formats'
     shows them all) and trajectories.csv (one row per iteration per optimizer
     per start). At the
@@ -136,11 +139,26 @@ def run(
       optviz run my-config.yaml --no-video      # just the numbers
       optviz run my-config.yaml --no-video --still --frame 0 --frame 150
       optviz run my-config.yaml --html          # and <name>.html, the player
+      optviz run configs/examples/opt2_story.yaml   # one chaptered MP4
     """
     from optviz import pipeline
 
-    tasks = pipeline.plan(_expand(configs), output, frames, html)  # checked first
+    paths = _expand(configs)
+    stories = _stories(paths, output, no_video, still, html, frames)  # checked first
+    paths = tuple(p for p in paths if p not in stories)
+    tasks = pipeline.plan(paths, output, frames, html) if paths else []
+    if output and stories and len(tasks) == 1:  # one config among stories
+        tasks = [dataclasses.replace(tasks[0], folder=output / tasks[0].config.stem)]
     jobs = jobs or os.cpu_count() or 1
+    if tasks:
+        _run_configs(tasks, no_video, still, html, frames, jobs, quiet)
+    _run_stories(stories, jobs, quiet)
+
+
+def _run_configs(tasks, no_video, still, html, frames, jobs, quiet) -> None:
+    """``optviz run`` of the configs among its arguments."""
+    from optviz import pipeline
+
     workers = min(jobs, len(tasks))
     outputs = pipeline.Outputs(
         video=not no_video, still=still, frames=tuple(frames), jobs=1, html=html
@@ -185,6 +203,52 @@ def run(
                 paths = pipeline.write_outputs(result, task.folder, outputs, progress)
         if not quiet:
             _report(config, pipeline.report(result, outputs.video), paths)
+
+
+def _stories(paths, output, no_video, still, html, frames) -> dict:
+    """The stories among ``paths``, loaded (every chapter's config checked)
+    before anything runs, each with its folder: ``output`` for a lone
+    story, ``output/<story name>`` among several files."""
+    from optviz import story
+
+    found = [p for p in paths if story.is_story_file(p)]
+    if not found:
+        return {}
+    asked = [name for name, on in (("--no-video", no_video), ("--still", still),
+             ("--html", html), ("--frame", frames)) if on]  # fmt: skip
+    if asked:
+        raise ConfigError(
+            f"is a story, which writes one chaptered MP4; {asked[0]} is for "
+            "configs (run a chapter's config for it)",
+            source=str(found[0]),
+        )
+    loaded = {}
+    for p in found:
+        s = story.load(p)
+        folder = (output / s.stem if len(paths) > 1 else output) if output else None
+        loaded[p] = (s, folder)
+    return loaded
+
+
+def _run_stories(stories: dict, jobs: int, quiet: bool) -> None:
+    """Render each story: its chapters one after another, each video cut
+    into ``jobs`` pieces drawn at once."""
+    from optviz import story
+
+    for s, folder in stories.values():
+        if quiet:
+            path = story.render(s, folder, jobs=jobs)
+            continue
+        with click.progressbar(
+            length=s.total_frames,
+            label=f"{s.stem}: rendering {len(s.chapters)} chapters",
+            file=sys.stderr,
+            show_pos=True,
+            show_eta=False,
+            item_show_func=lambda left: left,
+        ) as bar:
+            path = story.render(s, folder, FrameProgress(bar), jobs=jobs)
+        click.echo(story.summary(s, path))
 
 
 def _report(config, table: str, paths) -> None:
@@ -282,7 +346,8 @@ def map_(config: Path, output: Path | None) -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(configs: tuple[Path, ...]) -> None:
-    """Check each CONFIG (or every *.yaml in a folder) without running anything.
+    """Check each CONFIG (or every *.yaml in a folder) without running anything
+    (a story: every chapter's config).
 
     Prints one line per valid config; the first problem ends the command with
     its file, key path and what is allowed.
@@ -291,9 +356,18 @@ def validate(configs: tuple[Path, ...]) -> None:
     Example:
       optviz validate configs/lecture/*.yaml
     """
-    from optviz import api
+    from optviz import api, story
 
     for path in _expand(configs):
+        if story.is_story_file(path):
+            s = story.load(path)
+            click.echo(
+                f"{path}: ok (story, {len(s.chapters)} chapters, "
+                f"{s.total_frames / s.fps:g} s: "
+                + ", ".join(c.title for c in s.chapters)
+                + ")"
+            )
+            continue
         config = api.load_config(path)
         names = ", ".join(o.label for o in config.optimizers)
         click.echo(

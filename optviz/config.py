@@ -634,6 +634,11 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
             "the config is empty; it needs at least 'surface' and 'optimizers'"
         )
     top = mapping(data, "", "the config")
+    if "story" in top:  # optviz.story reads it
+        raise ConfigError(
+            "is a story (a list of configs under 'story:'), not a config; "
+            "optviz run and optviz validate take it"
+        )
     _misplaced(top)
     known_keys(top, _TOP_KEYS, "")
     for key in ("surface", "optimizers"):

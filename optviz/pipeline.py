@@ -553,6 +553,7 @@ def write_video(
     stem: str,
     progress: Progress | None = None,
     jobs: int = 1,
+    renderer: Any = None,
 ) -> list[Path]:
     """``out_dir/<stem>.<format>`` for each of ``formats``; the paths.
 
@@ -566,6 +567,10 @@ def write_video(
     ``jobs`` > 1 cuts a long enough video into that many contiguous ranges of
     frames, drawn and encoded in worker processes and joined losslessly
     (:mod:`optviz.output.segments`); the frames are the same either way.
+
+    ``renderer``: a :class:`~optviz.draw.figure.Renderer` of ``scene``
+    already built (a story has drawn its chapter's title card with it),
+    used and closed here; default: one built here.
     """
     from optviz.draw.backdrop import house_style
     from optviz.draw.figure import Renderer
@@ -574,7 +579,7 @@ def write_video(
     timeline = scene.timeline
     chosen = [writers.get(f) for f in formats]
     videos = [w.name for w in chosen if not (w.from_last_frame or w.from_scene)]
-    renderer = Renderer(scene)
+    renderer = Renderer(scene) if renderer is None else renderer
     try:
         with house_style():  # once around the whole loop, not per frame
             paths = []

@@ -42,6 +42,8 @@ HEADER = """\
 # Run it:    optviz run {name}
 # A line starting with '#' is left out (its default, or an example to try);
 # optviz list shows the surfaces, methods, formats, panels, schedules and themes.
+# Several configs as one chaptered MP4: a story file, whose 'story:' lists them
+# (see "Stories" in the README).
 """
 
 

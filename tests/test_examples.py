@@ -18,14 +18,21 @@ import pytest
 import runs
 
 import optviz
-from optviz import api
+from optviz import api, story
 from optviz.config import load
 from optviz.optim import runner as core
 
-EXAMPLES = sorted(
+EVERY = sorted(
     (Path(__file__).resolve().parent.parent / "configs" / "examples").glob("*.yaml")
 )
-BY_STEM = {p.stem: p for p in EXAMPLES}
+# The stories (a list of configs each, drawn by their own tests) and the configs.
+STORIES = [p for p in EVERY if story.is_story_file(p)]
+EXAMPLES = [p for p in EVERY if p not in STORIES]
+BY_STEM = {p.stem: p for p in EVERY}
+
+
+def test_the_stories_are_found():
+    assert [p.stem for p in STORIES] == ["opt2_story"]
 
 
 @pytest.mark.render
@@ -43,7 +50,7 @@ def test_example_runs_and_draws(path, tmp_path):
 
 def test_the_readme_lists_every_example():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    for path in EXAMPLES:
+    for path in EVERY:
         assert path.name in readme or path.stem in readme, path.name
 
 
@@ -1395,3 +1402,82 @@ def test_captions_and_events__vtt_and_events_csv_beside_the_video(tmp_path):
         assert f"\n{escaped(caption.text)}\n" in text
     rows = (tmp_path / "events.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(pipeline.events(result))
+
+
+# --- opt2_story --------------------------------------------------------------
+# "seven chapters in the lecture's order, each after a 2 s title card that
+# names it and its optimizers; each chapter adds one optimizer to the one
+# before, except the sixth, which puts rmsprop+p in rmsprop's place; a
+# player's chapter menu (VLC, mpv) jumps to each card, and each chapter then
+# shows exactly the frames of its lecture video"
+
+
+@functools.cache
+def opt2_story() -> story.Story:
+    return story.load(BY_STEM["opt2_story"])
+
+
+def test_opt2_story__seven_chapters_in_the_lectures_order():
+    from lecture_claims import SEQUENCE
+
+    stems = [Path(c.config.source).stem for c in opt2_story().chapters]
+    assert stems == [f"2{name}" for name in SEQUENCE]
+
+
+def test_opt2_story__each_after_a_2_s_card_naming_it_and_its_optimizers():
+    s = opt2_story()
+    for i, chapter in enumerate(s.chapters):
+        assert chapter.card_seconds == 2 and chapter.card_frames == 2 * s.fps
+        lines = story.card_lines(s, i)
+        assert lines[1:3] == [f"Chapter {i + 1} of 7", chapter.title]
+        assert lines[-1] == ", ".join(o.label for o in chapter.config.optimizers)
+
+
+def test_opt2_story__the_second_chapter_starts_at_14_s_as_the_readme_says():
+    # the README's "Chapter #0:1: start 14.000000, end 28.000000"
+    s = opt2_story()
+    (_, start, end) = story.schedule(s)[1]
+    assert (start / s.fps, end / s.fps) == (14.0, 28.0)
+    assert s.total_frames == 2940 and s.total_frames / s.fps == 98
+
+
+def test_opt2_story__each_adds_one_optimizer_the_sixth_swaps_rmsprop_for_rmsprop_p():
+    chapters = opt2_story().chapters
+    labels = [[o.label for o in c.config.optimizers] for c in chapters]
+    assert labels[0] == ["gd"]
+    for k in range(1, 7):
+        before, now = labels[k - 1], labels[k]
+        if k == 5:  # the sixth
+            assert before[-1] == "rmsprop" and now == [*before[:-1], "rmsprop+p"]
+        else:
+            assert now[:-1] == before and now[-1] not in before
+    for chapter, names in zip(chapters, labels):  # its title names what it brings
+        assert names[-1] in chapter.title.lower(), chapter.title
+
+
+@pytest.mark.render
+def test_opt2_story__a_chapter_marker_at_each_card_then_its_videos_frames(tmp_path):
+    from test_story import decoded, reported_chapters
+
+    from optviz import pipeline
+
+    size = (160, 120)  # the story made small and short: the same schedule
+    s = story.with_animation(opt2_story(), size=size, dpi=20, frames=6, hold=0.2)
+    video = story.render(s, tmp_path)
+    fps, at = s.fps, 0
+    frames = decoded(video, size)
+    found = reported_chapters(video)
+    assert [t for t, _, _ in found] == [c.title for c in s.chapters]
+    results = pipeline.run_all([c.config for c in s.chapters])
+    for (_, start, end), chapter, result in zip(found, s.chapters, results):
+        length = chapter.card_frames + 6 + 6  # card, motion, hold
+        assert (
+            abs(start - at / fps) < 1 / fps and abs(end - (at + length) / fps) < 1 / fps
+        )
+        (alone,) = pipeline.write_video(
+            pipeline.scene(result), ["mp4"], tmp_path / "alone", f"{at}"
+        )
+        first = at + chapter.card_frames
+        assert np.array_equal(frames[first : at + length], decoded(alone, size))
+        at += length
+    assert at == len(frames)

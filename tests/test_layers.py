@@ -26,6 +26,7 @@ TOP = (
     "optviz.catalogue",
     "optviz.starter",
     "optviz.explore",
+    "optviz.story",
 )
 
 # layer → the modules it must not import (a name stands for it and its children)
@@ -107,6 +108,7 @@ def test_every_module_keeps_to_its_layer():
 CLI_CALLS = (
     "optviz.api",
     "optviz.pipeline",
+    "optviz.story",
     "optviz.snapshot",
     "optviz.catalogue",
     "optviz.starter",

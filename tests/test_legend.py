@@ -23,11 +23,15 @@ from optviz.draw.figure import Renderer
 from optviz.optim import runner as core
 from optviz.optim import summary
 from optviz.output.trajectories_csv import write_csv
+from optviz.story import is_story_file
 from optviz.surfaces import SURFACES
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURE = ROOT / "configs" / "lecture"
-CONFIGS = sorted((ROOT / "configs").glob("*/*.yaml"))
+# every config (a story, which only lists configs, is none)
+CONFIGS = [
+    p for p in sorted((ROOT / "configs").glob("*/*.yaml")) if not is_story_file(p)
+]
 BEALE = SURFACES["beale"]
 MAGENTA = (255, 0, 255)  # no optimizer's default colour
 
