@@ -115,8 +115,8 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
     written.append(save(folder / "slides.png", last_frame(example(SLIDES)), True))
     tiles = internals_tiles()
     written.append(save(folder / INTERNALS_PICTURE, grid(tiles, len(tiles))))
-
     written.append(save(folder / "captions.png", caption_still(), palette=True))
+    written.append(save(folder / "story.png", grid(story_tiles(), 2), palette=True))
     return written
 
 
@@ -145,10 +145,6 @@ def internals_tiles() -> list[np.ndarray]:
         (frame,) = stills(api.scene(result, animation), [k])
         tiles.append(frame[..., :3])
     return tiles
-
-
-    written.append(save(folder / "story.png", grid(story_tiles(), 2), palette=True))
-    return written
 
 
 STORY = "opt2_story"
