@@ -17,7 +17,6 @@ is missing; under CI (``CI`` set) they fail instead: CI installs both.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import browser
@@ -44,18 +43,6 @@ FULL = (
 TOLERANCE = 1.5
 PANEL_TOLERANCE = 2.0
 MOST_BYTES = 2_000_000
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    reason = browser.missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    opened = browser.Browser()
-    yield opened
-    opened.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ screenshot of variant j is optviz's own still of variant j.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -207,18 +206,6 @@ def test_the_page_holds_every_variant_and_the_contours_once(tmp_path):
 
 
 # -- in the browser --------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    reason = browser.missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    opened = browser.Browser()
-    yield opened
-    opened.close()
 
 
 def alone(config: config_module.Config, variant: int) -> api.Result:
