@@ -93,6 +93,47 @@ def main() -> None:
         for name, body in cases:
             peak, child, seconds = measure(body)
             print(f"{name:<58} {peak:9.0f} {child:14.0f} {seconds:8.1f}")
+        internals(tmp)
+
+
+def internals(tmp: str) -> None:
+    """What the internals kept cost a point: 2 starts × 500,000 iterations of
+    nesterov, with one kind more at a time, against the bytes a kind is
+    assumed to take (optviz.optim.budget.BYTES_PER_INTERNAL)."""
+    from optviz.optim import budget
+
+    points = 2 * 500_001
+    peaks = []
+    asked: list[str] = []
+    for kind in ("gradient", "velocity", "step", "lookahead", "scaling"):
+        asked.append(kind)
+        if kind == "scaling":  # nesterov has none: rmsprop with momentum
+            method = "{method: rmsprop, lr: 1.0e-4, momentum: 0.9, nesterov: true"
+        else:
+            method = "{method: nesterov, lr: 1.0e-4, momentum: 0.9"
+        config = f"{tmp}/internals-{len(asked)}.yaml"
+        with open(config, "w") as f:
+            f.write(
+                "surface: rosenbrock\n"
+                "starts: [[-1.2, 1], [-1, 1]]\n"
+                "iterations: 500000\n"
+                f"optimizers:\n  - {method}, internals: [{', '.join(asked)}]}}\n"
+            )
+        peak, _, _ = measure(
+            f"import optviz; optviz.run(optviz.load_config({config!r}))"
+        )
+        peaks.append((budget.internal_kinds_kept(asked), peak))
+    print(
+        f"\ninternals kept, {points:,} points (assumed: "
+        f"{budget.BYTES_PER_INTERNAL} bytes a kind a point):"
+    )
+    (n0, p0), *more = peaks
+    for n, peak in more:
+        per = (peak - p0) * (1 << 20) / (points * (n - n0))
+        print(
+            f"  {n} arrays a point: {peak:6.0f} MiB, {per:5.1f} bytes an array "
+            f"a point beyond the gradient's"
+        )
 
 
 if __name__ == "__main__":

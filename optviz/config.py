@@ -680,6 +680,7 @@ def _parse(data: Any, stem: str, base: Path) -> Config:
         explore.check_player(sweep)
     written = (top.get("animation") or {}).get("internals", ())
     optimizers = _internals(animation, optimizers, written)
+    _affordable_internals(iterations, optimizers, len(starts), bool(written))
     return Config(
         source="",
         stem=stem,
@@ -1054,6 +1055,32 @@ def _affordable(iterations: int, specs: tuple[OptimizerSpec, ...], starts: int) 
             "batches",
             path="iterations",
         )
+
+
+def _affordable_internals(
+    iterations: int, specs: tuple[OptimizerSpec, ...], starts: int, shared: bool
+) -> None:
+    """Refuse a run whose points with the internals they keep
+    (:data:`budget.BYTES_PER_INTERNAL` for each kind at each point) are
+    beyond :data:`MAX_MEMORY`."""
+    points = (iterations + 1) * starts
+    kept = [
+        (i, budget.internal_kinds_kept(spec.internals))
+        for i, spec in enumerate(specs)
+        if spec.internals
+    ]
+    extra = sum(points * n * budget.BYTES_PER_INTERNAL for _, n in kept)
+    total = points * len(specs) * budget.BYTES_PER_POINT + extra
+    if not kept or total <= MAX_MEMORY:
+        return
+    raise ConfigError(
+        f"the internals kept at every point of {iterations:,} iterations × "
+        f"{starts} starts for {len(kept)} optimizer{'s' * (len(kept) > 1)} take about "
+        f"{budget.size(extra)} beside the {budget.size(total - extra)} of the "
+        f"points, where a run may take {budget.size(MAX_MEMORY)}; ask for fewer "
+        "internals, iterations or starts",
+        path="animation.internals" if shared else f"optimizers[{kept[0][0]}].internals",
+    )
 
 
 def _rule(spec: OptimizerSpec) -> Any:

@@ -484,3 +484,30 @@ def test_view_both_draws_them_on_the_contours(tmp_path):
         assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
     finally:
         renderer.close()
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_internals_that_would_not_fit_in_memory_are_refused_where_asked(shared):
+    from optviz.config import MAX_MEMORY, parse
+    from optviz.optim import budget
+
+    kinds = ["gradient", "velocity", "step", "lookahead"]
+    arrays = budget.internal_kinds_kept(kinds)
+    assert arrays == 5
+    per_point = budget.BYTES_PER_POINT + arrays * budget.BYTES_PER_INTERNAL
+    fits = MAX_MEMORY // per_point - 1  # iterations: that many + 1 points
+    nesterov = {"method": "nesterov", "lr": 1e-4}
+    data = {"surface": "rosenbrock", "starts": [[-1.2, 1]], "iterations": fits}
+    if shared:
+        data |= {"optimizers": [nesterov], "animation": {"internals": kinds}}
+    else:
+        data |= {"optimizers": [{**nesterov, "internals": kinds}]}
+    assert parse(data).iterations == fits
+    without = {**data, "iterations": fits + 1, "optimizers": [nesterov]}
+    without.pop("animation", None)
+    assert parse(without).iterations == fits + 1  # the points alone fit
+    with pytest.raises(ConfigError) as info:
+        parse({**data, "iterations": fits + 1})
+    where = "animation.internals" if shared else "optimizers[0].internals"
+    assert str(info.value).startswith(f"<config>: {where}: the internals kept ")
+    assert "ask for fewer internals, iterations or starts" in str(info.value)

@@ -34,6 +34,16 @@ POINT = 12e-6  # one point kept: its loss, gradient norm and CSV row
 # loss and gradient norm, the temporaries that compute them, and its row of
 # CSV text, kept as a line for the configs that share the row (most of it).
 BYTES_PER_POINT = 500
+# One internal of one point (optviz.optim.internals): the (2,) float64 the
+# run records, the copy its trajectory keeps, and the temporaries; measured
+# at 51 to 57 bytes a kind (benchmarks/memory_bench.py).
+BYTES_PER_INTERNAL = 64
+
+
+def internal_kinds_kept(kinds: Sequence[str]) -> int:
+    """How many (2,) arrays a point keeps for the internals ``kinds``: one
+    a kind, and the look-ahead's gradient beside its point."""
+    return len(kinds) + ("lookahead" in kinds)
 
 
 @dataclass(frozen=True)
