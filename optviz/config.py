@@ -591,7 +591,8 @@ ENTRY_OPTIONS = (
         "internals",
         "drawn at its heads (2-D): a list of gradient, step (any method), "
         "velocity (momentum > 0), lookahead (Nesterov), scaling (adagrad, "
-        "rmsprop, adam); default: animation.internals",
+        "rmsprop, adam, adam_torch, adamw, radam, adamax); default: "
+        "animation.internals",
     ),
 )
 # The dpi a frame is drawn at follows its size (Animation.figure_dpi): below

@@ -15,7 +15,7 @@ from optviz.config import load
 from optviz.draw.figure import Renderer
 from optviz.draw.internals import round_down, scales
 from optviz.errors import ConfigError
-from optviz.optim import methods, runner
+from optviz.optim import lr_schedules, methods, runner
 from optviz.surfaces import SURFACES
 
 QUADRATIC = SURFACES["quadratic"]
@@ -69,6 +69,14 @@ def test_keeping_internals_leaves_every_point_as_it_was():
         ("adam", {"lr": 0.1}, {"gradient", "step", "scaling"}),
         ("newton", {}, {"gradient", "step"}),
         ("lion", {"lr": 0.1}, {"gradient", "step"}),
+        ("sgd", {"lr": 0.1}, {"gradient", "step"}),
+        ("sgd", {"lr": 0.1, "momentum": 0.9}, {"gradient", "step", "velocity"}),
+        ("adam_torch", {"lr": 0.1}, {"gradient", "step", "scaling"}),
+        ("adamw", {"lr": 0.1, "amsgrad": True}, {"gradient", "step", "scaling"}),
+        ("radam", {"lr": 0.1}, {"gradient", "step", "scaling"}),
+        ("adamax", {"lr": 0.1}, {"gradient", "step", "scaling"}),
+        ("nadam", {"lr": 0.1}, {"gradient", "step"}),
+        ("adadelta", {"lr": 0.1}, {"gradient", "step"}),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -123,6 +131,52 @@ def test_the_scaling_is_that_of_the_step_it_takes(name, hp, decay, gain):
         np.testing.assert_allclose(t.internals.scaling[k], factor, rtol=1e-12)
         np.testing.assert_allclose(t.internals.step[k], -factor * g, atol=1e-12)
     assert np.all(np.isnan(t.internals.scaling[-1]))
+
+
+@pytest.mark.parametrize("lr", [0.02, {"schedule": "cosine", "from": 0.02, "to": 0.002,
+                                       "steps": 20}])  # fmt: skip
+@pytest.mark.parametrize("dampening", [0.0, 0.3])
+def test_torch_sgds_velocity_is_the_displacement_its_buffer_carries(lr, dampening):
+    """v_k = −ε_k b_k, and the step from θ_k is μ v_k − ε(1 − τ)∇f(θ_k)
+    (ε of that step), tip to tail as for the lecture's momentum."""
+    if isinstance(lr, dict):
+        settings = {k: v for k, v in lr.items() if k != "schedule"}
+        lr = lr_schedules.make(lr["schedule"], settings)
+    hp = {"lr": lr, "momentum": 0.8, "dampening": dampening}
+    rule = methods.METHODS["sgd"].build(hp)
+    rates = methods.learning_rates(rule, 30)
+    (t,) = rows([("sgd", hp)], internals=[{"velocity", "step", "gradient"}])
+    i = t.internals
+    np.testing.assert_array_equal(i.velocity[0], [0.0, 0.0])
+    for k in range(1, len(t.points) - 1):
+        eps_k, eps_next = rates[k - 1], rates[k]
+        buffer = -i.velocity[k] / eps_k
+        want = -eps_next * (0.8 * buffer + (1 - dampening) * i.gradient[k])
+        np.testing.assert_allclose(i.step[k], want, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("name", "hp"),
+    [
+        ("adam_torch", {"lr": 0.1, "eps": 1e-3}),
+        ("adam_torch", {"lr": 0.1, "amsgrad": True}),
+        ("adamw", {"lr": 0.1, "weight_decay": 0.0}),
+        ("radam", {"lr": 0.1, "beta2": 0.9}),  # rectified from step 6 on
+        ("adamax", {"lr": 0.1}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_the_adam_kinds_scaling_is_the_factor_of_their_first_moment(name, hp):
+    """θ_{k+1} − θ_k = −scaling_k ⊙ m_{k+1}, with m the first moment
+    written out here: m ← β1 m + (1 − β1)∇f(θ_k)."""
+    (t,) = rows([(name, hp)], internals=[{"scaling", "step", "gradient"}])
+    i = t.internals
+    m = np.zeros(2)
+    for k in range(len(t.points) - 1):
+        m = 0.9 * m + 0.1 * i.gradient[k]
+        np.testing.assert_allclose(i.step[k], -i.scaling[k] * m, rtol=1e-9)
+    assert np.all(np.isnan(i.scaling[-1]))
+    assert not np.allclose(i.scaling[3], i.scaling[20])  # it adapts
 
 
 def test_adams_scaling_carries_its_bias_corrections():
@@ -360,7 +414,7 @@ iterations: 10
             "optimizers: [{method: momentum, lr: 0.1, internals: [scaling]}]",
             "optimizers[0].internals[0]",
             "has no scaling: it needs a per-coordinate scaling (adagrad, rmsprop, "
-            "adam)",
+            "adam, adam_torch, adamw, radam, adamax)",
         ),
         (
             "optimizers: [{method: gd, lr: 0.1, internals: velocity}]",

@@ -32,7 +32,8 @@ EVERY_METHOD = frozenset({"gradient", "step"})
 NEEDS = {
     "velocity": "a velocity (momentum > 0)",
     "lookahead": "a look-ahead point (Nesterov momentum)",
-    "scaling": "a per-coordinate scaling (adagrad, rmsprop, adam)",
+    "scaling": "a per-coordinate scaling (adagrad, rmsprop, adam, adam_torch, "
+    "adamw, radam, adamax)",
 }
 
 

@@ -216,6 +216,8 @@ def register(
     query: Callable[[Any, Any], np.ndarray] | None = None,
     summary: str | None = None,
     check: Callable[[Mapping[str, Any]], tuple[str, str] | None] | None = None,
+    kinds: Callable[[Any], frozenset[str]] | None = None,
+    internals: Callable[[Any, int, Any], Any] | None = None,
 ):
     """Add a method to :data:`METHODS` under ``name``.
 
@@ -225,6 +227,8 @@ def register(
     ``summary`` (default: the first line of ``update``'s docstring) is what
     ``optviz list`` prints. ``check(values)`` may refuse a combination of
     values (every hyperparameter's, defaults filled in) with ``(key, reason)``.
+    ``kinds`` and ``internals`` say what of the internals a video can draw the
+    pair's state holds (:class:`~optviz.optim.protocol.Family`).
     Returns the :class:`Method`.
 
     Without them, ``register`` decorates a factory of one of the package's
@@ -258,7 +262,9 @@ def register(
     if init is None or update is None:
         raise ValueError(f"{name}: a method needs both init and update")
     hp = _hyperparameter_type(name, hyperparameters)
-    FAMILIES[hp] = Family(init, update, query)
+    if (kinds is None) != (internals is None):
+        raise ValueError(f"{name}: a method's internals need both kinds and internals")
+    FAMILIES[hp] = Family(init, update, query, kinds=kinds, internals=internals)
     return add(hp, update.__doc__)
 
 
@@ -590,7 +596,26 @@ def _scheduled_update(g: Array, s: ScheduledState, t: int, hp: Scheduled):
     return ScheduledState(inner.theta, getattr(inner, "code", None), inner, t)
 
 
-FAMILIES[Scheduled] = Family(_scheduled_init, _scheduled_update, _scheduled_query)
+def _scheduled_kinds(hp: Scheduled) -> frozenset[str]:
+    return internal_kinds(hp.hp)
+
+
+def _scheduled_internals(s: ScheduledState, t: int, hp: Scheduled):
+    """The method's own internals after ``t`` updates, read with the values
+    of update ``t`` (of the first before any)."""
+    read = family_of(hp.hp).internals
+    if read is None:
+        return internals.StateInternals(None, None, None)
+    return read(s.inner, t, hp.at(max(t, 1)))
+
+
+FAMILIES[Scheduled] = Family(
+    _scheduled_init,
+    _scheduled_update,
+    _scheduled_query,
+    kinds=_scheduled_kinds,
+    internals=_scheduled_internals,
+)
 
 
 def learning_rates(hp: Any, count: int) -> Array | None:

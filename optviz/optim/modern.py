@@ -17,6 +17,13 @@ Where the lecture adds its small constant ν inside the square root (its
 torch too, excepted). ``adam`` stays the lecture's; ``adam_torch`` is
 ``torch.optim.Adam``. ``sgd``'s Nesterov is torch's, which differs from the
 lecture's ``nesterov`` (see :func:`sgd_update`).
+
+What a video can draw at the heads (:mod:`optviz.optim.internals`) beyond
+the gradient and the step: ``sgd`` with momentum has a velocity, the
+displacement −εb its buffer carries (the lecture's v, θ ← θ + v); the Adam
+kind (``adam_torch``, ``adamw``, ``radam``, ``adamax``) has a per-coordinate
+scaling, the factor its update applies to the first moment m. NAdam (whose
+step mixes g and m), Adadelta and Lion show the gradient and the step alone.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from optviz.optim.internals import EVERY_METHOD, StateInternals
 from optviz.optim.methods import Hyperparameter, register
 
 Array = np.ndarray
@@ -105,6 +113,15 @@ def sgd_update(g: Array, s: SGDState, t: int, hp: Any) -> SGDState:
     return SGDState(theta + (-hp.lr) * g, buf)
 
 
+def _with(kind: str, has: bool) -> frozenset[str]:
+    """What every method shows, and ``kind`` if the method ``has`` it."""
+    return EVERY_METHOD | {kind} if has else EVERY_METHOD
+
+
+def _scaling(factor: Any, theta: Array) -> StateInternals:
+    return StateInternals(None, None, np.broadcast_to(factor, theta.shape))
+
+
 def _nesterov_needs_momentum(values: Mapping[str, Any]) -> tuple[str, str] | None:
     if values["nesterov"] and (values["momentum"] <= 0 or values["dampening"] != 0):
         return ("nesterov", "nesterov: true needs momentum > 0 and dampening 0 "
@@ -128,6 +145,8 @@ register(
     init=sgd_init,
     update=sgd_update,
     check=_nesterov_needs_momentum,
+    kinds=lambda hp: _with("velocity", hp.momentum != 0),
+    internals=lambda s, t, hp: StateInternals(-hp.lr * s.buf, None, None),
     summary="SGD as torch.optim.SGD: b ← μb + (1 − τ)g (b = g at first); "
     "θ ← θ − εb; nesterov: θ ← θ − ε(g + μb) with g at θ, so its path is the "
     "lecture's look-ahead θ + αv, not the θ of the lecture's nesterov (which "
@@ -162,6 +181,20 @@ def _adam(g: Array, s: AdamState, t: int, hp: Any, decoupled: bool) -> AdamState
     return AdamState(theta + (-step) * m / denom, m, a, a_max)
 
 
+def adam_internals(s: AdamState, t: int, hp: Any) -> StateInternals:
+    """The factor update ``t`` applied to m, ε/(1 − β1ᵗ)/(√â + ν) (NaN
+    before the first)."""
+    if t < 1:
+        return _scaling(np.nan, s.theta)
+    a = s.a_max if hp.amsgrad else s.a
+    denom = np.sqrt(a) / (1 - hp.beta2**t) ** 0.5 + hp.eps
+    return _scaling(hp.lr / (1 - hp.beta1**t) / denom, s.theta)
+
+
+def _scales(hp: Any) -> frozenset[str]:
+    return _with("scaling", True)
+
+
 def adam_torch_update(g: Array, s: AdamState, t: int, hp: Any) -> AdamState:
     """Adam as torch.optim.Adam: θ ← θ − ε m̂/(√â + ν), ν outside the root."""
     return _adam(g, s, t, hp, decoupled=False)
@@ -175,6 +208,7 @@ def adamw_update(g: Array, s: AdamState, t: int, hp: Any) -> AdamState:
 register(
     "adam_torch", _lr(1e-3), BETA1, BETA2, EPS, L2, AMSGRAD,
     init=adam_init, update=adam_torch_update,
+    kinds=_scales, internals=adam_internals,
     summary="Adam as torch.optim.Adam: m ← β1m + (1 − β1)g; a ← β2a + (1 − β2)g⊙g; "
     "θ ← θ − ε m̂/(√â + ν), m̂ = m/(1 − β1ᵗ), â = a/(1 − β2ᵗ): ν outside the root "
     "(the lecture's adam: inside), weight_decay adds λθ to g, amsgrad: â from "
@@ -186,6 +220,7 @@ register(
                    "before the step", default=1e-2, low=0.0),
     AMSGRAD,
     init=adam_init, update=adamw_update,
+    kinds=_scales, internals=adam_internals,
     summary="AdamW (Loshchilov & Hutter) as torch.optim.AdamW: θ ← θ(1 − ελ), then "
     "adam_torch's step, ν outside the root (the decay not through the moments)",
 )  # fmt: skip
@@ -252,27 +287,53 @@ def radam_update(g: Array, s: MomentsState, t: int, hp: Any) -> MomentsState:
     bias1 = 1 - hp.beta1**t
     bias2 = 1 - hp.beta2**t
     m_hat = m / bias1
-    rho_inf = 2 / (1 - hp.beta2) - 1
-    rho_t = rho_inf - 2 * t * (hp.beta2**t) / bias2
-    if rho_t > 5.0:
+    rect = _rectification(t, hp.beta2)
+    if rect is not None:
         adaptive = (bias2**0.5) / (np.sqrt(a) + hp.eps)
-        rect = (
-            (rho_t - 4)
-            * (rho_t - 2)
-            * rho_inf
-            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-        ) ** 0.5
         return MomentsState(theta - m_hat * hp.lr * adaptive * rect, m, a)
     return MomentsState(theta - m_hat * hp.lr, m, a)
+
+
+def _rectification(t: int, beta2: float) -> float | None:
+    """RAdam's r_t, None while ρ_t ≤ 5 (no adaptive step yet)."""
+    bias2 = 1 - beta2**t
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * (beta2**t) / bias2
+    if rho_t <= 5.0:
+        return None
+    return (
+        (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+    ) ** 0.5
+
+
+def radam_internals(s: MomentsState, t: int, hp: Any) -> StateInternals:
+    """The factor update ``t`` applied to m: ε r_t √(1 − β2ᵗ)/(√a + ν)/(1 −
+    β1ᵗ), or ε/(1 − β1ᵗ) alike for both coordinates before ρ_t > 5."""
+    if t < 1:
+        return _scaling(np.nan, s.theta)
+    factor = hp.lr / (1 - hp.beta1**t)
+    rect = _rectification(t, hp.beta2)
+    if rect is None:
+        return _scaling(factor, s.theta)
+    adaptive = (1 - hp.beta2**t) ** 0.5 / (np.sqrt(s.a) + hp.eps)
+    return _scaling(factor * adaptive * rect, s.theta)
 
 
 register(
     "radam", _lr(1e-3), BETA1, BETA2, EPS, L2, DECOUPLED,
     init=moments_init, update=radam_update,
+    kinds=_scales, internals=radam_internals,
     summary="RAdam (Liu et al. 2020) as torch.optim.RAdam: θ ← θ − ε m̂·r_t·√(1 − "
     "β2ᵗ)/(√a + ν) once ρ_t > 5 (r_t the variance rectification), θ ← θ − ε m̂ "
     "before; ν outside the root",
 )  # fmt: skip
+
+
+def adamax_internals(s: MomentsState, t: int, hp: Any) -> StateInternals:
+    """The factor update ``t`` applied to m, ε/(1 − β1ᵗ)/u."""
+    if t < 1:
+        return _scaling(np.nan, s.theta)
+    return _scaling(hp.lr / (1 - hp.beta1**t) / s.a, s.theta)
 
 
 def adamax_update(g: Array, s: MomentsState, t: int, hp: Any) -> MomentsState:
@@ -290,6 +351,7 @@ register(
                    default=1e-8, low=0.0),
     L2,
     init=moments_init, update=adamax_update,
+    kinds=_scales, internals=adamax_internals,
     summary="Adamax (Kingma & Ba 2015) as torch.optim.Adamax: m ← β1m + (1 − β1)g; "
     "u ← max(β2u, |g| + ν); θ ← θ − ε/(1 − β1ᵗ)·m/u",
 )  # fmt: skip
