@@ -1,8 +1,13 @@
-"""Runs of the optimizer core for tests: one call from names to trajectories."""
+"""Runs of the optimizer core for tests: one call from names to trajectories,
+the runs of a folder's configs, and a small config to sweep."""
+
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
-from optviz import surfaces
+import optviz
+from optviz import api, surfaces
 from optviz.optim import runner as core
 from optviz.optim.methods import METHODS
 
@@ -24,3 +29,45 @@ def run(surface, specs, starts, iterations, tolerance=0.0, labels=None):
         core.divergence_box(s.xlim, s.ylim),
         hessian=s.hessian,
     )
+
+
+class ConfigRuns:
+    """The runs of configs by stem, as ``optviz run`` computes them, each run
+    once per session."""
+
+    def __init__(self, by_stem: Mapping[str, Path]):
+        self.by_stem = by_stem
+        self._runs: dict[str, api.Result] = {}
+
+    def run(self, stem: str) -> api.Result:
+        if stem not in self._runs:
+            self._runs[stem] = optviz.run(optviz.load_config(self.by_stem[stem]))
+        return self._runs[stem]
+
+    def trajectory(self, stem: str, label: str, start: int = 0) -> core.Trajectory:
+        """Optimizer ``label``'s run from start ``start`` (index into
+        ``starts``)."""
+        (t,) = [
+            t
+            for t in self.run(stem).trajectories
+            if t.label == label and t.start == start
+        ]
+        return t
+
+    def path(self, stem: str, label: str, start: int = 0) -> np.ndarray:
+        """The points (n + 1, 2) of optimizer ``label`` from start ``start``."""
+        return self.trajectory(stem, label, start).points
+
+
+# A small config for sweeps (tests/test_sweeps.py, tests/test_player_sweep.py).
+SWEEP_BASE = {
+    "title": "sweep",
+    "surface": {"name": "quadratic", "condition": 10, "angle": 30},
+    "starts": [[-2.5, 1.5]],
+    "iterations": 40,
+    "optimizers": [
+        {"label": "gd", "method": "gd", "lr": 0.1},
+        {"label": "adam", "method": "adam", "lr": 0.1},
+    ],
+    "animation": {"frames": 12, "fps": 10, "hold": 0, "size": [320, 240]},
+}

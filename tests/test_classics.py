@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import runs
 
 import optviz
-from optviz import api
 from optviz.cli import main
 from optviz.config import load
-from optviz.optim import runner as core
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSICS = sorted((ROOT / "configs" / "classics").glob("*.yaml"))
@@ -98,20 +97,8 @@ def test_every_classic_has_its_watch_sentence_tested():
 # --- helpers ---------------------------------------------------------------
 
 
-@functools.cache
-def run(stem: str) -> api.Result:
-    """The classic's run, as ``optviz run`` computes it (once per session)."""
-    return optviz.run(optviz.load_config(BY_STEM[stem]))
-
-
-def trajectory(stem: str, label: str) -> core.Trajectory:
-    (t,) = [t for t in run(stem).trajectories if t.label == label]
-    return t
-
-
-def path(stem: str, label: str) -> np.ndarray:
-    """The points (n + 1, 2) of optimizer ``label``."""
-    return trajectory(stem, label).points
+RUNS = runs.ConfigRuns(BY_STEM)
+run, trajectory, path = RUNS.run, RUNS.trajectory, RUNS.path
 
 
 def the_minimum(stem: str) -> np.ndarray:

@@ -64,21 +64,8 @@ def test_every_example_has_its_watch_sentence_tested():
 # --- helpers ---------------------------------------------------------------
 
 
-@functools.cache
-def run(stem: str) -> api.Result:
-    """The example's run, as ``optviz run`` computes it (once per session)."""
-    return optviz.run(optviz.load_config(BY_STEM[stem]))
-
-
-def trajectory(stem: str, label: str, start: int = 0) -> core.Trajectory:
-    """Optimizer ``label``'s run from start ``start`` (index into ``starts``)."""
-    (t,) = [t for t in run(stem).trajectories if t.label == label and t.start == start]
-    return t
-
-
-def path(stem: str, label: str, start: int = 0) -> np.ndarray:
-    """The points (n + 1, 2) of optimizer ``label`` from start ``start``."""
-    return trajectory(stem, label, start).points
+RUNS = runs.ConfigRuns(BY_STEM)
+run, trajectory, path = RUNS.run, RUNS.trajectory, RUNS.path
 
 
 def reach(points: np.ndarray, target, r: float = 0.05) -> int | None:

@@ -19,6 +19,7 @@ import browser
 import numpy as np
 import pytest
 import yaml
+from runs import SWEEP_BASE
 
 from optviz import api, pipeline
 from optviz import config as config_module
@@ -36,17 +37,7 @@ EXAMPLE = ROOT / "configs" / "examples" / "beale_lr_slider.yaml"
 TOLERANCE = 1.5
 MOST_BYTES = 2_000_000
 
-SMALL = {
-    "title": "sweep",
-    "surface": {"name": "quadratic", "condition": 10, "angle": 30},
-    "starts": [[-2.5, 1.5]],
-    "iterations": 40,
-    "optimizers": [
-        {"label": "gd", "method": "gd", "lr": 0.1},
-        {"label": "adam", "method": "adam", "lr": 0.1},
-    ],
-    "animation": {"frames": 12, "fps": 10, "hold": 0, "size": [480, 360]},
-}
+SMALL = {**SWEEP_BASE, "animation": {**SWEEP_BASE["animation"], "size": [480, 360]}}
 
 
 def small(tmp_path: Path | None = None, name: str = "s", **changes):

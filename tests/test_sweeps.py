@@ -7,22 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 from PIL import Image
+from runs import SWEEP_BASE
 
 from optviz import api, pipeline
 from optviz import config as config_module
 from optviz.errors import ConfigError
 
-BASE = {
-    "title": "sweep",
-    "surface": {"name": "quadratic", "condition": 10, "angle": 30},
-    "starts": [[-2.5, 1.5]],
-    "iterations": 40,
-    "optimizers": [
-        {"label": "gd", "method": "gd", "lr": 0.1},
-        {"label": "adam", "method": "adam", "lr": 0.1},
-    ],
-    "animation": {"frames": 12, "fps": 10, "hold": 0, "size": [320, 240]},
-}
+BASE = SWEEP_BASE
 
 
 def parse(**sweep):
