@@ -59,6 +59,13 @@ class ConfigRuns:
         return self.trajectory(stem, label, start).points
 
 
+def without_claim_tests(stems, names) -> list[str]:
+    """The ``stems`` without a test of their claims among ``names`` (a test
+    module's globals): one named ``test_<stem>__...``."""
+    tests = [n for n in names if n.startswith("test_") and "__" in n]
+    return [s for s in stems if not any(n.startswith(f"test_{s}__") for n in tests)]
+
+
 # A small config for sweeps (tests/test_sweeps.py, tests/test_player_sweep.py).
 SWEEP_BASE = {
     "title": "sweep",

@@ -56,9 +56,7 @@ def test_the_readme_lists_every_example():
 
 def test_every_example_has_its_watch_sentence_tested():
     """Each example has at least one claim test below (``test_<stem>__...``)."""
-    names = [n for n in globals() if n.startswith("test_") and "__" in n]
-    for stem in BY_STEM:
-        assert any(n.startswith(f"test_{stem}__") for n in names), stem
+    assert runs.without_claim_tests(BY_STEM, globals()) == []
 
 
 # --- helpers ---------------------------------------------------------------
