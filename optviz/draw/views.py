@@ -487,11 +487,17 @@ class View3D(View):
 
     def add_heads(self):
         ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
+        # A 3-D scatter drops its non-finite points when it is made, and their
+        # colours with them; a path that diverged ends outside the box (NaN),
+        # and the heads later moved with every point would index past the
+        # colours left. Made at finite places, then put where they are.
+        placed = np.where(np.isfinite(ends), ends, 0.0)
         self.heads = self.axes.scatter(
-            ends[:, 0], ends[:, 1], ends[:, 2], s=HEAD_SIZE**2,
+            placed[:, 0], placed[:, 1], placed[:, 2], s=HEAD_SIZE**2,
             c=[self.colours[t.optimizer] for t in self.trajectories] or None,
             edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
         )  # fmt: skip
+        self.heads._offsets3d = tuple(ends.T)
         return self.heads
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
