@@ -852,7 +852,7 @@ def _internals(
 ) -> tuple[OptimizerSpec, ...]:
     """Every optimizer without an ``internals:`` of its own given those of
     ``animation.internals`` it has; a kind no optimizer has is refused, as
-    are internals where they cannot be drawn (3-D alone, the html player)."""
+    are internals where they cannot be drawn (the html player)."""
     asked = animation.internals
     out = []
     for spec in optimizers:
@@ -871,11 +871,6 @@ def _internals(
     drawn = [i for i, s in enumerate(out) if s.internals]
     if drawn:
         where = "animation.internals" if asked else f"optimizers[{drawn[0]}].internals"
-        if animation.view == "3d":
-            raise ConfigError(
-                "internals are drawn on the 2-D view only (view: 2d or both)",
-                path=where,
-            )
         if "html" in animation.formats:
             raise ConfigError(
                 "the html player does not draw internals yet; drop html from "

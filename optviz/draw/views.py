@@ -457,6 +457,23 @@ class View3D(View):
         path[outside] = np.nan
         return path
 
+    def lift(self, points: np.ndarray, above: float = 0.0) -> np.ndarray:
+        """Points of the plane, (..., 2), on the surface: (..., 3) at the
+        height a path there is drawn at, raised by ``above`` times the box's
+        height; NaN where outside the box (as :meth:`path`)."""
+        p = np.asarray(points, dtype=float)
+        with np.errstate(all="ignore"):
+            z = self._height(np.asarray(self._surface.f(p), dtype=float))
+        (x0, x1), (y0, y1), (z0, z1) = self._box
+        slack = 0.01 * (z1 - z0)  # the drawn surface is a sample of f
+        x, y = p[..., 0], p[..., 1]
+        with np.errstate(invalid="ignore"):
+            outside = (x < x0) | (x > x1) | (y < y0) | (y > y1) | ~np.isfinite(z)
+            outside |= (z < z0 - slack) | (z > z1 + slack)
+        out = np.stack([x, y, z + above * (z1 - z0)], axis=-1)
+        out[outside] = np.nan
+        return out
+
     _paths: list[np.ndarray] | None = None  # each trajectory's path, by show_heads
 
     def add_lines(self) -> list:
