@@ -448,7 +448,7 @@ ANIMATION_KEYS = (
     Key("gradient_field", "arrows of −∇f under the contours (2-D)", _A.gradient_field),
     Key(
         "internals",
-        "drawn at every head whose optimizer has them (2-D): arrows of −∇f, "
+        "drawn at every head whose optimizer has them (2-D and 3-D): arrows of −∇f, "
         "the velocity v and the step, Nesterov's look-ahead point, an adaptive "
         "method's scaling ε/√(a + ν); an optimizer's own internals: wins",
         list(_A.internals),
@@ -589,7 +589,7 @@ ENTRY_OPTIONS = (
     ),
     (
         "internals",
-        "drawn at its heads (2-D): a list of gradient, step (any method), "
+        "drawn at its heads (2-D and 3-D): a list of gradient, step (any method), "
         "velocity (momentum > 0), lookahead (Nesterov), scaling (adagrad, "
         "rmsprop, adam); default: animation.internals",
     ),

@@ -489,6 +489,7 @@ def surface_height(view, xy):
 
 def lifted(view):
     """How far above the surface the internals float, in the z units."""
+    assert LIFT == 0.01  # as the README says: 1 % of the box's height
     (_, _), (_, _), (z0, z1) = view._box
     return LIFT * (z1 - z0)
 

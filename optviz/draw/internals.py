@@ -1,4 +1,6 @@
-"""Optimizer internals at the heads of the 2-D view, drawn to a stated scale.
+"""Optimizer internals at the heads, drawn to a stated scale: on the 2-D view
+(:class:`HeadInternals`) and lifted onto the surface of the 3-D view
+(:class:`HeadInternals3D`), to the same scales.
 
 A run asked for its internals carries them (:attr:`Trajectory.internals
 <optviz.optim.runner.Trajectory>`, :mod:`optviz.optim.internals`); at
@@ -140,7 +142,8 @@ def _number(x: float) -> str:
 
 class HeadInternals:
     """The internals of every run that has them, on one 2-D axes: one
-    collection per kind, moved to iteration k by :meth:`show`."""
+    collection per kind, moved to iteration k by :meth:`show` (the 3-D view's
+    are :class:`HeadInternals3D`)."""
 
     def __init__(
         self,
