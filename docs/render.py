@@ -82,6 +82,11 @@ INTERNALS = (
     ("adagrad_scaling", 2),
 )
 INTERNALS_PICTURE = "internals.png"
+# The internals on the surface: this example (view: both) at this iteration,
+# at this size.
+INTERNALS_3D = ("momentum_internals_3d", 2)
+INTERNALS_3D_PICTURE = "internals_3d.png"
+INTERNALS_3D_SIZE = (1000, 440)
 TILE = (600, 450)  # one picture of a grid, in pixels
 TILE_DPI = 75  # the video's 100 dpi at 800 pixels wide, scaled to 600
 
@@ -115,6 +120,7 @@ def render(folder: Path, browser: bool = True) -> list[Path]:
     written.append(save(folder / "slides.png", last_frame(example(SLIDES)), True))
     tiles = internals_tiles()
     written.append(save(folder / INTERNALS_PICTURE, grid(tiles, len(tiles))))
+    written.append(save(folder / INTERNALS_3D_PICTURE, internals_3d_still()))
     written.append(save(folder / "captions.png", caption_still(), palette=True))
     written.append(save(folder / "story.png", grid(story_tiles(), 2), palette=True))
     return written
@@ -145,6 +151,21 @@ def internals_tiles() -> list[np.ndarray]:
         (frame,) = stills(api.scene(result, animation), [k])
         tiles.append(frame[..., :3])
     return tiles
+
+
+def internals_3d_still() -> np.ndarray:
+    """:data:`INTERNALS_3D` at its iteration, at :data:`INTERNALS_3D_SIZE`:
+    the internals on the contours and, lifted onto it, on the surface."""
+    from optviz import api
+    from optviz.draw.figure import stills
+
+    name, k = INTERNALS_3D
+    result = api.run(api.load_config(example(name)))
+    animation = dataclasses.replace(
+        result.config.animation, size=INTERNALS_3D_SIZE, dpi=TILE_DPI
+    )
+    (frame,) = stills(api.scene(result, animation), [k])
+    return frame[..., :3]
 
 
 STORY = "opt2_story"

@@ -448,7 +448,7 @@ ANIMATION_KEYS = (
     Key("gradient_field", "arrows of −∇f under the contours (2-D)", _A.gradient_field),
     Key(
         "internals",
-        "drawn at every head whose optimizer has them (2-D): arrows of −∇f, "
+        "drawn at every head whose optimizer has them (2-D and 3-D): arrows of −∇f, "
         "the velocity v and the step, Nesterov's look-ahead point, an adaptive "
         "method's scaling ε/√(a + ν); an optimizer's own internals: wins",
         list(_A.internals),
@@ -589,7 +589,7 @@ ENTRY_OPTIONS = (
     ),
     (
         "internals",
-        "drawn at its heads (2-D): a list of gradient, step (any method), "
+        "drawn at its heads (2-D and 3-D): a list of gradient, step (any method), "
         "velocity (momentum > 0), lookahead (Nesterov), scaling (adagrad, "
         "rmsprop, adam, adam_torch, adamw, radam, adamax); default: "
         "animation.internals",
@@ -854,7 +854,7 @@ def _internals(
 ) -> tuple[OptimizerSpec, ...]:
     """Every optimizer without an ``internals:`` of its own given those of
     ``animation.internals`` it has; a kind no optimizer has is refused, as
-    are internals where they cannot be drawn (3-D alone, the html player)."""
+    are internals where they cannot be drawn (the html player)."""
     asked = animation.internals
     out = []
     for spec in optimizers:
@@ -873,11 +873,6 @@ def _internals(
     drawn = [i for i, s in enumerate(out) if s.internals]
     if drawn:
         where = "animation.internals" if asked else f"optimizers[{drawn[0]}].internals"
-        if animation.view == "3d":
-            raise ConfigError(
-                "internals are drawn on the 2-D view only (view: 2d or both)",
-                path=where,
-            )
         if "html" in animation.formats:
             raise ConfigError(
                 "the html player does not draw internals yet; drop html from "

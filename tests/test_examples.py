@@ -1213,6 +1213,78 @@ def test_momentum_internals__the_velocity_is_the_step_just_taken():
     assert np.all(v[0] == 0)
 
 
+# --- momentum_internals_3d -------------------------------------------------
+# "momentum runs through the dimple next to its start at its first step,
+# where gradient descent stops (gd's −∇f arrow, drawn × 0.2, is under 1 % of
+# the view's height from step 16 on), and its velocity arrow v carries it on
+# up the wall beyond, against its −∇f arrow, which points back down: three
+# steps uphill, from f = −0.14 to 2.47, the arrows climbing the surface with
+# it in 3-D. At each of the 17 steps of its first 40 where its loss rises, v
+# points uphill, against −∇f; it ends in a global minimum."
+
+CLIMB = "momentum_internals_3d"
+
+
+def uphill_against_the_gradient(t: core.Trajectory) -> np.ndarray:
+    """Per point: −∇f · v < 0, the velocity pointing up the slope."""
+    return np.sum(-t.internals.gradient * t.internals.velocity, axis=1) < 0
+
+
+def test_momentum_internals_3d__momentum_runs_through_the_dimple_where_gd_stops():
+    dimple = minimum(CLIMB, "local", near=(-1.7, 0.8))
+    momentum, gd = trajectory(CLIMB, "momentum"), trajectory(CLIMB, "gd")
+    assert reach(momentum.points, dimple, r=0.1) == 1
+    assert np.linalg.norm(momentum.points[2:] - dimple, axis=1).min() > 0.3
+    assert np.linalg.norm(gd.points[-1] - dimple) < 1e-6
+    scale = drawn_scales(CLIMB)
+    assert scale.gradient == 0.2
+    result = run(CLIMB)
+    height = abs(result.ylim[1] - result.ylim[0])
+    arrow = np.hypot(*gd.internals.gradient.T) * scale.gradient
+    small = arrow < 0.01 * height
+    assert np.all(small[16:]) and not small[15]
+
+
+def test_momentum_internals_3d__three_steps_up_the_wall_against_the_gradient():
+    t = trajectory(CLIMB, "momentum")
+    np.testing.assert_allclose(t.loss[[1, 4]], [-0.14, 2.47], atol=0.005)
+    assert np.all(np.diff(t.loss[1:5]) > 0) and t.loss[5] < t.loss[4]
+    assert np.all(uphill_against_the_gradient(t)[1:4])
+
+
+def test_momentum_internals_3d__at_each_rise_of_its_first_40_v_points_uphill():
+    t = trajectory(CLIMB, "momentum")
+    rises = np.flatnonzero(np.diff(t.loss[:41]) > 0)
+    assert len(rises) == 17
+    assert np.all(uphill_against_the_gradient(t)[rises])
+    assert reach(t.points[-1:], minimum(CLIMB, "global", near=(0.1, -0.7))) == 0
+
+
+@pytest.mark.render
+def test_momentum_internals_3d__the_arrows_climb_the_surface_with_it():
+    """On the 3-D half at step 2 (the head on the wall): momentum's v arrow
+    ends higher on the surface than it starts, its −∇f arrow lower."""
+    from optviz.draw.figure import Renderer
+
+    result = run(CLIMB)
+    small = dataclasses.replace(result.config.animation, size=(480, 240), dpi=40)
+    renderer = Renderer(api.scene(result, small))
+    try:
+        renderer.frame(2)
+        _, solid = renderer._internals
+        assert solid.axes is renderer.views[1].axes
+        runs = {kind: [t.label for t in solid._with[kind]] for kind in solid.arrows}
+        pieces = {
+            kind: {runs[kind][i]: p for i, p in solid.pieces[kind]}
+            for kind in ("velocity", "gradient")
+        }
+        v, down = pieces["velocity"]["momentum"], pieces["gradient"]["momentum"]
+        assert v[-1, 2] > v[0, 2]
+        assert down[-1, 2] < down[0, 2]
+    finally:
+        renderer.close()
+
+
 # --- nesterov_lookahead ----------------------------------------------------
 # "on each of its first three swings across the valley, Nesterov's look-ahead
 # point θ + αv lands on the far wall while the head is still on the near

@@ -13,7 +13,7 @@ from optviz import pipeline
 from optviz.cli import main
 from optviz.config import load
 from optviz.draw.figure import Renderer
-from optviz.draw.internals import round_down, scales
+from optviz.draw.internals import LIFT, round_down, scales
 from optviz.errors import ConfigError
 from optviz.optim import lr_schedules, methods, runner
 from optviz.surfaces import SURFACES
@@ -429,12 +429,6 @@ iterations: 10
             "(momentum > 0)",
         ),
         (
-            "optimizers: [{method: gd, lr: 0.1}]\n"
-            "animation: {internals: [step], view: 3d}",
-            "animation.internals",
-            "internals are drawn on the 2-D view only (view: 2d or both)",
-        ),
-        (
             "optimizers: [{method: gd, lr: 0.1, internals: [step]}]\n"
             "animation: {formats: [mp4, html]}",
             "optimizers[0].internals",
@@ -461,7 +455,7 @@ iterations: 10
     ],
     ids=[
         "typo", "velocity-on-gd", "lookahead-on-momentum", "scaling-on-momentum",
-        "not-a-list", "none-has-it", "3d", "html", "negative-scale", "scale-typo",
+        "not-a-list", "none-has-it", "html", "negative-scale", "scale-typo",
         "unknown-scale-key",
     ],
 )  # fmt: skip
@@ -523,19 +517,249 @@ def test_a_config_without_internals_shares_the_cached_rows(tmp_path):
     )
 
 
-@pytest.mark.render
-def test_view_both_draws_them_on_the_contours(tmp_path):
-    text = CONFIG.replace("size: [400, 300]", "size: [640, 300]\n      view: both")
+# -- on the surface in 3-D ---------------------------------------------------
+
+ARROWS = ("gradient", "velocity", "step", "lookahead_gradient")
+
+
+def renderer_of(tmp_path, text):
     result = optviz.run(load(write(tmp_path, text)))
-    renderer = Renderer(pipeline.scene(result))
+    return result, Renderer(pipeline.scene(result))
+
+
+@pytest.fixture(scope="module")
+def solid(tmp_path_factory):
+    text = CONFIG.replace("size: [400, 300]", "size: [400, 300]\n      view: 3d")
+    result, renderer = renderer_of(tmp_path_factory.mktemp("internals3d"), text)
+    yield result, renderer
+    renderer.close()
+
+
+def surface_height(view, xy):
+    """The height the 3-D view draws the surface at over ``xy`` (..., 2),
+    from f itself (the view's log heights of f − f*)."""
+    return view._height(view._surface.f(np.asarray(xy, dtype=float)))
+
+
+def lifted(view):
+    """How far above the surface the internals float, in the z units."""
+    assert LIFT == 0.01  # as the README says: 1 % of the box's height
+    (_, _), (_, _), (z0, z1) = view._box
+    return LIFT * (z1 - z0)
+
+
+def check_on_the_surface(drawing, k):
+    """Every piece drawn at iteration ``k`` is the 2-D drawing's geometry
+    (``drawing.drawn``: the same tails, vectors, scales) lifted onto the
+    surface, :data:`LIFT` above it; and every run whose kind is drawn in 2-D
+    is there (the quadratic's view holds all of them)."""
+    view = drawing.view
+    for kind, pieces in drawing.pieces.items():
+        tails, vectors = drawing.drawn(kind, k)
+        for i, piece in pieces:
+            assert np.isfinite(piece).all()
+            np.testing.assert_allclose(
+                piece[:, 2] - surface_height(view, piece[:, :2]),
+                lifted(view), rtol=1e-9, atol=1e-12,
+            )  # fmt: skip
+            tail, vector = tails[i], vectors[i]
+            xy = piece[:, :2]
+            if kind == "scaling":  # on the ellipse of those semi-axes
+                rim = ((xy - tail) / vector) ** 2
+                np.testing.assert_allclose(rim.sum(axis=1), 1.0, rtol=1e-9)
+            elif kind == "lookahead":
+                np.testing.assert_allclose(xy[0], tail)
+            else:  # from the tail, along the vector, not past its tip
+                np.testing.assert_allclose(xy[0], tail, atol=1e-12)
+                t = (xy - tail) @ vector / (vector @ vector)
+                np.testing.assert_allclose(xy, tail + t[:, None] * vector, atol=1e-12)
+                assert np.all(np.diff(t) > 0) and t[-1] <= 1 + 1e-12
+        shown = [
+            i
+            for i in range(len(tails))
+            if np.all(np.isfinite(vectors[i])) and np.any(vectors[i] != 0)
+        ]
+        assert sorted({i for i, _ in pieces}) == shown, kind
+    for kind in ARROWS:  # the heads' tips at the tail plus the vector
+        if kind not in drawing.tips:
+            continue
+        tails, vectors = drawing.drawn(kind, k)
+        for i, corners in drawing.tips[kind]:
+            np.testing.assert_allclose(corners[0, :2], tails[i] + vectors[i])
+            np.testing.assert_allclose(
+                corners[:, 2] - surface_height(view, corners[:, :2]),
+                lifted(view), rtol=1e-9, atol=1e-12,
+            )  # fmt: skip
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("k", [0, 3, 17, 30])
+def test_the_3d_internals_are_the_2d_ones_on_the_surface(solid, k):
+    _, renderer = solid
+    renderer.frame(k)
+    (drawing,) = renderer._internals
+    assert drawing.axes is renderer.views[0].axes
+    assert set(drawing.arrows) == set(DRAWN_KINDS)
+    check_on_the_surface(drawing, k)
+    # the same scales as the 2-D drawing's: the config's
+    _, vectors = drawing.drawn("gradient", k)
+    by = {t.label: t for t in renderer.trajectories}
+    gd = by["gd"]
+    np.testing.assert_allclose(vectors[0], -gd.internals.gradient[k] * 0.05)
+
+
+DRAWN_KINDS = (
+    "scaling", "lookahead_line", "velocity", "step", "gradient",
+    "lookahead_gradient", "lookahead",
+)  # fmt: skip
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("k", [0, 2, 12, 30])
+def test_the_3d_fast_path_draws_what_a_full_draw_draws(solid, k):
+    _, renderer = solid
+    fast = renderer.frame(k)
+    full = renderer.full_draw_frame(k)
+    assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
+
+
+@pytest.mark.render
+def test_the_3d_legend_states_the_same_scales(solid):
+    _, renderer = solid
+    names = [t.get_text() for t in renderer.legend.get_texts()]
+    for name in ("arrow −∇f × 0.05", "arrow next step × 2",
+                 "ellipse ε/√(a + ν) per axis × 3"):  # fmt: skip
+        assert name in names
+
+
+@pytest.mark.render
+def test_the_3d_internals_are_in_the_picture_at_the_heads(solid):
+    """A still with them differs from one without them, and where the heads
+    are: every head with internals has changed pixels within 25 px."""
+    _, renderer = solid
+    (drawing,) = renderer._internals
+    shown = renderer.frame(3)
+    for artist in drawing.artists:
+        artist.set_visible(False)
     try:
-        assert renderer.internals is not None
-        contours, solid = renderer.views
-        for artist in renderer.internals.artists:
-            assert artist.axes is contours.axes
-            assert artist.axes is not solid.axes
+        hidden = renderer.frame(3)
+    finally:
+        for artist in drawing.artists:
+            artist.set_visible(True)
+    changed = np.abs(shown.astype(int) - hidden.astype(int)).max(-1) > 40
+    assert changed.sum() > 100
+    rows, cols = np.nonzero(changed[::-1])  # pixels count up from the bottom
+    heads = renderer.views[0].pixels(renderer.positions(3))
+    for x, y in heads:
+        near = np.hypot(cols - x, rows - y) < 25
+        assert near.sum() > 10, (x, y)
+
+
+@pytest.mark.render
+def test_view_both_draws_them_on_both_halves_alike(tmp_path):
+    text = CONFIG.replace("size: [400, 300]", "size: [640, 300]\n      view: both")
+    _, renderer = renderer_of(tmp_path, text)
+    try:
+        contours, surface = renderer.views
+        flat, drawing = renderer._internals
+        assert renderer.internals is flat  # the legend's key
+        assert {a.axes for a in flat.artists} == {contours.axes}
+        assert {a.axes for a in drawing.artists} == {surface.axes}
         fast, full = renderer.frame(3), renderer.full_draw_frame(3)
         assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
+        check_on_the_surface(drawing, 3)
+        # the 2-D arrows as drawn (the quivers' own data) end where the 3-D
+        # ones do, seen from above
+        for kind in ARROWS:
+            q = flat.arrows[kind]
+            tips = np.asarray(q.get_offsets()) + np.column_stack([q.U, q.V])
+            for i, corners in drawing.tips[kind]:
+                np.testing.assert_allclose(corners[0, :2], tips[i])
+            for i, piece in drawing.pieces[kind]:
+                np.testing.assert_allclose(piece[0, :2], q.get_offsets()[i])
+        ring = np.asarray(flat.arrows["lookahead"].get_offsets())
+        ((i, centre),) = drawing.pieces["lookahead"]
+        np.testing.assert_allclose(centre[0, :2], ring[i])
+        # each half shows its own: hiding one half's changes only that half
+        for half, view in ((flat, contours), (drawing, surface)):
+            for artist in half.artists:
+                artist.set_visible(False)
+            try:
+                hidden = renderer.frame(3)
+            finally:
+                for artist in half.artists:
+                    artist.set_visible(True)
+            changed = np.abs(fast.astype(int) - hidden.astype(int)).max(-1) > 40
+            box = view.axes.get_window_extent()
+            cols = np.nonzero(changed)[1]
+            assert len(cols) > 30
+            assert box.x0 - 2 <= cols.min() and cols.max() <= box.x1 + 2
+    finally:
+        renderer.close()
+
+
+@pytest.mark.render
+def test_the_3d_internals_turn_with_a_moving_camera(tmp_path):
+    """Each frame projects them with its own camera, as the heads."""
+    from mpl_toolkits.mplot3d import proj3d
+
+    from optviz.draw.scene import Camera
+
+    text = CONFIG.replace(
+        "size: [400, 300]",
+        "size: [400, 300]\n      view: 3d\n      camera: {path: [{at: 0, "
+        "elevation: 60, azimuth: -90}, {at: 1, elevation: 15, azimuth: 0}]}",
+    )
+    _, renderer = renderer_of(tmp_path, text)
+    try:
+        (drawing,) = renderer._internals
+        (view,) = renderer.views
+        seen = []
+        for camera in (Camera(60, -90), Camera(15, 0)):
+            fast = renderer.frame(3, camera)
+            full = renderer.full_draw_frame(3, camera)
+            assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
+            renderer.frame(3, camera)
+            shafts = drawing.arrows["gradient"]
+            points = np.concatenate([p for _, p in drawing.pieces["gradient"]])
+            x, y, _ = proj3d.proj_transform(*points.T, view.axes.get_proj())
+            drawn = np.concatenate(shafts.get_segments())
+            np.testing.assert_allclose(drawn, np.column_stack([x, y]), atol=1e-12)
+            seen.append(drawn)
+        assert np.abs(seen[0] - seen[1]).max() > 1e-3  # it turned
+    finally:
+        renderer.close()
+
+
+@pytest.mark.render
+def test_what_leaves_the_box_is_cut_at_its_edge(tmp_path):
+    """Arrows drawn long enough to run out of the view end at its edge: no
+    non-finite point reaches matplotlib (a 3-D collection given NaN can fail
+    to draw), and what stays is drawn."""
+    text = CONFIG.replace("gradient: 0.05", "gradient: 5").replace(
+        "size: [400, 300]", "size: [400, 300]\n      view: 3d"
+    )
+    _, renderer = renderer_of(tmp_path, text)
+    try:
+        (drawing,) = renderer._internals
+        fast, full = renderer.frame(3), renderer.full_draw_frame(3)
+        assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
+        (x0, x1), (y0, y1), _ = drawing.view._box
+        cut = 0
+        for kind, pieces in drawing.pieces.items():
+            tails, vectors = drawing.drawn(kind, 3)
+            for i, piece in pieces:
+                assert np.isfinite(piece).all()
+                assert piece[:, 0].min() >= x0 and piece[:, 0].max() <= x1
+                assert piece[:, 1].min() >= y0 and piece[:, 1].max() <= y1
+                tip = tails[i] + vectors[i]
+                if kind == "gradient" and not (
+                    x0 <= tip[0] <= x1 and y0 <= tip[1] <= y1
+                ):
+                    cut += 1
+        assert cut >= 2  # gd's and adagrad's −∇f × 5 run out of the view
+        tipped = {i for i, _ in drawing.tips["gradient"]}
+        assert len(tipped) < len(drawing.pieces["gradient"])  # no tip outside
     finally:
         renderer.close()
 

@@ -382,6 +382,29 @@ def test_3d_paths_end_where_they_leave_the_box():
         r.close()
 
 
+@pytest.mark.parametrize("view", ["3d", "both"])
+def test_a_diverged_path_beside_others_draws_in_3d(view):
+    """A path that diverged ends one point outside the view, NaN in 3-D: its
+    head is hidden there, and the heads of the others (made before, when a
+    3-D scatter dropped that point and its colour) still draw."""
+    booth = SURFACES["booth"]
+    specs = [("gd", {"lr": 0.01}), ("gd", {"lr": 0.115})]
+    runs = run(booth, specs, [(-6.0, 6.0)], 150, labels=["gd", "gd fast"])
+    assert [t.status.name for t in runs] == ["MAX_ITER", "DIVERGED"]
+    r = scenes.renderer(
+        booth, runs, ["gd", "gd fast"], xlim=booth.xlim, ylim=booth.ylim,
+        animation=Animation(size=(480, 240), dpi=40, view=view),
+    )  # fmt: skip
+    try:
+        solid = r.views[-1]
+        heads = np.column_stack(solid.heads._offsets3d)
+        assert np.isfinite(heads[0]).all() and np.isnan(heads[1]).all()
+        assert len(solid.heads.get_facecolor()) == 2
+        assert rms(r.frame(r.last), r.full_draw_frame(r.last)) < 1
+    finally:
+        r.close()
+
+
 def test_3d_log_heights_bottom_out_on_the_drawn_surface(trajectories):
     """On log heights f − f* → 0 at the minimum: paths and the star stop at
     the lowest point of the mesh as drawn, not in a spike below it."""

@@ -41,7 +41,7 @@ from optviz.draw.backdrop import (
     optimizer_colours,
     styled,
 )
-from optviz.draw.internals import HeadInternals
+from optviz.draw.internals import HeadInternals, HeadInternals3D
 from optviz.draw.internals import scales as internal_scales
 from optviz.draw.scene import LEGEND_OUTSIDE as _LEGEND_OUTSIDE
 from optviz.draw.scene import (
@@ -332,22 +332,27 @@ class Renderer:
         }
         self._marker_kinds = [kind for kind in KEY if kind in shown]
         self._heads = [view.add_heads() for view in self.views]
-        # The optimizers' internals at the heads, on the 2-D view.
-        self.internals: HeadInternals | None = None
-        flat = [v for v in self.views if not isinstance(v, View3D)]
-        if flat and any(t.internals is not None for t in self.trajectories):
-            self.internals = HeadInternals(
-                flat[0].axes,
-                self.trajectories,
-                self.colours,
-                internal_scales(
-                    self.trajectories, xlim, ylim, scene.look.internal_scales
-                ),
-                dark=self.look.no_black,
+        # The optimizers' internals at the heads, on every view, to one set
+        # of scales (the legend's); the first view's name the legend's key.
+        self._internals: list[HeadInternals] = []
+        if any(t.internals is not None for t in self.trajectories):
+            scale = internal_scales(
+                self.trajectories, xlim, ylim, scene.look.internal_scales
             )
-        self._internal_artists = (
-            [] if self.internals is None else self.internals.artists
-        )
+            for view in self.views:
+                if isinstance(view, View3D):
+                    drawing: HeadInternals = HeadInternals3D(
+                        view, self.trajectories, self.colours, scale,
+                        dark=self.look.no_black,
+                    )  # fmt: skip
+                else:
+                    drawing = HeadInternals(
+                        view.axes, self.trajectories, self.colours, scale,
+                        dark=self.look.no_black,
+                    )  # fmt: skip
+                self._internals.append(drawing)
+        self.internals = self._internals[0] if self._internals else None
+        self._internal_artists = [a for i in self._internals for a in i.artists]
         # Above the top right corner of the views, whether one or two.
         counter_axes = self.views[-1].axes
         self.counter = counter_axes.set_title(_count(self.last), loc="right")
@@ -849,8 +854,8 @@ class Renderer:
         )
         for view in self.views:
             view.show_heads(ends, sizes)
-        if self.internals is not None:
-            self.internals.show(ends, self.trajectories)
+        for drawing in self._internals:
+            drawing.show(ends, self.trajectories)
         if self.scene.counter:
             self.counter.set_text(_count(k))
 

@@ -1,4 +1,6 @@
-"""Optimizer internals at the heads of the 2-D view, drawn to a stated scale.
+"""Optimizer internals at the heads, drawn to a stated scale: on the 2-D view
+(:class:`HeadInternals`) and lifted onto the surface of the 3-D view
+(:class:`HeadInternals3D`), to the same scales.
 
 A run asked for its internals carries them (:attr:`Trajectory.internals
 <optviz.optim.runner.Trajectory>`, :mod:`optviz.optim.internals`); at
@@ -140,7 +142,8 @@ def _number(x: float) -> str:
 
 class HeadInternals:
     """The internals of every run that has them, on one 2-D axes: one
-    collection per kind, moved to iteration k by :meth:`show`."""
+    collection per kind, moved to iteration k by :meth:`show` (the 3-D view's
+    are :class:`HeadInternals3D`)."""
 
     def __init__(
         self,
@@ -167,13 +170,21 @@ class HeadInternals:
             self._with[kind] = runs
             if not runs:
                 continue
-            artist = self._make(kind, runs, colours)
-            artist.set_zorder(_Z[kind])
-            self.artists.append(artist)
-            self.arrows[kind] = artist
+            made = self._make(kind, runs, colours)
+            self.arrows[kind] = made[0]
+            for n, artist in enumerate(made):  # an arrow's head over its shaft
+                artist.set_zorder(_Z[kind] + 0.01 * n)
+                self.artists.append(artist)
+        # The fast path draws them in this order, a full draw by zorder.
+        self.artists.sort(key=lambda artist: artist.get_zorder())
         self.show([len(t.points) - 1 for t in trajectories], trajectories)
 
-    def _make(self, kind: str, runs: list[Trajectory], colours: Sequence[str]):
+    def _make(
+        self, kind: str, runs: list[Trajectory], colours: Sequence[str]
+    ) -> tuple[Any, ...]:
+        return (self._make_one(kind, runs, colours),)
+
+    def _make_one(self, kind: str, runs: list[Trajectory], colours: Sequence[str]):
         n = len(runs)
         origin = np.zeros((n, 2))
         if kind == "scaling":
@@ -309,3 +320,169 @@ def _needs(kind: str) -> str:
     return {"lookahead_line": "lookahead", "lookahead_gradient": "lookahead"}.get(
         kind, kind
     )
+
+
+# -- on the surface in 3-D ---------------------------------------------------
+
+# What is drawn on the surface floats this share of the box's height above
+# it (the heads' path runs on it), so that the mesh does not cut it.
+LIFT = 0.01
+# Points along a shaft or a dotted line (it follows the surface), round an
+# ellipse.
+_ALONG = 12
+_ROUND = 48
+# An arrowhead: a triangle on the surface, as long as this share of the
+# view's shorter side (at most _HEAD_SHARE of its arrow) and as wide as the
+# 2-D arrows' heads for their length (quiver's 3.5 shaft widths to 4).
+_HEAD = 0.035
+_HEAD_SHARE = 0.4
+_HEAD_WIDTH = 3.5 / 8  # half the width, to the length
+
+
+class HeadInternals3D(HeadInternals):
+    """The same internals on a 3-D view, lying on the surface: each point
+    of the 2-D drawing (:meth:`HeadInternals.drawn`, the same stated scales)
+    lifted to the height the surface is drawn at there, :data:`LIFT` above
+    it. An arrow is a shaft sampled along its length (a
+    :class:`~mpl_toolkits.mplot3d.art3d.Line3DCollection` for all heads) and a
+    triangle at its tip (a ``Poly3DCollection``); the look-ahead rings a 3-D
+    scatter; the dotted lines and the ellipses, closed, polylines. Every
+    frame projects them with the camera of the frame, like the heads; what
+    leaves the box is cut off there, and a piece with a non-finite point is
+    dropped before matplotlib sees it."""
+
+    def __init__(
+        self,
+        view,
+        trajectories: Sequence[Trajectory],
+        colours: Sequence[str],
+        scales: Scales,
+        dark: bool = False,
+    ) -> None:
+        self.view = view
+        (x0, x1), (y0, y1), _ = view._box
+        self.span = min(abs(x1 - x0), abs(y1 - y0))
+        # What each kind drew at the last show: its pieces of polyline (n, 3)
+        # and, for arrows, the triangles of their heads (3, 3), each with
+        # the index of its run in the runs having the kind.
+        self.pieces: dict[str, list[tuple[int, np.ndarray]]] = {}
+        self.tips: dict[str, list[tuple[int, np.ndarray]]] = {}
+        self._colours: dict[str, np.ndarray] = {}
+        self._heads: dict[str, Any] = {}
+        super().__init__(view.axes, trajectories, colours, scales, dark)
+
+    def _make(
+        self, kind: str, runs: list[Trajectory], colours: Sequence[str]
+    ) -> tuple[Any, ...]:
+        from matplotlib import colors as mcolors
+        from matplotlib import patheffects
+        from mpl_toolkits.mplot3d.art3d import (  # type: ignore[import-untyped]
+            Line3DCollection,
+            Poly3DCollection,
+        )
+
+        own = mcolors.to_rgba_array([colours[t.optimizer] for t in runs])
+        if kind == "lookahead":
+            self._colours[kind] = own
+            # At finite places: a 3-D scatter drops the others when made.
+            ring = self.axes.scatter(
+                np.zeros(len(runs)), np.zeros(len(runs)), np.zeros(len(runs)),
+                s=_RING**2, facecolors="none", edgecolors=own, linewidths=1.6,
+                depthshade=False,
+            )  # fmt: skip
+            return (ring,)
+        if kind == "lookahead_line":
+            self._colours[kind] = own
+            line = Line3DCollection(
+                [], colors=own, linewidths=1.0, linestyles=(0, (1.5, 1.5))
+            )
+            return (self.axes.add_collection3d(line, autolim=False),)
+        if kind == "scaling":
+            line = Line3DCollection([], colors=self.colour["scaling"], linewidths=1.4)
+            return (self.axes.add_collection3d(line, autolim=False),)
+        colour = self.colour["gradient" if "gradient" in kind else kind]
+        # A white rim, as the 2-D arrows have, keeps them apart from the mesh.
+        rim = [patheffects.Stroke(linewidth=_SHAFT + 1.0, foreground="white"),
+               patheffects.Normal()]  # fmt: skip
+        shaft = Line3DCollection(
+            [], colors=colour, linewidths=_SHAFT, path_effects=rim,
+            capstyle="butt",
+        )  # fmt: skip
+        # No white edge on the head: it would cut across the shaft's end.
+        head = Poly3DCollection(
+            [], facecolors=colour, edgecolors=colour, linewidths=0.5
+        )
+        self._heads[kind] = self.axes.add_collection3d(head, autolim=False)
+        return (self.axes.add_collection3d(shaft, autolim=False), self._heads[kind])
+
+    def show(self, ends: Sequence[int], trajectories: Sequence[Trajectory]) -> None:
+        at = {id(t): n for t, n in zip(trajectories, ends)}
+        for kind, artist in self.arrows.items():
+            runs = self._with[kind]
+            tails, vectors = self._at(kind, [(t, at[id(t)]) for t in runs])
+            if kind == "lookahead":
+                points = self.view.lift(tails, LIFT)
+                keep = np.flatnonzero(np.isfinite(points).all(axis=1))
+                self.pieces[kind] = [(int(i), points[i : i + 1]) for i in keep]
+                artist._offsets3d = tuple(points[keep].T)
+                artist.set_edgecolors(self._colours[kind][keep])
+            elif kind == "scaling":
+                turn = np.linspace(0.0, 2 * np.pi, _ROUND + 1)
+                ring = np.column_stack((np.cos(turn), np.sin(turn)))
+                rims = tails[:, None, :] + vectors[:, None, :] * ring
+                self._lines(kind, artist, self.view.lift(rims, LIFT))
+            elif kind == "lookahead_line":
+                lines = self._along(tails, vectors)
+                lines[~np.any(vectors != 0, axis=1)] = np.nan  # no line: v = 0
+                self._lines(kind, artist, lines)
+            else:
+                self._arrows(kind, artist, tails, vectors)
+        if self.axes.M is not None:  # projected: drawn once before
+            for artist in self.artists:
+                artist.do_3d_projection()
+
+    def _along(self, tails: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """(runs, :data:`_ALONG`, 3): from each tail along its vector, on
+        the surface."""
+        t = np.linspace(0.0, 1.0, _ALONG)[None, :, None]
+        return self.view.lift(tails[:, None, :] + t * vectors[:, None, :], LIFT)
+
+    def _lines(self, kind: str, artist, polylines: np.ndarray) -> None:
+        """Set ``artist``'s lines to the finite pieces of ``polylines``
+        (runs, points, 3), each in its run's colour."""
+        pieces = [(i, p) for i, line in enumerate(polylines) for p in _finite(line)]
+        self.pieces[kind] = pieces
+        artist.set_segments([p for _, p in pieces])
+        if kind in self._colours:
+            artist.set_color(self._colours[kind][[i for i, _ in pieces]])
+
+    def _arrows(self, kind: str, shafts, tails, vectors) -> None:
+        """Arrows from ``tails`` along ``vectors`` (runs, 2): the shaft to
+        the base of the head, the head's tip at the tail plus the vector."""
+        length = np.hypot(vectors[:, 0], vectors[:, 1])
+        with np.errstate(all="ignore"):
+            unit = vectors / length[:, None]
+        head = np.minimum(_HEAD * self.span, _HEAD_SHARE * length)[:, None]
+        base = tails + vectors - head * unit
+        across = np.column_stack((-unit[:, 1], unit[:, 0])) * head * _HEAD_WIDTH
+        drawn = np.isfinite(length) & (length > 0)
+        lines = self._along(tails, base - tails)
+        lines[~drawn] = np.nan
+        self._lines(kind, shafts, lines)
+        corners = self.view.lift(
+            np.stack([tails + vectors, base + across, base - across], axis=1), LIFT
+        )
+        keep = drawn & np.isfinite(corners).all(axis=(1, 2))
+        self.tips[kind] = [(int(i), corners[i]) for i in np.flatnonzero(keep)]
+        self.arrowheads(kind).set_verts([c for _, c in self.tips[kind]])
+
+    def arrowheads(self, kind: str):
+        """The collection of the heads of the arrows of ``kind``."""
+        return self._heads[kind]
+
+
+def _finite(line: np.ndarray) -> list[np.ndarray]:
+    """The runs of at least two finite points of a polyline (n, 3)."""
+    ok = np.isfinite(line).all(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(int), [0]))))
+    return [line[a:b] for a, b in zip(edges[::2], edges[1::2]) if b - a >= 2]

@@ -457,6 +457,23 @@ class View3D(View):
         path[outside] = np.nan
         return path
 
+    def lift(self, points: np.ndarray, above: float = 0.0) -> np.ndarray:
+        """Points of the plane, (..., 2), on the surface: (..., 3) at the
+        height a path there is drawn at, raised by ``above`` times the box's
+        height; NaN where outside the box (as :meth:`path`)."""
+        p = np.asarray(points, dtype=float)
+        with np.errstate(all="ignore"):
+            z = self._height(np.asarray(self._surface.f(p), dtype=float))
+        (x0, x1), (y0, y1), (z0, z1) = self._box
+        slack = 0.01 * (z1 - z0)  # the drawn surface is a sample of f
+        x, y = p[..., 0], p[..., 1]
+        with np.errstate(invalid="ignore"):
+            outside = (x < x0) | (x > x1) | (y < y0) | (y > y1) | ~np.isfinite(z)
+            outside |= (z < z0 - slack) | (z > z1 + slack)
+        out = np.stack([x, y, z + above * (z1 - z0)], axis=-1)
+        out[outside] = np.nan
+        return out
+
     _paths: list[np.ndarray] | None = None  # each trajectory's path, by show_heads
 
     def add_lines(self) -> list:
@@ -487,11 +504,17 @@ class View3D(View):
 
     def add_heads(self):
         ends = np.array([self.path(t)[-1] for t in self.trajectories]).reshape(-1, 3)
+        # A 3-D scatter drops its non-finite points when it is made, and their
+        # colours with them; a path that diverged ends outside the box (NaN),
+        # and the heads later moved with every point would index past the
+        # colours left. Made at finite places, then put where they are.
+        placed = np.where(np.isfinite(ends), ends, 0.0)
         self.heads = self.axes.scatter(
-            ends[:, 0], ends[:, 1], ends[:, 2], s=HEAD_SIZE**2,
+            placed[:, 0], placed[:, 1], placed[:, 2], s=HEAD_SIZE**2,
             c=[self.colours[t.optimizer] for t in self.trajectories] or None,
             edgecolors="white", linewidths=1.2, zorder=7, depthshade=False,
         )  # fmt: skip
+        self.heads._offsets3d = tuple(ends.T)
         return self.heads
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
