@@ -439,6 +439,26 @@ def test_captions_are_drawn_in_exactly_the_frames_of_their_cue():
 
 
 @pytest.mark.render
+def test_a_player_shows_each_cue_from_its_start_to_its_end(tmp_path, mpv):
+    """mpv picks up ``<stem>.vtt`` beside the video by itself, and shows a
+    cue's text within its times and not before."""
+    c = config(captions={"cues": [{"at": 15, "text": "overshoot", "seconds": 1}]})
+    paths = pipeline.render(optviz.run(c), tmp_path)
+    video = tmp_path / "test.mp4"
+    assert video in paths
+    count = int(mpv(video, "${track-list/count}"))
+    subs = [
+        mpv(video, f"${{track-list/{i}/external-filename}}")
+        for i in range(count)
+        if mpv(video, f"${{track-list/{i}/type}}") == "sub"
+    ]
+    assert [Path(p).name for p in subs] == ["test.vtt"]
+    ((start, end, text),) = read_vtt(tmp_path / "test.vtt")
+    assert mpv(video, "${sub-text}", start=(start + end) / 2) == text
+    assert mpv(video, "${sub-text}", start=max(0.0, start - 0.25)) == ""
+
+
+@pytest.mark.render
 @pytest.mark.parametrize("drawn", [False, True])
 def test_captions_draw_false_writes_the_vtt_but_draws_none(tmp_path, monkeypatch,
                                                          drawn):  # fmt: skip

@@ -150,6 +150,22 @@ def test_a_story_mp4_has_the_chapters_ffmpeg_reports(tmp_path, capsys):
 
 
 @pytest.mark.render
+def test_a_player_lists_the_chapters_with_their_titles_and_times(tmp_path, mpv):
+    """What the README says mpv does with them: its chapter list is the
+    story's, each chapter at its card's first frame."""
+    path = three_chapters(tmp_path)
+    assert main(["run", str(path), "-o", str(tmp_path / "out"), "-q"]) == 0
+    video = tmp_path / "out" / "tale.mp4"
+    count = mpv(video, "${chapter-list/count}")
+    assert count == "3"
+    titles = [mpv(video, f"${{chapter-list/{i}/title}}") for i in range(3)]
+    assert titles == ["Plain", "Momentum: α = 0.9", "Adam"]
+    times = [float(mpv(video, f"${{=chapter-list/{i}/time}}")) for i in range(3)]
+    starts = np.concatenate([[0], np.cumsum([10 + 11, 10 + 13]) / FPS])
+    np.testing.assert_allclose(times, starts, atol=1 / FPS)
+
+
+@pytest.mark.render
 def test_each_chapter_is_its_config_alone_after_its_card(tmp_path, capsys):
     path = three_chapters(tmp_path)
     assert call(capsys, "run", path, "-o", tmp_path / "out", "-q")[0] == 0

@@ -7,8 +7,8 @@ concat demuxer with ``-c copy``, nothing re-encoded. The chapters come from
 an ffmetadata file given as a second input (``-map_chapters 1``), in a time
 base of one frame (``TIMEBASE=1/fps``), so each marker falls exactly on the
 first frame of its chapter. ffmpeg writes them as MP4 chapters (a QuickTime
-chapter track and a Nero ``chpl`` box), which VLC, mpv and QuickTime show
-as a chapter menu.
+chapter track and a Nero ``chpl`` box), which players read as their chapter
+list (``tests/test_story.py`` asks mpv for it).
 
 The joined file is written under a temporary name, checked (its frame count,
 and its chapters as the bundled ffmpeg reads them back) and only then renamed

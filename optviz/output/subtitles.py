@@ -1,6 +1,7 @@
 """A video's captions as a WebVTT subtitle file, ``<stem>.vtt`` beside it.
 
-Players (browsers' ``<track>``, VLC, mpv) show it over the video; its cue
+A player that opens subtitles beside a video shows it (``tests/test_captions.py``
+plays one with mpv); its cue
 times are the frames' own (first frame / fps to the frame after the last /
 fps), so a cue starts on the very frame that shows its caption drawn.
 """
