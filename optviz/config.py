@@ -852,7 +852,7 @@ def _internals(
 ) -> tuple[OptimizerSpec, ...]:
     """Every optimizer without an ``internals:`` of its own given those of
     ``animation.internals`` it has; a kind no optimizer has is refused, as
-    are internals where they cannot be drawn (3-D alone, the html player)."""
+    are internals where they cannot be drawn (3-D alone)."""
     asked = animation.internals
     out = []
     for spec in optimizers:
@@ -874,12 +874,6 @@ def _internals(
         if animation.view == "3d":
             raise ConfigError(
                 "internals are drawn on the 2-D view only (view: 2d or both)",
-                path=where,
-            )
-        if "html" in animation.formats:
-            raise ConfigError(
-                "the html player does not draw internals yet; drop html from "
-                "animation.formats (the video and the stills draw them)",
                 path=where,
             )
     return tuple(out)

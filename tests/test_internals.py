@@ -381,12 +381,6 @@ iterations: 10
             "internals are drawn on the 2-D view only (view: 2d or both)",
         ),
         (
-            "optimizers: [{method: gd, lr: 0.1, internals: [step]}]\n"
-            "animation: {formats: [mp4, html]}",
-            "optimizers[0].internals",
-            "the html player does not draw internals yet",
-        ),
-        (
             "optimizers: [{method: gd, lr: 0.1}]\n"
             "animation: {internals_scale: {gradient: -1}}",
             "animation.internals_scale.gradient",
@@ -407,7 +401,7 @@ iterations: 10
     ],
     ids=[
         "typo", "velocity-on-gd", "lookahead-on-momentum", "scaling-on-momentum",
-        "not-a-list", "none-has-it", "3d", "html", "negative-scale", "scale-typo",
+        "not-a-list", "none-has-it", "3d", "negative-scale", "scale-typo",
         "unknown-scale-key",
     ],
 )  # fmt: skip
