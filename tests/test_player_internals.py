@@ -13,7 +13,10 @@ log schedule, the late iterations are no frame's and the page drops most.
 
 from __future__ import annotations
 
+import json
+import re
 import textwrap
+from pathlib import Path
 
 import browser
 import numpy as np
@@ -29,6 +32,8 @@ from optviz.draw.stage import stage
 from optviz.snapshot import rms
 
 pytestmark = pytest.mark.render
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CONFIG = """\
 title: Internals in the player
@@ -225,3 +230,23 @@ def test_hiding_an_optimizer_hides_its_internals(made, visit):
     assert changed.sum() > 300
     visit.eval("i => window.optviz.toggle(i, true)", 1)
     np.testing.assert_array_equal(visit.canvas(), before)
+
+
+EXAMPLES = ("momentum_internals", "nesterov_lookahead", "adagrad_scaling")
+
+
+def test_the_example_pages_are_small(tmp_path):
+    # the README: under 250 KB each, 2.6 to 5 KB of that the internals
+    for stem in EXAMPLES:
+        config = api.load_config(ROOT / "configs" / "examples" / f"{stem}.yaml")
+        assert config.animation.internals or any(o.internals for o in config.optimizers)
+        scene = pipeline.scene(api.run(config))
+        (path,) = pipeline.write_video(scene, ["html"], tmp_path, stem)
+        text = path.read_text(encoding="utf-8")
+        data = re.search(r'id="optviz-data">(.*?)</script>', text, re.S)
+        runs = json.loads(data.group(1))["runs"]
+        compact = sum(
+            len(json.dumps(r.get("internals", {}), separators=(",", ":"))) for r in runs
+        )
+        assert path.stat().st_size < 250_000, stem
+        assert 2_600 <= compact <= 5_100, (stem, compact)
