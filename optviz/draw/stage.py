@@ -474,9 +474,9 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
     for t, line in zip(renderer.trajectories, view.lines):
         last = len(t.points) - 1
         shown = np.minimum(schedule, last)
-        drawn = _drawn(renderer, t)
-        moving, breaks = _moving(view, t.points, drawn, marks)
-        kept = decimate(moving, tol, np.concatenate([shown, breaks]))
+        held = _drawn(renderer, t)
+        moving, breaks = _moving(view, t.points, held, marks)
+        kept = decimate(moving, tol, np.concatenate([shown, breaks]).tolist())
         runs.append(
             Run(
                 optimizer=t.optimizer,
@@ -488,7 +488,7 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
                 width=line.get_linewidth() * px_per_pt,
                 status=t.status.value,
                 iterations=t.stopped_at,
-                internals={name: values[kept] for name, values in drawn.items()},
+                internals={name: values[kept] for name, values in held.items()},
             )
         )
 
