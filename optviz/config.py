@@ -853,8 +853,7 @@ def _internals(
     animation: Animation, optimizers: tuple[OptimizerSpec, ...], written: Any
 ) -> tuple[OptimizerSpec, ...]:
     """Every optimizer without an ``internals:`` of its own given those of
-    ``animation.internals`` it has; a kind no optimizer has is refused, as
-    are internals where they cannot be drawn (the html player)."""
+    ``animation.internals`` it has; a kind no optimizer has is refused."""
     asked = animation.internals
     out = []
     for spec in optimizers:
@@ -869,15 +868,6 @@ def _internals(
             raise ConfigError(
                 f"no optimizer of this config has a {name}: it needs {NEEDS[name]}",
                 path=f"animation.internals[{list(written).index(name)}]",
-            )
-    drawn = [i for i, s in enumerate(out) if s.internals]
-    if drawn:
-        where = "animation.internals" if asked else f"optimizers[{drawn[0]}].internals"
-        if "html" in animation.formats:
-            raise ConfigError(
-                "the html player does not draw internals yet; drop html from "
-                "animation.formats (the video and the stills draw them)",
-                path=where,
             )
     return tuple(out)
 

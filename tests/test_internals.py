@@ -429,12 +429,6 @@ iterations: 10
             "(momentum > 0)",
         ),
         (
-            "optimizers: [{method: gd, lr: 0.1, internals: [step]}]\n"
-            "animation: {formats: [mp4, html]}",
-            "optimizers[0].internals",
-            "the html player does not draw internals yet",
-        ),
-        (
             "optimizers: [{method: gd, lr: 0.1}]\n"
             "animation: {internals_scale: {gradient: -1}}",
             "animation.internals_scale.gradient",
@@ -455,7 +449,7 @@ iterations: 10
     ],
     ids=[
         "typo", "velocity-on-gd", "lookahead-on-momentum", "scaling-on-momentum",
-        "not-a-list", "none-has-it", "html", "negative-scale", "scale-typo",
+        "not-a-list", "none-has-it", "negative-scale", "scale-typo",
         "unknown-scale-key",
     ],
 )  # fmt: skip

@@ -233,31 +233,12 @@ class HeadInternals:
         return self._at(kind, [(t, min(k, len(t.points) - 1)) for t in runs])
 
     def _at(self, kind: str, where) -> tuple[np.ndarray, np.ndarray]:
-        s = self.scales
-        tails, vectors = [], []
-        for t, i in where:
-            d = t.internals
-            head = t.points[i]
-            if kind == "gradient":
-                tail, vector = head, -d.gradient[i] * s.gradient
-            elif kind in ("velocity", "step"):
-                tail, vector = head, getattr(d, kind)[i] * s.displacement
-            elif kind == "lookahead_gradient":
-                tail = d.lookahead[i]
-                vector = -d.lookahead_gradient[i] * s.gradient
-            elif kind == "lookahead":
-                tail = vector = d.lookahead[i]
-            elif kind == "lookahead_line":
-                tail, vector = head, d.lookahead[i] - head
-            else:  # scaling
-                tail, vector = head, d.scaling[i] * s.scaling
-            tails.append(tail)
-            vectors.append(vector)
-        shape = (len(tails), 2)
-        return (
-            np.array(tails, dtype=float).reshape(shape),
-            np.array(vectors, dtype=float).reshape(shape),
-        )
+        pieces = [geometry(kind, t, [i], self.scales) for t, i in where]
+        tails = [p[0] for p in pieces if p is not None]
+        vectors = [p[1] for p in pieces if p is not None]
+        if not tails:
+            return np.zeros((0, 2)), np.zeros((0, 2))
+        return np.concatenate(tails), np.concatenate(vectors)
 
     def show(self, ends: Sequence[int], trajectories: Sequence[Trajectory]) -> None:
         """Move every artist to where the heads are: ``ends[i]`` is the
@@ -308,6 +289,37 @@ class HeadInternals:
                                 markersize=9))  # fmt: skip
             names.append(f"ellipse ε/√(a + ν) per axis × {_number(s.scaling)}")
         return handles, names
+
+
+def geometry(
+    kind: str, trajectory: Trajectory, index: Sequence[int] | np.ndarray, s: Scales
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """What ``kind`` is drawn as at the points ``index`` of ``trajectory``
+    (as :meth:`HeadInternals.drawn` says), each (len(index), 2) in data
+    coordinates: the tails and the vectors; None where the run does not
+    hold it. The one place the 2-D geometry of the internals is made: the
+    frames and the html player both draw it."""
+    d = trajectory.internals
+    if d is None or getattr(d, _source(kind)) is None:
+        return None
+    i = np.asarray(index, dtype=int)
+    head = np.asarray(trajectory.points, dtype=float)[i].reshape(-1, 2)
+
+    def at(name: str) -> np.ndarray:
+        return np.asarray(getattr(d, name), dtype=float)[i].reshape(-1, 2)
+
+    if kind == "gradient":
+        return head, -at("gradient") * s.gradient
+    if kind in ("velocity", "step"):
+        return head, at(kind) * s.displacement
+    if kind == "lookahead_gradient":
+        return at("lookahead"), -at("lookahead_gradient") * s.gradient
+    if kind == "lookahead":
+        ahead = at("lookahead")
+        return ahead, ahead.copy()
+    if kind == "lookahead_line":
+        return head, at("lookahead") - head
+    return head, at("scaling") * s.scaling
 
 
 def _source(kind: str) -> str:

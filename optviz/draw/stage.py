@@ -18,6 +18,12 @@ pixels:
 - each run's points, decimated (:func:`decimate`), with f and ‖∇f‖ there;
   each panel's curves in its own pixels (panels have log and symlog scales:
   the curves are mapped here, not in the browser);
+- the optimizers' internals at the heads (:mod:`optviz.draw.internals`),
+  at the same kept points as the heads: each :class:`Mark` (an arrow, the
+  look-ahead ring and its dotted line, the scaling ellipse) with its colour
+  and widths read off the artist that draws it in the frames, and each
+  run's values of it; the decimation keeps a point wherever any of them
+  moves, so heads and internals are never out of step;
 - the sizes and colours of lines and heads, the iteration counter's place
   and font, each legend entry's box, the frame schedule.
 
@@ -36,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optviz.draw.backdrop import styled
+from optviz.draw.internals import geometry
 from optviz.draw.scene import Player
 from optviz.draw.views import _RING, HEAD_SIZE
 
@@ -78,6 +85,10 @@ class Run:
     width: float  # line width, pixels
     status: str
     iterations: int  # the iteration it stopped at (Trajectory.stopped_at)
+    # what the internals' marks are drawn to at each kept point, by the
+    # names of Mark.at and Mark.to: an arrow's tip, the look-ahead point, an
+    # ellipse's semi-axes (data units); each (m, 2), NaN where nothing is
+    internals: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,51 @@ class Curve:
     kept: np.ndarray  # (m,) int
     pixels: np.ndarray  # (m, 2), NaN where the curve has a gap
     width: float  # pixels
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One kind of the internals as the frames draw it (one artist for all
+    heads): from the point ``at`` (``head``, or a run's internals of that
+    name) to ``to`` (an arrow, a dotted line), or round ``at`` with the
+    semi-axes ``to`` (an ellipse), or a ring on ``at``. Sizes in pixels."""
+
+    kind: str  # the artist's kind (HeadInternals.arrows)
+    shape: str  # "arrow", "dots", "ring" or "ellipse"
+    at: str
+    to: str
+    colour: str | None  # #rrggbb; None: the optimizer's colour
+    width: float  # an arrow's shaft; the line of the others
+    # an arrow's head (width, length, length at the shaft) and its shortest
+    # shaft, as multiples of the shaft's width (matplotlib's quiver)
+    head: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    edge: str = "#ffffff"  # an arrow's rim
+    edge_width: float = 0.0
+    size: float = 0.0  # a ring's diameter
+    dash: tuple[float, ...] = ()  # the dotted line's dashes and gaps
+    # Whether an arrow that fits in the frame is drawn from the centre of
+    # the pixel ``at`` is in (canvas x and y: floor(v + 0.5) + 0.5):
+    # matplotlib draws a collection of one path with one face and one edge
+    # colour, smaller than the figure, as a marker, and Agg puts markers
+    # there (measured: a quiver of one rimmed arrow moves by whole pixels,
+    # one of two arrows does not).
+    snap: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "shape": self.shape,
+            "at": self.at,
+            "to": self.to,
+            "colour": self.colour,
+            "width": _px(self.width),
+            "head": [_px(v) for v in self.head],
+            "edge": self.edge,
+            "edge_width": _px(self.edge_width),
+            "size": _px(self.size),
+            "dash": [_px(v) for v in self.dash],
+            "snap": self.snap,
+        }
 
 
 @dataclass(frozen=True)
@@ -219,6 +275,7 @@ class Stage:
     background: str  # the figure's face colour
     player: Player
     pictures: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
+    marks: tuple[Mark, ...] = ()  # the internals, in the order drawn
 
     def to_json(self) -> dict[str, Any]:
         """The numbers of the stage as JSON values: the player's data.
@@ -252,6 +309,19 @@ class Stage:
                     "width": _px(r.width),
                     "status": r.status,
                     "iterations": r.iterations,
+                    **(
+                        {
+                            "internals": {
+                                name: {
+                                    "x": _numbers(values[:, 0]),
+                                    "y": _numbers(values[:, 1]),
+                                }
+                                for name, values in r.internals.items()
+                            }
+                        }
+                        if r.internals
+                        else {}
+                    ),
                 }
                 for r in self.runs
             ],
@@ -290,6 +360,7 @@ class Stage:
             "legend": self.legend.to_json() if self.legend else None,
             "legend_face": self.legend_face,
             "background": self.background,
+            "marks": [m.to_json() for m in self.marks],
             "tolerance": self.player.tolerance,
             "options": {
                 "autoplay": self.player.autoplay,
@@ -324,7 +395,9 @@ def decimate(
 ) -> np.ndarray:
     """The indices of the points of a path to keep, in increasing order.
 
-    ``pixels`` is the path, (n, 2), where it is drawn. The first and the
+    ``pixels`` is the path, (n, 2), where it is drawn, or (n, m, 2): m
+    points drawn at each point of the path (a head, and the tips of its
+    arrows), a point of the path being far when any of them is. The first and the
     last point are kept, every index of ``keep`` (the frames' own
     iterations), and each point that is not finite or comes right before
     one (where the line breaks); after each kept point, the next one kept
@@ -335,7 +408,8 @@ def decimate(
     before an iteration is within ``tolerance`` of where that iteration
     has it.
     """
-    p = np.asarray(pixels, dtype=float).reshape(-1, 2)
+    p = np.asarray(pixels, dtype=float)
+    p = p.reshape(len(p), -1, 2) if p.ndim > 1 else p.reshape(-1, 1, 2)
     n = len(p)
     if n <= 2:
         return np.arange(n)
@@ -343,7 +417,7 @@ def decimate(
     index = np.asarray(keep, dtype=int)
     forced[index[(index >= 0) & (index < n)]] = True
     forced[[0, n - 1]] = True
-    finite = np.all(np.isfinite(p), axis=1)
+    finite = np.all(np.isfinite(p), axis=(1, 2))
     forced |= ~finite
     forced[:-1] |= ~finite[1:]  # a line ends before a gap where the path does
     kept = [0]
@@ -358,7 +432,7 @@ def decimate(
                 hi = min(n, lo + size)
                 step = p[lo:hi] - p[i]
                 with np.errstate(invalid="ignore"):
-                    far = (step * step).sum(axis=1) > limit
+                    far = (step * step).sum(axis=2).max(axis=1) > limit
                 hits = np.flatnonzero(far | forced[lo:hi])
                 if hits.size:
                     j = lo + int(hits[0])
@@ -396,10 +470,13 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
     tol = player.tolerance
 
     runs = []
+    marks = _marks(renderer)
     for t, line in zip(renderer.trajectories, view.lines):
         last = len(t.points) - 1
         shown = np.minimum(schedule, last)
-        kept = decimate(view.pixels(t.points), tol, shown)
+        held = _drawn(renderer, t)
+        moving, breaks = _moving(view, t.points, held, marks)
+        kept = decimate(moving, tol, np.concatenate([shown, breaks]).tolist())
         runs.append(
             Run(
                 optimizer=t.optimizer,
@@ -411,6 +488,7 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
                 width=line.get_linewidth() * px_per_pt,
                 status=t.status.value,
                 iterations=t.stopped_at,
+                internals={name: values[kept] for name, values in held.items()},
             )
         )
 
@@ -507,7 +585,110 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
         background=to_hex(renderer.figure.get_facecolor(), keep_alpha=False),
         player=player,
         pictures=pictures,
+        marks=marks,
     )
+
+
+_SHAPES = {"lookahead": "ring", "lookahead_line": "dots", "scaling": "ellipse"}
+
+
+def _marks(renderer: Renderer) -> tuple[Mark, ...]:
+    """The internals' marks, in the order the frames draw them, each styled
+    as its artist is (so that the page draws what the frames draw)."""
+    from matplotlib.colors import to_hex
+
+    internals = renderer.internals
+    if internals is None:
+        return ()
+    pt = renderer.figure.dpi / 72
+    out = []
+    artists = sorted(internals.arrows.items(), key=lambda a: a[1].get_zorder())
+    for kind, artist in artists:
+        shape = _SHAPES.get(kind, "arrow")
+        width = float(artist.get_linewidth()[0]) * pt
+        if shape == "arrow":
+            face, edge = artist.get_facecolor(), artist.get_edgecolor()
+            mark = Mark(
+                kind,
+                shape,
+                at="lookahead" if kind == "lookahead_gradient" else "head",
+                to=kind,
+                colour=to_hex(face[0], keep_alpha=False),
+                width=float(artist.width),  # units="dots": pixels
+                head=(
+                    artist.headwidth,
+                    artist.headlength,
+                    artist.headaxislength,
+                    artist.minshaft,
+                ),
+                edge=to_hex(edge[0], keep_alpha=False),
+                edge_width=width,
+                snap=len(artist.get_offsets()) == 1 and _filled(face) and _filled(edge),
+            )
+        elif shape == "ring":
+            size = math.sqrt(float(artist.get_sizes()[0])) * pt
+            mark = Mark(kind, shape, "lookahead", "lookahead", None, width, size=size)
+        elif shape == "dots":
+            _, dashes = artist.get_linestyle()[0]
+            dash = tuple(float(d) * pt for d in dashes or ())
+            mark = Mark(kind, shape, "head", "lookahead", None, width, dash=dash)
+        else:
+            colour = to_hex(artist.get_edgecolor()[0], keep_alpha=False)
+            mark = Mark(kind, shape, "head", kind, colour, width)
+        out.append(mark)
+    return tuple(out)
+
+
+def _filled(colours) -> bool:
+    """Whether any of an artist's RGBA ``colours`` is drawn (not transparent)."""
+    c = np.asarray(colours, dtype=float).reshape(-1, 4)
+    return bool(c.size and np.any(c[:, 3] > 0))
+
+
+def _drawn(renderer: Renderer, t) -> dict[str, np.ndarray]:
+    """What run ``t``'s marks are drawn to at each of its points (the names
+    of :attr:`Mark.to`; :attr:`Run.internals`), each (n, 2)."""
+    internals = renderer.internals
+    if internals is None or t.internals is None:
+        return {}
+    every = np.arange(len(t.points))
+    out = {}
+    for kind in internals.arrows:
+        if _SHAPES.get(kind) == "dots":  # to the look-ahead point
+            continue
+        made = geometry(kind, t, every, internals.scales)
+        if made is None:
+            continue
+        tails, vectors = made
+        out[kind] = vectors if kind in ("scaling", "lookahead") else tails + vectors
+    return out
+
+
+def _moving(
+    view, points, drawn: Mapping[str, np.ndarray], marks: Sequence[Mark]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What moves on screen at each point of a path, (n, m, 2) pixels: the
+    head and every point its marks are drawn through (an ellipse's, its
+    centre plus its semi-axes); a mark not drawn (NaN) counts as the head.
+    And the points where a mark appears or goes, which the page must keep."""
+    head = view.pixels(points)
+    moving, shown = [head], []
+    for mark in marks:
+        if mark.to not in drawn or (mark.at != "head" and mark.at not in drawn):
+            continue
+        to = np.asarray(drawn[mark.to], dtype=float)
+        if mark.shape == "ellipse":
+            at, to = head, view.pixels(np.asarray(points, dtype=float) + to)
+        else:
+            at = head if mark.at == "head" else view.pixels(drawn[mark.at])
+            to = view.pixels(to)
+        ok = np.all(np.isfinite(at), axis=1) & np.all(np.isfinite(to), axis=1)
+        moving += [np.where(ok[:, None], at, head), np.where(ok[:, None], to, head)]
+        shown.append(ok)
+    breaks = np.zeros(len(head), dtype=bool)
+    for ok in shown:
+        breaks[1:] |= ok[1:] != ok[:-1]
+    return np.stack(moving, axis=1), np.flatnonzero(breaks)
 
 
 COUNTER_PREFIX = "iteration "  # what figure._count writes before the number
@@ -595,7 +776,7 @@ def counter_glyphs(renderer: Renderer) -> Glyphs | None:
 
 # What differs from one variant's stage to another's (the rest is shared).
 _VARYING = ("runs", "curves", "optimizers", "legend", "legend_face", "axes",
-            "panels", "counter")  # fmt: skip
+            "panels", "counter", "marks")  # fmt: skip
 
 
 @dataclass(frozen=True)
