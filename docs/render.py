@@ -318,69 +318,70 @@ def player_browser():
     return browser
 
 
-def player_screenshot(path: Path) -> Path:
-    """The html player of :data:`PLAYER` as the test browser shows it."""
+def screenshot(path: Path, page_of, act) -> Path:
+    """The page that ``page_of(folder)`` writes there, as the test browser
+    shows it at 900 × 820 after ``act(visit)``: the player's part alone."""
     import io
     import tempfile
 
     from PIL import Image
 
-    from optviz import api, pipeline
-
     browser = player_browser()
-    result = api.run(api.load_config(ROOT / "configs" / "lecture" / f"{PLAYER}.yaml"))
     with tempfile.TemporaryDirectory() as folder:
-        (page,) = pipeline.write_video(
-            api.scene(result), ["html"], Path(folder), PLAYER
-        )
+        page = page_of(Path(folder))
         chromium = browser.Browser()
         try:
             visit = chromium.open(page, width=900, height=820)
-            state = visit.eval("f => window.optviz.frame(f)", PLAYER_FRAME)
-            visit.eval("window.optviz.toggle(0, false)")  # gd hidden
-            head = next(h for h in state["heads"] if h["label"] == "adam")
-            box = visit.page.locator("canvas").bounding_box()
-            visit.page.mouse.move(
-                box["x"] + head["pixel"][0], box["y"] + head["pixel"][1]
-            )
+            act(visit)
             shot = visit.page.locator("#optviz").screenshot()
             visit.close()
         finally:
             chromium.close()
     image = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
     return save(path, image)
+
+
+def player_screenshot(path: Path) -> Path:
+    """The html player of :data:`PLAYER` as the test browser shows it."""
+    from optviz import api, pipeline
+
+    result = api.run(api.load_config(ROOT / "configs" / "lecture" / f"{PLAYER}.yaml"))
+
+    def page_of(folder: Path) -> Path:
+        (page,) = pipeline.write_video(api.scene(result), ["html"], folder, PLAYER)
+        return page
+
+    def act(visit) -> None:
+        state = visit.eval("f => window.optviz.frame(f)", PLAYER_FRAME)
+        visit.eval("window.optviz.toggle(0, false)")  # gd hidden
+        head = next(h for h in state["heads"] if h["label"] == "adam")
+        box = visit.page.locator("canvas").bounding_box()
+        visit.page.mouse.move(box["x"] + head["pixel"][0], box["y"] + head["pixel"][1])
+
+    return screenshot(path, page_of, act)
 
 
 def sweep_player_screenshot(path: Path) -> Path:
     """The sweep's player of :data:`SWEEP_PLAYER`, its slider moved by a
     key press to :data:`SWEEP_VARIANT`, as the test browser shows it."""
-    import io
-    import tempfile
-
-    from PIL import Image
-
     from optviz import api, pipeline
 
-    browser = player_browser()
     result = api.run(api.load_config(example(SWEEP_PLAYER)))
-    with tempfile.TemporaryDirectory() as folder:
-        (page,) = pipeline.write_sweep(result, Path(folder), formats=["html"])
-        chromium = browser.Browser()
-        try:
-            visit = chromium.open(page, width=900, height=820)
-            visit.eval("f => window.optviz.frame(f)", SWEEP_FRAME)
-            slider = visit.page.locator("input.variant")
-            slider.focus()
-            for _ in range(SWEEP_VARIANT):
-                visit.page.keyboard.press("ArrowRight")
-            assert visit.eval("window.optviz.state()")["variant"] == SWEEP_VARIANT
-            visit.page.mouse.move(5, 5)  # off the canvas
-            shot = visit.page.locator("#optviz").screenshot()
-            visit.close()
-        finally:
-            chromium.close()
-    image = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
-    return save(path, image)
+
+    def page_of(folder: Path) -> Path:
+        (page,) = pipeline.write_sweep(result, folder, formats=["html"])
+        return page
+
+    def act(visit) -> None:
+        visit.eval("f => window.optviz.frame(f)", SWEEP_FRAME)
+        slider = visit.page.locator("input.variant")
+        slider.focus()
+        for _ in range(SWEEP_VARIANT):
+            visit.page.keyboard.press("ArrowRight")
+        assert visit.eval("window.optviz.state()")["variant"] == SWEEP_VARIANT
+        visit.page.mouse.move(5, 5)  # off the canvas
+
+    return screenshot(path, page_of, act)
 
 
 def surface_tiles() -> list[np.ndarray]:
