@@ -356,9 +356,10 @@ def test_the_legend_states_every_scale(drawn):
 
 
 @pytest.mark.render
+@pytest.mark.parametrize("view", ["drawn", "solid"])  # the 2-D and the 3-D one
 @pytest.mark.parametrize("k", [0, 2, 12, 30])
-def test_the_fast_path_draws_what_a_full_draw_draws(drawn, k):
-    _, renderer = drawn
+def test_the_fast_path_draws_what_a_full_draw_draws(request, view, k):
+    _, renderer = request.getfixturevalue(view)
     fast = renderer.frame(k)
     full = renderer.full_draw_frame(k)
     assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
@@ -606,15 +607,6 @@ DRAWN_KINDS = (
     "scaling", "lookahead_line", "velocity", "step", "gradient",
     "lookahead_gradient", "lookahead",
 )  # fmt: skip
-
-
-@pytest.mark.render
-@pytest.mark.parametrize("k", [0, 2, 12, 30])
-def test_the_3d_fast_path_draws_what_a_full_draw_draws(solid, k):
-    _, renderer = solid
-    fast = renderer.frame(k)
-    full = renderer.full_draw_frame(k)
-    assert np.abs(fast.astype(int) - full.astype(int)).max() <= 4
 
 
 @pytest.mark.render
