@@ -20,7 +20,8 @@ The formula is parsed by whitelist and differentiated symbolically
 (:mod:`optviz.surfaces.formula`); f, ∇f and ∇²f take any ``(..., 2)`` array, so the
 contour grid and the optimizer batch share one code path. A surface is
 compiled once per set of parameter values and cached, in the process and (its
-generated code) on disk: see :mod:`optviz.surfaces.cache`.
+generated code) on disk: see :mod:`optviz.surfaces.cache`, which also holds the
+code of the built-in surfaces, shipped with optviz.
 """
 
 from __future__ import annotations
