@@ -1,16 +1,20 @@
 """How long does building a surface take? Run: python benchmarks/surface_bench.py
 
 For every built-in surface: parse its formula, differentiate it and print f,
-∇f and ∇²f as NumPy code (what happens once per run), timed in a fresh
-process so that no cache helps; SymPy's own import is reported separately.
+∇f and ∇²f as NumPy code (what a first run did before the built-ins' code shipped,
+and what a formula of one's own costs once), timed in a fresh process with an
+empty cache and the shipped code left out, so that no cache helps; SymPy's own
+import is reported separately.
 Also the cost of one gradient call on the 14-row lecture batch, against the
 hand-written Beale gradient a formula replaces.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import timeit
 
 import numpy as np
@@ -21,6 +25,8 @@ t = time.perf_counter()
 import sympy
 imported = time.perf_counter() - t
 from optviz import surfaces
+from optviz.surfaces import cache
+cache.shipped = dict
 t = time.perf_counter()
 surfaces.get({name!r})
 print(imported, time.perf_counter() - t)
@@ -43,12 +49,14 @@ def main() -> None:
     print("building each built-in surface in a fresh process (seconds):")
     worst = 0.0
     for name in surfaces.builtin_names():
-        out = subprocess.run(
-            [sys.executable, "-c", PROBE.format(name=name)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
+        with tempfile.TemporaryDirectory() as empty:
+            out = subprocess.run(
+                [sys.executable, "-c", PROBE.format(name=name)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "OPTVIZ_CACHE_DIR": empty},
+            ).stdout.split()
         imported, built = float(out[0]), float(out[1])
         worst = max(worst, built)
         print(f"  {name:<18} {built:6.3f}   (sympy import {imported:.3f})")

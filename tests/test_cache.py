@@ -1,5 +1,8 @@
 """The cache of generated surface code: SymPy only on a first load, the same
-bits either way, never fooled by a damaged entry, never in the way."""
+bits either way, never fooled by a damaged entry, never in the way.
+
+These are tests of the user's cache, so the code shipped for the built-in
+surfaces (tests/test_builtin_code.py) is left out: each first load derives."""
 
 import os
 import pickle
@@ -19,6 +22,13 @@ GRID = np.stack(
 )
 
 
+@pytest.fixture(autouse=True)
+def no_shipped_code(monkeypatch):
+    from optviz.surfaces import cache
+
+    monkeypatch.setattr(cache, "shipped", dict)
+
+
 def run_python(script: str, cache: Path) -> str:
     env = {**os.environ, "OPTVIZ_CACHE_DIR": str(cache)}
     result = subprocess.run(
@@ -35,6 +45,8 @@ def run_python(script: str, cache: Path) -> str:
 LOAD = """
 import sys
 from optviz import api
+from optviz.surfaces import cache
+cache.shipped = dict
 config = api.load_config("configs/lecture/1gd.yaml")
 config.surface.grad([[1.0, 2.0]])
 print("sympy" in sys.modules, "matplotlib" in sys.modules)

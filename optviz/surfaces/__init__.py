@@ -20,7 +20,8 @@ The formula is parsed by whitelist and differentiated symbolically
 (:mod:`optviz.surfaces.formula`); f, ∇f and ∇²f take any ``(..., 2)`` array, so the
 contour grid and the optimizer batch share one code path. A surface is
 compiled once per set of parameter values and cached, in the process and (its
-generated code) on disk: see :mod:`optviz.surfaces.cache`.
+generated code) on disk: see :mod:`optviz.surfaces.cache`, which also holds the
+code of the built-in surfaces, shipped with optviz.
 """
 
 from __future__ import annotations
@@ -392,14 +393,11 @@ def build(
     from optviz.surfaces import formula as formulas
 
     values = {**dict(definition.parameters), **dict(parameters)}
-    text, listed, examples = definition.formula, definition.minima, None
-    symbols = values  # the parameters the formula names
-    if definition.data:
-        examples = minibatch.generate(**values)  # type: ignore[arg-type]
-        text = minibatch.formula(examples)
+    text, symbols, examples = formula_of(definition, parameters)
+    listed = definition.minima
+    if examples is not None:
         w, b, loss = minibatch.minimum(examples)
         listed = (Minimum(w, b, loss),)
-        symbols = {}  # the settings are already in the formula's numbers
     compiled = formulas.compile_formula(
         text, symbols, guard_nan=bool(definition.nondifferentiable)
     )
@@ -423,3 +421,16 @@ def build(
         nondifferentiable=definition.nondifferentiable,
         examples=examples,
     )
+
+
+def formula_of(
+    definition: Definition, parameters: tuple[tuple[str, float], ...] = ()
+) -> tuple[str, dict[str, float], minibatch.Examples | None]:
+    """The formula ``definition`` compiles with ``parameters`` (overriding the
+    defaults), the parameters it names, and a data surface's examples."""
+    values = {**dict(definition.parameters), **dict(parameters)}
+    if not definition.data:
+        return definition.formula, values, None
+    examples = minibatch.generate(**values)  # type: ignore[arg-type]
+    # the settings are already in the formula's numbers: it names none
+    return minibatch.formula(examples), {}, examples

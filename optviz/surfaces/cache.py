@@ -6,16 +6,29 @@ its key; it holds the key and a digest of its text, and is used only when both
 match, so a truncated, edited or colliding file is ignored (and rewritten).
 A folder that cannot be created or written only costs the time the cache
 would have saved: nothing is ever raised.
+
+Before the user's folder, :func:`load` looks in the entries shipped with
+optviz (:data:`SHIPPED`, the generated code of the built-in surfaces, written
+by ``benchmarks/record_builtin_code.py``): read-only, in the same form and
+under the same checks as a user entry, key and digest. The key holds the
+versions that print the code, so a shipped entry made with another SymPy or
+optviz is not found rather than wrongly used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+# The shipped entries: {"entries": [{"kind", "key", "sha256", "text"}, ...]},
+# package data beside this module.
+SHIPPED = "builtin_code.json"
 
 
 def folder() -> Path:
@@ -35,15 +48,43 @@ def _path(kind: str, key: str) -> Path:
 
 
 def load(kind: str, key: str) -> str | None:
-    """The text stored under ``key``, or None (absent, unreadable or corrupt)."""
+    """The text stored under ``key``, shipped or in the user's folder, or None
+    (absent, unreadable or corrupt)."""
+    text = _checked(shipped().get((kind, key)), key)
+    if text is not None:
+        return text
     try:
-        entry = json.loads(_path(kind, key).read_text(encoding="utf-8"))
+        return _checked(json.loads(_path(kind, key).read_text(encoding="utf-8")), key)
+    except (OSError, ValueError):
+        return None
+
+
+def _checked(entry: Any, key: str) -> str | None:
+    """An entry's text if it is an entry, under ``key``, matching its digest."""
+    try:
         text = entry["text"]
         if entry["key"] == key and entry["sha256"] == _digest(text):
             return text
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         pass
     return None
+
+
+@functools.cache
+def shipped() -> dict[tuple[str, str], Any]:
+    """The shipped entries by kind and key (none if the file is missing or
+    unreadable: then only the user's folder is used)."""
+    import importlib.resources
+
+    try:
+        data = json.loads(
+            importlib.resources.files("optviz.surfaces")
+            .joinpath(SHIPPED)
+            .read_text("utf-8")
+        )
+        return {(e["kind"], e["key"]): e for e in data["entries"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def store(kind: str, key: str, text: str) -> None:

@@ -15,7 +15,9 @@ SymPy is slow to import and to differentiate (most of a second for a built-in
 surface), so the generated NumPy code is kept in a user cache
 (:mod:`optviz.surfaces.cache`), keyed by the formula, its parameters and the versions
 that print it; a later load re-runs the whitelist walk (which needs no SymPy)
-and executes the cached code without importing SymPy at all.
+and executes the cached code without importing SymPy at all. The code of the
+built-in surfaces at their default parameters ships with optviz, as entries of
+that cache, so that even a first run of one does not import SymPy.
 """
 
 from __future__ import annotations
@@ -600,6 +602,15 @@ def source(text: str, parameters: Mapping[str, float] | None = None) -> str:
     code = generate(parse(text, params))
     cache.store("formula", key, code)
     return code
+
+
+def fresh(text: str, parameters: Mapping[str, float] | None = None) -> tuple[str, str]:
+    """The cache key of ``text`` with ``parameters`` and the code SymPy
+    generates for it now, neither layer of the cache consulted: what
+    ``benchmarks/record_builtin_code.py`` ships, and its test compares."""
+    params = dict(parameters or {})
+    check(text, params)
+    return _cache_key(text, params), generate(parse(text, params))
 
 
 def _cache_key(text: str, parameters: Mapping[str, float]) -> str:
