@@ -7,10 +7,11 @@ Run after changing a surface file, the code printer or SymPy:
 It writes ``optviz/surfaces/builtin_code.json`` (package data): for every
 built-in surface at its default parameters, and for every other parameter
 values of a built-in surface that a config in ``configs/`` names
-(``surface: {name: quadratic, condition: 50}``), the cache entry that a first
-load would store in the user's cache — its key (the formula, the parameters,
-the optviz, printer and SymPy versions), the SHA-256 of its text, and the text,
-the NumPy code of f, ∇f and ∇²f that SymPy generates now. The cache reads it
+(``surface: {name: quadratic, condition: 50}``), an entry in the form of the
+user's cache — its key (the formula, the parameters, the optviz and printer
+versions; not SymPy's, whose version the file records beside them), the
+SHA-256 of its text, and the text, the NumPy code of f, ∇f and ∇²f that SymPy
+generates now. The cache reads it
 before the user's folder (``optviz.surfaces.cache``), so that a first run of
 these surfaces does not import SymPy. ``tests/test_builtin_code.py`` checks that
 the file holds exactly what this script would write.
@@ -78,12 +79,21 @@ def entries() -> list[dict[str, str]]:
     return out
 
 
-def document(found: list[dict[str, str]]) -> str:
+def sympy_version() -> str:
+    """The SymPy that generates the code (its code is checked to the bit
+    against this one's, to 1e-12 against another's)."""
+    import importlib.metadata
+
+    return importlib.metadata.version("sympy")
+
+
+def document(found: list[dict[str, str]], sympy: str | None = None) -> str:
     """The file's text: one entry a line, for readable diffs."""
     lines = [json.dumps(e, ensure_ascii=False) for e in found]
     return (
         "{\n"
         f' "about": {json.dumps(ABOUT)},\n'
+        f' "sympy": {json.dumps(sympy or sympy_version())},\n'
         ' "entries": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
     )
 

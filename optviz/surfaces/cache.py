@@ -7,12 +7,13 @@ match, so a truncated, edited or colliding file is ignored (and rewritten).
 A folder that cannot be created or written only costs the time the cache
 would have saved: nothing is ever raised.
 
-Before the user's folder, :func:`load` looks in the entries shipped with
-optviz (:data:`SHIPPED`, the generated code of the built-in surfaces, written
-by ``benchmarks/record_builtin_code.py``): read-only, in the same form and
-under the same checks as a user entry, key and digest. The key holds the
-versions that print the code, so a shipped entry made with another SymPy or
-optviz is not found rather than wrongly used.
+Before the user's folder, the formulas look in the entries shipped with
+optviz (:func:`load_shipped`; :data:`SHIPPED`, the generated code of the
+built-in surfaces, written by ``benchmarks/record_builtin_code.py``):
+read-only, in the same form and under the same checks as a user entry, key
+and digest. Their keys hold the optviz and printer versions, so an entry of
+another optviz is not found rather than wrongly used (SymPy's version they
+leave out: see :func:`optviz.surfaces.formula._cache_key`).
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ def _path(kind: str, key: str) -> Path:
     return folder() / f"{kind}-{_digest(key)}.json"
 
 
+def load_shipped(kind: str, key: str) -> str | None:
+    """The text shipped under ``key``, or None (absent or corrupt)."""
+    return _checked(shipped().get((kind, key)), key)
+
+
 def load(kind: str, key: str) -> str | None:
-    """The text stored under ``key``, shipped or in the user's folder, or None
-    (absent, unreadable or corrupt)."""
-    text = _checked(shipped().get((kind, key)), key)
-    if text is not None:
-        return text
+    """The text stored under ``key`` in the user's folder, or None (absent,
+    unreadable or corrupt)."""
     try:
         return _checked(json.loads(_path(kind, key).read_text(encoding="utf-8")), key)
     except (OSError, ValueError):

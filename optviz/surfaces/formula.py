@@ -595,6 +595,9 @@ def source(text: str, parameters: Mapping[str, float] | None = None) -> str:
 
     params = dict(parameters or {})
     check(text, params)
+    code = cache.load_shipped("formula", _cache_key(text, params, shipped=True))
+    if code is not None and _well_formed(code):
+        return code
     key = _cache_key(text, params)
     code = cache.load("formula", key)
     if code is not None and _well_formed(code):
@@ -605,30 +608,38 @@ def source(text: str, parameters: Mapping[str, float] | None = None) -> str:
 
 
 def fresh(text: str, parameters: Mapping[str, float] | None = None) -> tuple[str, str]:
-    """The cache key of ``text`` with ``parameters`` and the code SymPy
+    """The shipped key of ``text`` with ``parameters`` and the code SymPy
     generates for it now, neither layer of the cache consulted: what
     ``benchmarks/record_builtin_code.py`` ships, and its test compares."""
     params = dict(parameters or {})
     check(text, params)
-    return _cache_key(text, params), generate(parse(text, params))
+    return _cache_key(text, params, shipped=True), generate(parse(text, params))
 
 
-def _cache_key(text: str, parameters: Mapping[str, float]) -> str:
+def _cache_key(
+    text: str, parameters: Mapping[str, float], shipped: bool = False
+) -> str:
     """Everything the generated code depends on: the formula, the parameters
-    (exactly, as hexadecimal floats) and the versions of what prints it."""
+    (exactly, as hexadecimal floats) and the versions of what prints it.
+
+    A shipped entry's key leaves SymPy's version out: its code is NumPy code
+    that this optviz's printer wrote, right whatever SymPy is installed (its
+    test checks it against the installed SymPy's code, to the bit with the
+    SymPy that recorded it, to 1e-12 with another); the user's cache keys
+    by SymPy's version too, since it keeps what the installed one prints."""
     import json
 
     from optviz import __version__
 
-    return json.dumps(
-        {
-            "formula": text,
-            "parameters": sorted((k, float(v).hex()) for k, v in parameters.items()),
-            "optviz": __version__,
-            "generator": GENERATOR,
-            "sympy": _sympy_release(),
-        }
-    )
+    key: dict[str, Any] = {
+        "formula": text,
+        "parameters": sorted((k, float(v).hex()) for k, v in parameters.items()),
+        "optviz": __version__,
+        "generator": GENERATOR,
+    }
+    if not shipped:
+        key["sympy"] = _sympy_release()
+    return json.dumps(key)
 
 
 def _sympy_release() -> str:
