@@ -25,7 +25,12 @@ pixels:
   run's values of it; the decimation keeps a point wherever any of them
   moves, so heads and internals are never out of step;
 - the sizes and colours of lines and heads, the iteration counter's place
-  and font, each legend entry's box, the frame schedule.
+  and font, each legend entry's box, the frame schedule;
+- the captions drawn in the frame (``captions.draw``), as :class:`Caption`
+  boxes: each set of captions that some frame of the video shows at once,
+  drawn once by the frame's own :meth:`~optviz.draw.figure.Renderer.caption`
+  onto a transparent canvas and cut to its box, with the motion frames that
+  show it.
 
 :meth:`Stage.to_json` gives the numbers as JSON values, the player's
 schema; the pictures stay arrays for a writer to encode.
@@ -144,6 +149,30 @@ class Mark:
             "size": _px(self.size),
             "dash": [_px(v) for v in self.dash],
             "snap": self.snap,
+        }
+
+
+@dataclass(frozen=True)
+class Caption:
+    """The captions that motion frames ``first`` to ``stop - 1`` of the video
+    show (indices into :attr:`Stage.frames`), in their order, as the frame
+    draws them: the picture ``picture`` with its top left corner at canvas
+    pixel (``left``, ``top``)."""
+
+    first: int
+    stop: int
+    texts: tuple[str, ...]
+    picture: str  # its name among Stage.pictures
+    left: int
+    top: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "first": self.first,
+            "stop": self.stop,
+            "texts": list(self.texts),
+            "picture": self.picture,
+            "at": [self.left, self.top],
         }
 
 
@@ -276,6 +305,7 @@ class Stage:
     player: Player
     pictures: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
     marks: tuple[Mark, ...] = ()  # the internals, in the order drawn
+    captions: tuple[Caption, ...] = ()  # in the order of their frames
 
     def to_json(self) -> dict[str, Any]:
         """The numbers of the stage as JSON values: the player's data.
@@ -361,6 +391,7 @@ class Stage:
             "legend_face": self.legend_face,
             "background": self.background,
             "marks": [m.to_json() for m in self.marks],
+            "captions": [c.to_json() for c in self.captions],
             "tolerance": self.player.tolerance,
             "options": {
                 "autoplay": self.player.autoplay,
@@ -551,6 +582,8 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
         glyphs=glyphs,
     )
     pictures = renderer.layers()
+    captions, boxes_drawn = caption_boxes(renderer, schedule)
+    pictures.update(boxes_drawn)
     if glyphs is not None:
         pictures["glyphs"] = glyphs.atlas
     if legend_box is not None:
@@ -586,6 +619,7 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
         player=player,
         pictures=pictures,
         marks=marks,
+        captions=captions,
     )
 
 
@@ -689,6 +723,56 @@ def _moving(
     for ok in shown:
         breaks[1:] |= ok[1:] != ok[:-1]
     return np.stack(moving, axis=1), np.flatnonzero(breaks)
+
+
+def caption_boxes(
+    renderer: Renderer, frames: Sequence[int]
+) -> tuple[tuple[Caption, ...], dict[str, np.ndarray]]:
+    """The captions that the video of ``renderer``'s scene draws in its motion
+    frames (which show the iterations ``frames``), as :class:`Caption` boxes,
+    and their pictures by name (``caption.0``, ...): each distinct set of
+    captions on a frame drawn once by :meth:`Renderer.caption` onto a
+    transparent canvas (Agg's pixels are not premultiplied, so the box drawn
+    over a frame gives the frame's pixels) and cut to its ink. None where the
+    captions are not drawn in the frame (``captions.draw: false``)."""
+    from optviz.draw.captions import cues, shown_on
+
+    scene = renderer.scene
+    captions = scene.captions
+    if captions is None or not captions.drawn or not captions.items:
+        return (), {}
+    timeline = scene.timeline
+    motion = [int(k) for k in frames]
+    placed = cues(captions.items, timeline.sequence(motion), timeline.fps)
+    intro = timeline.intro_frames
+    # Runs of consecutive motion frames that show the same captions.
+    spans: list[tuple[int, int, tuple[str, ...]]] = []
+    for f in range(len(motion)):
+        texts = shown_on(placed, intro + f)
+        if spans and spans[-1][1] == f and spans[-1][2] == texts:
+            spans[-1] = (spans[-1][0], f + 1, texts)
+        elif texts:
+            spans.append((f, f + 1, texts))
+    canvas = renderer.canvas
+    pixels = np.asarray(canvas.buffer_rgba())
+    drawn: dict[tuple[str, ...], tuple[str, int, int]] = {}
+    images: dict[str, np.ndarray] = {}
+    try:
+        for _, _, texts in spans:
+            if texts in drawn:
+                continue
+            pixels[...] = 0
+            image = np.array(renderer.caption(texts), dtype=np.uint8, copy=True)
+            rows = np.flatnonzero(image[..., 3].any(axis=1))
+            cols = np.flatnonzero(image[..., 3].any(axis=0))
+            top, left = int(rows[0]), int(cols[0])
+            name = f"caption.{len(drawn)}"
+            images[name] = image[top : rows[-1] + 1, left : cols[-1] + 1]
+            drawn[texts] = (name, left, top)
+    finally:
+        canvas.restore_region(renderer.static_layer)
+    out = tuple(Caption(a, b, texts, *drawn[texts]) for a, b, texts in spans)
+    return out, images
 
 
 COUNTER_PREFIX = "iteration "  # what figure._count writes before the number
