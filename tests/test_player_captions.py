@@ -129,9 +129,9 @@ def framed(scene, schedule, f: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def box(page: dict, caption: dict) -> tuple[slice, slice]:
-    """The rows and columns of a caption's picture on the canvas."""
-    image = Image.open(io.BytesIO(base64.b64decode(page["pictures"][caption["picture"]])))
-    (left, top), (w, h) = caption["at"], image.size
+    """The rows and columns of a caption's box on the canvas."""
+    name, left, top = caption["pieces"][0]  # the box, under its lines
+    (w, h) = Image.open(io.BytesIO(base64.b64decode(page["pictures"][name]))).size
     return slice(top, top + h), slice(left, left + w)
 
 

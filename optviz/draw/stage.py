@@ -156,23 +156,21 @@ class Mark:
 class Caption:
     """The captions that motion frames ``first`` to ``stop - 1`` of the video
     show (indices into :attr:`Stage.frames`), in their order, as the frame
-    draws them: the picture ``picture`` with its top left corner at canvas
-    pixel (``left``, ``top``)."""
+    draws them in one box: ``pieces``, each a picture's name among
+    :attr:`Stage.pictures` and the canvas pixel of its top left corner,
+    drawn in order (the box, then the ink of its lines)."""
 
     first: int
     stop: int
     texts: tuple[str, ...]
-    picture: str  # its name among Stage.pictures
-    left: int
-    top: int
+    pieces: tuple[tuple[str, int, int], ...]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "first": self.first,
             "stop": self.stop,
             "texts": list(self.texts),
-            "picture": self.picture,
-            "at": [self.left, self.top],
+            "pieces": [list(p) for p in self.pieces],
         }
 
 
@@ -730,11 +728,15 @@ def caption_boxes(
 ) -> tuple[tuple[Caption, ...], dict[str, np.ndarray]]:
     """The captions that the video of ``renderer``'s scene draws in its motion
     frames (which show the iterations ``frames``), as :class:`Caption` boxes,
-    and their pictures by name (``caption.0``, ...): each distinct set of
-    captions on a frame drawn once by :meth:`Renderer.caption` onto a
-    transparent canvas (Agg's pixels are not premultiplied, so the box drawn
-    over a frame gives the frame's pixels) and cut to its ink. None where the
-    captions are not drawn in the frame (``captions.draw: false``)."""
+    and their pictures by name (``caption.0``, ...). Each distinct set of
+    captions on a frame is drawn by :meth:`Renderer.caption` onto a
+    transparent canvas twice, its box alone and its text alone (Agg's
+    pixels are not premultiplied: drawn over a frame, box then text, they
+    give the frame's pixels), each cut to its ink; the text is cut again
+    into its rows of ink, a line each, so that a line shown in several boxes
+    is kept once (hinted text sits on whole pixels: the same line is the
+    same pixels in every box). None where the captions are not drawn in the
+    frame (``captions.draw: false``)."""
     from optviz.draw.captions import cues, shown_on
 
     scene = renderer.scene
@@ -755,24 +757,47 @@ def caption_boxes(
             spans.append((f, f + 1, texts))
     canvas = renderer.canvas
     pixels = np.asarray(canvas.buffer_rgba())
-    drawn: dict[tuple[str, ...], tuple[str, int, int]] = {}
     images: dict[str, np.ndarray] = {}
+    named: dict[tuple[tuple[int, ...], bytes], str] = {}
+
+    def kept(image: np.ndarray, top: int, left: int) -> tuple[str, int, int]:
+        key = (image.shape, image.tobytes())
+        if key not in named:
+            named[key] = f"caption.{len(named)}"
+            images[named[key]] = image
+        return named[key], left, top
+
+    def drawn(texts: tuple[str, ...], box: bool) -> np.ndarray:
+        pixels[...] = 0
+        return np.array(renderer.caption(texts, box=box, text=not box), copy=True)
+
+    pieces: dict[tuple[str, ...], tuple[tuple[str, int, int], ...]] = {}
     try:
         for _, _, texts in spans:
-            if texts in drawn:
+            if texts in pieces:
                 continue
-            pixels[...] = 0
-            image = np.array(renderer.caption(texts), dtype=np.uint8, copy=True)
-            rows = np.flatnonzero(image[..., 3].any(axis=1))
-            cols = np.flatnonzero(image[..., 3].any(axis=0))
-            top, left = int(rows[0]), int(cols[0])
-            name = f"caption.{len(drawn)}"
-            images[name] = image[top : rows[-1] + 1, left : cols[-1] + 1]
-            drawn[texts] = (name, left, top)
+            face = drawn(texts, box=True)
+            (top, bottom), (left, right) = _ink(face[..., 3] > 0)
+            made = [kept(face[top:bottom, left:right], top, left)]
+            ink = drawn(texts, box=False)
+            rows = ink[..., 3].any(axis=1)
+            # each run of rows with ink: a line of text
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], rows, [0]])))
+            for top, bottom in zip(edges[::2], edges[1::2]):
+                band = ink[top:bottom]
+                _, (left, right) = _ink(band[..., 3] > 0)
+                made.append(kept(band[:, left:right], int(top), left))
+            pieces[texts] = tuple(made)
     finally:
         canvas.restore_region(renderer.static_layer)
-    out = tuple(Caption(a, b, texts, *drawn[texts]) for a, b, texts in spans)
+    out = tuple(Caption(a, b, texts, pieces[texts]) for a, b, texts in spans)
     return out, images
+
+
+def _ink(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rows and columns (first, past the last) where ``mask`` is set."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)
 
 
 COUNTER_PREFIX = "iteration "  # what figure._count writes before the number
