@@ -7,7 +7,8 @@ of that frame, caption and all, and ``state()`` lists the captions; with
 ``captions.draw: false`` the page draws none, like the video.
 
 One small config: two cues that overlap on some frames (one box of two
-lines there), on a log schedule of 60 frames at 10 fps.
+lines there), and one that lasts into the video's hold (the page shows it
+to the last iteration), on a log schedule of 60 frames at 10 fps.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ captions:
   cues:
     - {at: 20, text: "momentum swings past the valley floor", seconds: 2}
     - {at: 40, text: "gd creeps down", seconds: 2}
-animation: {frames: 60, fps: 10, hold: 0, size: [480, 360], formats: [html]}
+    - {at: 110, text: "into the hold", seconds: 3}
+animation: {frames: 60, fps: 10, hold: 1, size: [480, 360], formats: [html]}
 """
 
 
@@ -107,6 +109,7 @@ def test_at_every_iteration_the_page_shows_the_captions_of_its_still(
     finally:
         renderer.close()
     assert sum(len(w) == 2 for w in want) > 0  # the two cues overlap somewhere
+    assert want[-1] == ("into the hold",)  # on the last motion frame and after
     visit = opened(chromium, page)
     got = visit.eval(
         "n => Array.from({length: n}, (_, k) => window.optviz.seek(k).captions)",
@@ -140,13 +143,14 @@ def test_a_screenshot_at_a_frame_with_captions_is_its_still(chromium, drawn, sch
     frames, _ = schedule
     stored = data(page)
     shown = stored["captions"]
-    # the config's two cues: one, then both in one box, then the second
-    assert [len(c["texts"]) for c in shown] == [1, 2, 1]
+    # the config's first two cues: one, then both in one box, then the second
+    assert [len(c["texts"]) for c in shown[:3]] == [1, 2, 1]
     visit = opened(chromium, page)
     try:
         # before the first caption's frame, its first, and in the box of two
-        two = shown[1]
-        for f in (shown[0]["first"] - 1, shown[0]["first"], (two["first"] + two["stop"]) // 2):
+        one, two = shown[0], shown[1]
+        middle = (two["first"] + two["stop"]) // 2
+        for f in (one["first"] - 1, one["first"], middle):
             state = visit.eval("k => window.optviz.seek(k)", int(frames[f]))
             assert state["frame"] == f
             shot = visit.canvas()
@@ -183,3 +187,22 @@ def test_with_draw_false_the_page_draws_no_captions(chromium, hidden, schedule):
         assert rms(still, visit.canvas()) <= TOLERANCE
     finally:
         checked(visit)
+
+
+def test_the_example_page_is_small(tmp_path):
+    # the README: under 310 KB, 40 to 50 KB of that its captions; its eight
+    # sets of captions take 20 pictures, each kept once
+    config = api.load_config(ROOT / "configs" / "examples" / "captions_and_events.yaml")
+    scene = pipeline.scene(api.run(config))
+    (page,) = pipeline.write_video(scene, ["html"], tmp_path, config.stem)
+    stored = data(page)
+    pictures = {k: v for k, v in stored["pictures"].items() if k.startswith("caption")}
+    size = sum(map(len, pictures.values())) + len(json.dumps(stored["captions"]))
+    assert page.stat().st_size < 310_000
+    assert 40_000 <= size <= 50_000, size
+    assert len(stored["captions"]) == 8
+    assert len(pictures) == 20 == len(set(pictures.values()))
+    used = {p[0] for c in stored["captions"] for p in c["pieces"]}
+    assert used == set(pictures)
+    lines = sum(len(c["pieces"]) for c in stored["captions"])
+    assert lines > len(pictures)  # a line in several boxes is kept once

@@ -580,7 +580,7 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
         glyphs=glyphs,
     )
     pictures = renderer.layers()
-    captions, boxes_drawn = caption_boxes(renderer, schedule)
+    captions, boxes_drawn = caption_boxes(renderer, schedule.tolist())
     pictures.update(boxes_drawn)
     if glyphs is not None:
         pictures["glyphs"] = glyphs.atlas
