@@ -775,17 +775,21 @@ class Renderer:
         finally:
             text.remove()
 
-    def caption(self, lines: Sequence[str]) -> memoryview:
+    def caption(
+        self, lines: Sequence[str], box: bool = True, text: bool = True
+    ) -> memoryview:
         """Draw ``lines`` (the captions on this frame) in a box at the
         bottom or top of the contours (:attr:`Scene.captions`' position; auto:
         away from the legend), over
         the frame just drawn; the live pixel buffer, as :meth:`buffer`. The
-        next frame's draw starts from the kept layers, which never hold it."""
+        next frame's draw starts from the kept layers, which never hold it.
+        ``box`` or ``text`` False leaves that part out (the player keeps
+        each line's ink once, apart from the boxes)."""
         look = self.look.card
         ax = self.axes
         top = self._captions_on_top()
         size = self.font_size * 1.1
-        text = self.figure.text(  # not ax.text: a 3-D axes takes x, y, z
+        drawn = self.figure.text(  # not ax.text: a 3-D axes takes x, y, z
             0.5,
             0.97 if top else 0.03,
             "\n".join(self._wrapped(line, size) for line in lines),
@@ -794,15 +798,18 @@ class Renderer:
             va="top" if top else "bottom",
             fontsize=size,
             linespacing=1.4,
-            color=look["text"],
+            color=look["text"] if text else (0, 0, 0, 0),
             zorder=11,
             bbox=dict(boxstyle="round,pad=0.5", facecolor=look["face"], alpha=0.88,
                       edgecolor=look["edge"]),
         )  # fmt: skip
+        patch = drawn.get_bbox_patch()
+        if patch is not None:
+            patch.set_visible(box)
         try:
-            self.figure.draw_artist(text)
+            self.figure.draw_artist(drawn)
         finally:
-            text.remove()
+            drawn.remove()
         return self.canvas.buffer_rgba()
 
     def _wrapped(self, line: str, size: float) -> str:

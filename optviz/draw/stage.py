@@ -25,7 +25,12 @@ pixels:
   run's values of it; the decimation keeps a point wherever any of them
   moves, so heads and internals are never out of step;
 - the sizes and colours of lines and heads, the iteration counter's place
-  and font, each legend entry's box, the frame schedule.
+  and font, each legend entry's box, the frame schedule;
+- the captions drawn in the frame (``captions.draw``), as :class:`Caption`
+  boxes: each set of captions that some frame of the video shows at once,
+  drawn once by the frame's own :meth:`~optviz.draw.figure.Renderer.caption`
+  onto a transparent canvas and cut to its box, with the motion frames that
+  show it.
 
 :meth:`Stage.to_json` gives the numbers as JSON values, the player's
 schema; the pictures stay arrays for a writer to encode.
@@ -144,6 +149,28 @@ class Mark:
             "size": _px(self.size),
             "dash": [_px(v) for v in self.dash],
             "snap": self.snap,
+        }
+
+
+@dataclass(frozen=True)
+class Caption:
+    """The captions that motion frames ``first`` to ``stop - 1`` of the video
+    show (indices into :attr:`Stage.frames`), in their order, as the frame
+    draws them in one box: ``pieces``, each a picture's name among
+    :attr:`Stage.pictures` and the canvas pixel of its top left corner,
+    drawn in order (the box, then the ink of its lines)."""
+
+    first: int
+    stop: int
+    texts: tuple[str, ...]
+    pieces: tuple[tuple[str, int, int], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "first": self.first,
+            "stop": self.stop,
+            "texts": list(self.texts),
+            "pieces": [list(p) for p in self.pieces],
         }
 
 
@@ -276,6 +303,7 @@ class Stage:
     player: Player
     pictures: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
     marks: tuple[Mark, ...] = ()  # the internals, in the order drawn
+    captions: tuple[Caption, ...] = ()  # in the order of their frames
 
     def to_json(self) -> dict[str, Any]:
         """The numbers of the stage as JSON values: the player's data.
@@ -361,6 +389,7 @@ class Stage:
             "legend_face": self.legend_face,
             "background": self.background,
             "marks": [m.to_json() for m in self.marks],
+            "captions": [c.to_json() for c in self.captions],
             "tolerance": self.player.tolerance,
             "options": {
                 "autoplay": self.player.autoplay,
@@ -551,6 +580,8 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
         glyphs=glyphs,
     )
     pictures = renderer.layers()
+    captions, boxes_drawn = caption_boxes(renderer, schedule.tolist())
+    pictures.update(boxes_drawn)
     if glyphs is not None:
         pictures["glyphs"] = glyphs.atlas
     if legend_box is not None:
@@ -586,6 +617,7 @@ def _stage(renderer: Renderer, frames: Sequence[int], player: Player) -> Stage:
         player=player,
         pictures=pictures,
         marks=marks,
+        captions=captions,
     )
 
 
@@ -689,6 +721,83 @@ def _moving(
     for ok in shown:
         breaks[1:] |= ok[1:] != ok[:-1]
     return np.stack(moving, axis=1), np.flatnonzero(breaks)
+
+
+def caption_boxes(
+    renderer: Renderer, frames: Sequence[int]
+) -> tuple[tuple[Caption, ...], dict[str, np.ndarray]]:
+    """The captions that the video of ``renderer``'s scene draws in its motion
+    frames (which show the iterations ``frames``), as :class:`Caption` boxes,
+    and their pictures by name (``caption.0``, ...). Each distinct set of
+    captions on a frame is drawn by :meth:`Renderer.caption` onto a
+    transparent canvas twice, its box alone and its text alone (Agg's
+    pixels are not premultiplied: drawn over a frame, box then text, they
+    give the frame's pixels), each cut to its ink; the text is cut again
+    into its rows of ink, a line each, so that a line shown in several boxes
+    is kept once (hinted text sits on whole pixels: the same line is the
+    same pixels in every box). None where the captions are not drawn in the
+    frame (``captions.draw: false``)."""
+    from optviz.draw.captions import cues, shown_on
+
+    scene = renderer.scene
+    captions = scene.captions
+    if captions is None or not captions.drawn or not captions.items:
+        return (), {}
+    timeline = scene.timeline
+    motion = [int(k) for k in frames]
+    placed = cues(captions.items, timeline.sequence(motion), timeline.fps)
+    intro = timeline.intro_frames
+    # Runs of consecutive motion frames that show the same captions.
+    spans: list[tuple[int, int, tuple[str, ...]]] = []
+    for f in range(len(motion)):
+        texts = shown_on(placed, intro + f)
+        if spans and spans[-1][1] == f and spans[-1][2] == texts:
+            spans[-1] = (spans[-1][0], f + 1, texts)
+        elif texts:
+            spans.append((f, f + 1, texts))
+    canvas = renderer.canvas
+    pixels = np.asarray(canvas.buffer_rgba())
+    images: dict[str, np.ndarray] = {}
+    named: dict[tuple[tuple[int, ...], bytes], str] = {}
+
+    def kept(image: np.ndarray, top: int, left: int) -> tuple[str, int, int]:
+        key = (image.shape, image.tobytes())
+        if key not in named:
+            named[key] = f"caption.{len(named)}"
+            images[named[key]] = image
+        return named[key], left, top
+
+    def drawn(texts: tuple[str, ...], box: bool) -> np.ndarray:
+        pixels[...] = 0
+        return np.array(renderer.caption(texts, box=box, text=not box), copy=True)
+
+    pieces: dict[tuple[str, ...], tuple[tuple[str, int, int], ...]] = {}
+    try:
+        for _, _, texts in spans:
+            if texts in pieces:
+                continue
+            face = drawn(texts, box=True)
+            (top, bottom), (left, right) = _ink(face[..., 3] > 0)
+            made = [kept(face[top:bottom, left:right], top, left)]
+            ink = drawn(texts, box=False)
+            rows = ink[..., 3].any(axis=1)
+            # each run of rows with ink: a line of text
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], rows, [0]])))
+            for top, bottom in zip(edges[::2], edges[1::2]):
+                band = ink[top:bottom]
+                _, (left, right) = _ink(band[..., 3] > 0)
+                made.append(kept(band[:, left:right], int(top), left))
+            pieces[texts] = tuple(made)
+    finally:
+        canvas.restore_region(renderer.static_layer)
+    out = tuple(Caption(a, b, texts, pieces[texts]) for a, b, texts in spans)
+    return out, images
+
+
+def _ink(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rows and columns (first, past the last) where ``mask`` is set."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)
 
 
 COUNTER_PREFIX = "iteration "  # what figure._count writes before the number
