@@ -388,6 +388,7 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
         ylim=result.ylim,
         title=c.title,
         colours=tuple(colours),
+        methods=tuple(o.method for o in c.optimizers),
         card=tuple(title_card(result)) if animation.title_card else (),
         look=look,
         layout=animation.layout,

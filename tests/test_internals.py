@@ -356,6 +356,39 @@ def test_the_legend_states_every_scale(drawn):
 
 
 @pytest.mark.render
+@pytest.mark.parametrize(
+    ("methods", "factor"),
+    [
+        (["adagrad"], "ε/√(a + ν)"),
+        (["adagrad", "adam_torch"], "step factor"),
+        (["radam"], "step factor"),
+    ],
+)
+def test_the_legend_names_the_ellipses_factor_of_the_methods_drawn(
+    tmp_path, methods, factor
+):
+    """The lecture's ε/√(a + ν) only where every ellipse is a lecture
+    method's; torch's Adam kind applies another factor to its m."""
+    entries = "".join(
+        f"  - {{label: m{i}, method: {m}, lr: 0.3, internals: [scaling]}}\n"
+        for i, m in enumerate(methods)
+    )
+    text = (
+        "surface: {name: quadratic, condition: 50}\nstarts: [[-2.8, -0.3]]\n"
+        f"iterations: 10\noptimizers:\n{entries}"
+        "animation: {size: [320, 240], internals_scale: {scaling: 3}}\n"
+    )
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text, encoding="utf-8")
+    renderer = Renderer(pipeline.scene(optviz.run(load(path))))
+    try:
+        names = [t.get_text() for t in renderer.legend.get_texts()]
+    finally:
+        renderer.close()
+    assert f"ellipse {factor} per axis × 3" in names
+
+
+@pytest.mark.render
 @pytest.mark.parametrize("view", ["drawn", "solid"])  # the 2-D and the 3-D one
 @pytest.mark.parametrize("k", [0, 2, 12, 30])
 def test_the_fast_path_draws_what_a_full_draw_draws(request, view, k):

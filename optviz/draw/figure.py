@@ -41,7 +41,7 @@ from optviz.draw.backdrop import (
     optimizer_colours,
     styled,
 )
-from optviz.draw.internals import HeadInternals, HeadInternals3D
+from optviz.draw.internals import HeadInternals, HeadInternals3D, scaling_factor
 from optviz.draw.internals import scales as internal_scales
 from optviz.draw.scene import LEGEND_OUTSIDE as _LEGEND_OUTSIDE
 from optviz.draw.scene import (
@@ -560,7 +560,15 @@ class Renderer:
             handles.append(Line2D([], [], linestyle="none", **style))
             names.append(kind)
         if self.internals is not None:  # and to the internals, with their scales
-            more, words = self.internals.legend_entries()
+            methods = self.scene.methods
+            scaled = [
+                methods[t.optimizer]
+                for t in self.trajectories
+                if t.internals is not None
+                and t.internals.scaling is not None
+                and t.optimizer < len(methods)
+            ]
+            more, words = self.internals.legend_entries(scaling_factor(scaled))
             handles += more
             names += words
         return handles, names

@@ -53,6 +53,21 @@ COLOURS = {
     "step": "#212121",  # near black (white on a dark theme)
     "scaling": "#7E57C2",  # light violet
 }
+# What the ellipse's semi-axes are, as the legend names them: the lecture's
+# factor ε/√(a + ν) (Adam's with its bias corrections), for its adaptive
+# methods; torch's Adam kind applies ε/(1 − β1ᵗ)/(√â + ν) (RAdam, Adamax
+# their own), so a legend with any of those says what all have in common.
+LECTURE_FACTOR = "ε/√(a + ν)"
+LECTURE_SCALING = frozenset({"adagrad", "rmsprop", "adam"})
+OTHER_FACTOR = "step factor"
+
+
+def scaling_factor(methods: Sequence[str]) -> str:
+    """The name of the ellipses' semi-axes for runs of ``methods`` (those
+    drawing a scaling; none known: the lecture's)."""
+    return LECTURE_FACTOR if set(methods) <= LECTURE_SCALING else OTHER_FACTOR
+
+
 # An automatic scale draws this quantile of the lengths of a kind (over
 # every point of every run) at most TYPICAL of the view's shorter side: the
 # round number at or below the scale that makes it so.
@@ -260,8 +275,9 @@ class HeadInternals:
                 artist.set_offsets(tails)
                 artist.set_UVC(vectors[:, 0], vectors[:, 1])
 
-    def legend_entries(self) -> tuple[list, list[str]]:
-        """The key: each kind drawn, with its scale."""
+    def legend_entries(self, factor: str = LECTURE_FACTOR) -> tuple[list, list[str]]:
+        """The key: each kind drawn, with its scale; ``factor`` names what
+        the ellipses' semi-axes are (:func:`scaling_factor`)."""
         s = self.scales
         handles: list[Any] = []
         names: list[str] = []
@@ -287,7 +303,7 @@ class HeadInternals:
             handles.append(line(self.colour["scaling"], linestyle="none",
                                 marker="o", markerfacecolor="none",
                                 markersize=9))  # fmt: skip
-            names.append(f"ellipse ε/√(a + ν) per axis × {_number(s.scaling)}")
+            names.append(f"ellipse {factor} per axis × {_number(s.scaling)}")
         return handles, names
 
 
