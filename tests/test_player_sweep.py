@@ -380,3 +380,27 @@ def test_two_sliders_pick_a_variant_of_a_crossed_sweep(chromium, tmp_path):
         assert visit.errors == [] and visit.requests == [browser.ADDRESS]
     finally:
         visit.close()
+
+
+def test_each_variant_carries_its_own_internals(tmp_path):
+    """A swept optimizer's internals are drawn in every variant from its own
+    run: the page holds them for each variant's run, and none for gd."""
+    optimizers = [
+        SMALL["optimizers"][0],
+        {**SMALL["optimizers"][1], "internals": ["scaling", "step"]},
+    ]
+    c = small(optimizers=optimizers, sweep={"optimizer": "adam", "lr": [0.05, 0.2]},
+              animation={**SMALL["animation"], "formats": ["html"]})  # fmt: skip
+    (path,) = pipeline.write_sweep(api.run(c), tmp_path)
+    data = page_data(path)
+    sweep = data["sweep"]
+    held = []
+    for v in sweep["variants"]:
+        gd, adam = (sweep["runs"][i] for i in v["runs"])
+        assert "internals" not in gd
+        assert set(adam["internals"]) and all(
+            len(p["x"]) == len(adam["k"]) for p in adam["internals"].values()
+        )
+        held.append(adam["internals"])
+    assert held[0] != held[1]  # each from its own run
+    assert all(v["marks"] for v in sweep["variants"])  # and the marks to draw
