@@ -22,6 +22,7 @@ import yaml
 
 import optviz
 from optviz.cli import main
+from optviz.errors import ConfigError
 from optviz.optim import plugins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,6 +288,79 @@ def test_one_file_is_read_once_and_again_when_it_changes(tmp_path):
     after = optviz.run(edited).trajectories[0].points
     np.testing.assert_array_equal(before[1] - before[0], (-0.25, 0.25))
     np.testing.assert_array_equal(after[1] - after[0], (-0.5, 0.5))
+
+
+# Heavy ball with Nesterov's look-ahead and an Adagrad-like scaling, declaring
+# what a video can draw of it.
+INSIDE = """\
+from typing import NamedTuple
+import numpy as np
+from optviz.optim.plugins import LR, method
+class S(NamedTuple):
+    theta: np.ndarray
+    v: np.ndarray
+    a: np.ndarray
+def init(hp, rows):
+    return S(rows, np.zeros_like(rows), np.zeros_like(rows))
+def ahead(s, hp):
+    return s.theta + 0.5 * s.v
+def update(g, s, t, hp):
+    a = s.a + g * g
+    v = 0.5 * s.v - hp.lr / np.sqrt(a + 1e-8) * g
+    return S(s.theta + v, v, a)
+def velocity(s, hp):
+    return s.v
+def scaling(s, t, hp):
+    return hp.lr / np.sqrt(s.a + 1e-8)
+inside = method(LR, init=init, update=update, query=ahead, velocity=velocity,
+                scaling=scaling)
+"""
+
+
+def test_a_plug_in_declares_the_internals_a_video_draws(tmp_path):
+    """velocity, scaling and (from its query) the look-ahead point, read off
+    its state after every update like a built-in method's."""
+    (tmp_path / "inside.py").write_text(INSIDE, encoding="utf-8")
+    every = ["gradient", "velocity", "step", "lookahead", "scaling"]
+    path = config(tmp_path, [{"method": "./inside.py:inside", "lr": 0.3,
+                              "internals": every}])  # fmt: skip
+    result = optviz.run(optviz.load_config(path))
+    for t in result.trajectories:
+        i = t.internals
+        assert i.kinds == tuple(every)
+        v, a = np.zeros(2), np.zeros(2)
+        for k in range(len(t.points) - 1):
+            np.testing.assert_allclose(i.velocity[k], v, atol=1e-12)
+            np.testing.assert_allclose(i.lookahead[k], t.points[k] + 0.5 * v)
+            g = np.array([2, 8]) * (t.points[k] + 0.5 * v)
+            a = a + g * g
+            factor = 0.3 / np.sqrt(a + 1e-8)
+            np.testing.assert_allclose(i.scaling[k], factor, rtol=1e-12)
+            v = 0.5 * v - factor * g
+            np.testing.assert_allclose(i.step[k], v, atol=1e-12)
+    # a method without them shows the gradient and the step alone
+    (tmp_path / "my_optimizers.py").write_text(SIGNUM, encoding="utf-8")
+    entry = {
+        "method": "./my_optimizers.py:signum",
+        "lr": 0.25,
+        "internals": ["velocity"],
+    }
+    bare = config(tmp_path, [entry], name="bare.yaml")
+    with pytest.raises(ConfigError, match="signum can show 'gradient', 'step'"):
+        optviz.load_config(bare)
+
+
+def test_a_plug_ins_internals_of_the_wrong_shape_are_one_line(tmp_path, capsys):
+    body = INSIDE.replace("    return s.v\n", "    return s.v[:, 0]\n")
+    (tmp_path / "inside.py").write_text(body, encoding="utf-8")
+    path = config(tmp_path, [{"method": "./inside.py:inside", "lr": 0.3,
+                              "internals": ["velocity"]}])  # fmt: skip
+    err = one_line_error(capsys, ["run", str(path), "--no-video", "-o",
+                                  str(tmp_path / "out")], 1)  # fmt: skip
+    assert (
+        "inside.py:16: inside's velocity returned its velocity of shape (2,), not "
+        "(R, 2) = (2, 2) (before the first update)"
+    ) in err
 
 
 @pytest.mark.render

@@ -58,6 +58,7 @@ import numpy as np
 
 from optviz.errors import ConfigError, PluginError
 from optviz.optim import methods
+from optviz.optim.internals import EVERY_METHOD, StateInternals
 from optviz.optim.methods import (
     BETA,
     BETA1,
@@ -104,6 +105,8 @@ class Declaration:
     update: Callable[..., Any]
     query: Callable[..., Array] | None = None
     summary: str | None = None
+    velocity: Callable[..., Array] | None = None
+    scaling: Callable[..., Array] | None = None
 
 
 def method(
@@ -112,12 +115,21 @@ def method(
     update: Callable[..., Any],
     query: Callable[..., Array] | None = None,
     summary: str | None = None,
+    velocity: Callable[..., Array] | None = None,
+    scaling: Callable[..., Array] | None = None,
 ) -> Declaration:
     """A method for a plug-in file or package: ``init(hp, rows) -> state``,
     ``update(grad, state, t, hp) -> state`` and optionally ``query(state, hp)
     -> points`` (see :mod:`optviz.optim.protocol`), ``hp`` one attribute per
     hyperparameter. ``summary`` (default: the first line of ``update``'s
-    docstring) says what it is, as a registered method's summary does."""
+    docstring) says what it is, as a registered method's summary does.
+
+    What a video can draw at its heads (``internals:``,
+    :mod:`optviz.optim.internals`): the gradient and the step always; the
+    look-ahead point where ``query`` is given (it is where the next gradient
+    is taken); ``velocity(state, hp) -> (R, 2)``, the displacement the state
+    carries into its next step; ``scaling(state, t, hp) -> (R, 2)``, the
+    per-coordinate factor update ``t`` applied (from t = 1)."""
     keys = []
     for h in hyperparameters:
         if not isinstance(h, Hyperparameter):
@@ -134,10 +146,14 @@ def method(
                 "hyperparameter otherwise (taken: " + ", ".join(ENTRY_KEYS) + ")"
             )
         keys.append(h.key)
-    for role, fn in (("init", init), ("update", update), ("query", query)):
+    roles = {"init": init, "update": update, "query": query,
+             "velocity": velocity, "scaling": scaling}  # fmt: skip
+    for role, fn in roles.items():
         if fn is not None and not callable(fn):
             raise TypeError(f"{role} must be a function; got {fn!r}")
-    return Declaration(tuple(hyperparameters), init, update, query, summary)
+    return Declaration(
+        tuple(hyperparameters), init, update, query, summary, velocity, scaling
+    )
 
 
 # The positional arguments each function of the protocol is called with.
@@ -145,6 +161,8 @@ _ARGUMENTS = {
     "init": ("hp", "rows"),
     "update": ("grad", "state", "t", "hp"),
     "query": ("state", "hp"),
+    "velocity": ("state", "hp"),
+    "scaling": ("state", "t", "hp"),
 }
 
 
@@ -397,6 +415,8 @@ def _method(declared: Any, name: str, home: _Home, line: int | None) -> Method:
         checked.init,
         checked.update,
         checked.query if declared.query is not None else None,
+        kinds=checked.kinds,
+        internals=checked.internals,
     )
     return Method(name, summary, declared.hyperparameters, hp_type)
 
@@ -437,6 +457,30 @@ class _Checked:
         self._check_points(points, "query", None, len(state.theta), "its points")
         return points
 
+    def kinds(self, hp: Any) -> frozenset[str]:
+        d = self.declared
+        has = {"velocity": d.velocity, "lookahead": d.query, "scaling": d.scaling}
+        return EVERY_METHOD | {kind for kind, fn in has.items() if fn is not None}
+
+    def internals(self, state: Any, t: int, hp: Any) -> StateInternals:
+        """The declared internals of ``state`` after ``t`` updates, each
+        checked to be (R, 2) floats (the scaling NaN before the first)."""
+        rows = len(state.theta)
+        found: dict[str, Array | None] = {}
+        for role, args in (("velocity", (state, hp)), ("scaling", (state, t, hp))):
+            fn = getattr(self.declared, role)
+            if fn is None or (role == "scaling" and t < 1):
+                found[role] = None
+                continue
+            with self._calling(role, t):
+                value = fn(*args)
+            self._check_points(value, role, t, rows, f"its {role}")
+            found[role] = value
+        if self.declared.scaling is not None and t < 1:
+            found["scaling"] = np.full((rows, 2), np.nan)
+        ahead = self.query(state, hp) if self.declared.query is not None else None
+        return StateInternals(found["velocity"], ahead, found["scaling"])
+
     @contextlib.contextmanager
     def _calling(self, role: str, t: int | None) -> Iterator[None]:
         try:
@@ -447,12 +491,16 @@ class _Checked:
             ) from e
 
     def _of(self, role: str, t: int | None) -> str:
-        when = f", update {t}" if t is not None else ""
+        when = (
+            "" if t is None else f", update {t}" if t else ", before the first update"
+        )
         return f"{self.name}'s {role}{when}"
 
     def _fail(self, role: str, t: int | None, problem: str) -> PluginError:
         fn = getattr(self.declared, role)
-        when = f" (update {t})" if t is not None else ""
+        when = (
+            "" if t is None else f" (update {t})" if t else " (before the first update)"
+        )
         return PluginError(f"{self.home.at(fn)}: {self.name}'s {role} {problem}{when}")
 
     def _check_state(self, state: Any, role: str, t: int | None, rows: int) -> None:
