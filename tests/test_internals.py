@@ -263,6 +263,19 @@ def test_momentums_step_is_alpha_v_plus_the_gradient_arrow_tip_to_tail():
 # -- the drawing ---------------------------------------------------------
 
 
+def changed_without(renderer, artists, k, shown):
+    """Which pixels of frame ``k`` (``shown``) differ by more than 40 grey
+    levels when ``artists`` are hidden (they are shown again after)."""
+    for artist in artists:
+        artist.set_visible(False)
+    try:
+        hidden = renderer.frame(k)
+    finally:
+        for artist in artists:
+            artist.set_visible(True)
+    return np.abs(shown.astype(int) - hidden.astype(int)).max(-1) > 40
+
+
 def write(tmp_path, text, name="cfg.yaml"):
     path = tmp_path / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -403,14 +416,7 @@ def test_the_arrows_are_in_the_picture(drawn):
     """A test of the tests above: hiding the internals changes the frame."""
     _, renderer = drawn
     shown = renderer.frame(2)
-    for artist in renderer.internals.artists:
-        artist.set_visible(False)
-    try:
-        hidden = renderer.frame(2)
-    finally:
-        for artist in renderer.internals.artists:
-            artist.set_visible(True)
-    changed = np.abs(shown.astype(int) - hidden.astype(int)).max(-1) > 40
+    changed = changed_without(renderer, renderer.internals.artists, 2, shown)
     assert changed.sum() > 200
 
 
@@ -658,14 +664,7 @@ def test_the_3d_internals_are_in_the_picture_at_the_heads(solid):
     _, renderer = solid
     (drawing,) = renderer._internals
     shown = renderer.frame(3)
-    for artist in drawing.artists:
-        artist.set_visible(False)
-    try:
-        hidden = renderer.frame(3)
-    finally:
-        for artist in drawing.artists:
-            artist.set_visible(True)
-    changed = np.abs(shown.astype(int) - hidden.astype(int)).max(-1) > 40
+    changed = changed_without(renderer, drawing.artists, 3, shown)
     assert changed.sum() > 100
     rows, cols = np.nonzero(changed[::-1])  # pixels count up from the bottom
     heads = renderer.views[0].pixels(renderer.positions(3))
@@ -701,14 +700,7 @@ def test_view_both_draws_them_on_both_halves_alike(tmp_path):
         np.testing.assert_allclose(centre[0, :2], ring[i])
         # each half shows its own: hiding one half's changes only that half
         for half, view in ((flat, contours), (drawing, surface)):
-            for artist in half.artists:
-                artist.set_visible(False)
-            try:
-                hidden = renderer.frame(3)
-            finally:
-                for artist in half.artists:
-                    artist.set_visible(True)
-            changed = np.abs(fast.astype(int) - hidden.astype(int)).max(-1) > 40
+            changed = changed_without(renderer, half.artists, 3, fast)
             box = view.axes.get_window_extent()
             cols = np.nonzero(changed)[1]
             assert len(cols) > 30
