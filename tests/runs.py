@@ -8,17 +8,17 @@ import numpy as np
 
 import optviz
 from optviz import api, surfaces
-from optviz.optim import runner as core
+from optviz.optim import runner
 from optviz.optim.methods import METHODS
 
 
 def run(surface, specs, starts, iterations, tolerance=0.0, labels=None):
-    """``core.trajectories`` of the methods ``specs`` — ``[(method, params),
+    """``runner.trajectories`` of the methods ``specs`` — ``[(method, params),
     ...]``, labelled by ``labels`` (default: the method names) — from
     ``starts`` on ``surface`` (a Surface or a built-in name)."""
     s = surfaces.get(surface) if isinstance(surface, str) else surface
     rules = [METHODS[m].build(p) for m, p in specs]
-    return core.trajectories(
+    return runner.trajectories(
         s.f,
         s.grad,
         rules,
@@ -26,7 +26,7 @@ def run(surface, specs, starts, iterations, tolerance=0.0, labels=None):
         np.array(starts, dtype=float),
         iterations,
         tolerance,
-        core.divergence_box(s.xlim, s.ylim),
+        runner.divergence_box(s.xlim, s.ylim),
         hessian=s.hessian,
     )
 
@@ -44,7 +44,7 @@ class ConfigRuns:
             self._runs[stem] = optviz.run(optviz.load_config(self.by_stem[stem]))
         return self._runs[stem]
 
-    def trajectory(self, stem: str, label: str, start: int = 0) -> core.Trajectory:
+    def trajectory(self, stem: str, label: str, start: int = 0) -> runner.Trajectory:
         """Optimizer ``label``'s run from start ``start`` (index into
         ``starts``)."""
         (t,) = [

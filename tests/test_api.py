@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from optviz import api, pipeline
-from optviz.optim import runner as core
+from optviz.optim import runner
 from optviz.output import trajectories_csv as export
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,26 +22,26 @@ CONFIGS = [
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """No rows from other tests; core.trajectories' calls counted."""
+    """No rows from other tests; runner.trajectories' calls counted."""
     pipeline._ROWS.clear()
     calls = []
-    real = core.trajectories
+    real = runner.trajectories
 
     def counted(*args, **kwargs):
         calls.append(len(args[2]))  # the optimizers in the batch
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(core, "trajectories", counted)
+    monkeypatch.setattr(runner, "trajectories", counted)
     yield calls
     pipeline._ROWS.clear()
 
 
-def alone(config) -> list[core.Trajectory]:
+def alone(config) -> list[runner.Trajectory]:
     """What one config computes when it shares nothing: a batch of its own."""
     return pipeline._run_alone(config)
 
 
-def same(a: core.Trajectory, b: core.Trajectory) -> bool:
+def same(a: runner.Trajectory, b: runner.Trajectory) -> bool:
     """The same row to the bit: numbers, status and where it is in its config."""
     return (
         (a.label, a.optimizer, a.start, a.status, a.stopped_at)

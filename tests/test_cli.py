@@ -582,7 +582,7 @@ def test_the_api_functions_are_not_shadowed_by_submodules():
     import optviz
     from optviz import api, snapshot  # noqa: F401
     from optviz.draw import figure as drawing  # noqa: F401
-    from optviz.optim import runner as core  # noqa: F401
+    from optviz.optim import runner  # noqa: F401
 
     for name in optviz.__all__:
         assert callable(getattr(optviz, name)) or name == "__version__", name

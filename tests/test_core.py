@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from runs import run
 
-from optviz.optim import runner as core
+from optviz.optim import runner
 from optviz.optim.methods import METHODS
 from optviz.output.trajectories_csv import COLUMNS, write_csv
 from optviz.surfaces import SURFACES
@@ -12,7 +12,7 @@ from optviz.surfaces import SURFACES
 
 def test_runs_to_the_cap_without_a_tolerance():
     (t,) = run("beale", [("gd", {"lr": 1e-4})], [(2, -2)], 500)
-    assert t.status is core.Status.MAX_ITER
+    assert t.status is runner.Status.MAX_ITER
     assert t.iterations == 500 and len(t.points) == 501
     assert t.stopped_at == 500
 
@@ -20,7 +20,7 @@ def test_runs_to_the_cap_without_a_tolerance():
 def test_stops_at_the_first_iteration_below_the_tolerance():
     tol = 1e-4
     (t,) = run("rosenbrock", [("adam", {"lr": 0.02})], [(-1.2, 1.0)], 20000, tol)
-    assert t.status is core.Status.CONVERGED
+    assert t.status is runner.Status.CONVERGED
     assert t.grad_norm[-1] < tol
     assert np.all(t.grad_norm[:-1] >= tol)
     assert t.stopped_at == t.iterations < 20000
@@ -28,21 +28,21 @@ def test_stops_at_the_first_iteration_below_the_tolerance():
 
 def test_each_start_gets_its_own_status():
     ts = run("beale", [("gd", {"lr": 0.01})], [(3.1, 0.5), (-4.0, 4.0)], 5000, 1e-4)
-    assert [t.status for t in ts] == [core.Status.CONVERGED, core.Status.DIVERGED]
+    assert [t.status for t in ts] == [runner.Status.CONVERGED, runner.Status.DIVERGED]
 
 
 def test_divergence_is_a_status_and_keeps_only_finite_points():
     (t,) = run("beale", [("gd", {"lr": 0.01})], [(-3, 3)], 1000)
-    assert t.status is core.Status.DIVERGED
+    assert t.status is runner.Status.DIVERGED
     # The first bad point is dropped: the run stopped at the one before it.
     assert t.stopped_at == t.iterations == len(t.points) - 1
     assert np.all(np.isfinite(t.points)) and np.all(np.isfinite(t.loss))
-    lo, hi = core.divergence_box(SURFACES["beale"].xlim, SURFACES["beale"].ylim)
+    lo, hi = runner.divergence_box(SURFACES["beale"].xlim, SURFACES["beale"].ylim)
     assert np.all((t.points >= lo) & (t.points <= hi))
 
 
 def test_loop_ends_early_when_every_row_has_stopped():
-    history = core.step_all(
+    history = runner.step_all(
         SURFACES["beale"].grad,
         [METHODS["gd"].build({"lr": 1.0})],
         np.array([[-3.0, 3.0]]),
@@ -98,7 +98,7 @@ def csv_module_text(trajectories) -> str:
     return out.getvalue()
 
 
-def tricky(label: str, read_only: bool) -> core.Trajectory:
+def tricky(label: str, read_only: bool) -> runner.Trajectory:
     rng = np.random.default_rng(len(label))
     values = rng.standard_normal((50, 4)) * 10.0 ** rng.integers(-320, 300, (50, 4))
     values[:6, 0] = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324]
@@ -106,7 +106,7 @@ def tricky(label: str, read_only: bool) -> core.Trajectory:
     points, loss, norm = values[:, :2].copy(), values[:, 2].copy(), values[:, 3].copy()
     for a in (points, loss, norm):
         a.flags.writeable = not read_only
-    return core.Trajectory(label, 0, 1, points, loss, norm, core.Status.MAX_ITER)
+    return runner.Trajectory(label, 0, 1, points, loss, norm, runner.Status.MAX_ITER)
 
 
 @pytest.mark.parametrize("read_only", [False, True], ids=["own", "shared"])
@@ -115,8 +115,8 @@ def test_the_csv_is_the_csv_module_s_text_to_the_byte(tmp_path, read_only):
     the file is what csv.writer makes of the same rows: quoting of awkward
     labels, the shortest repr of every float, nan and inf."""
     ts = [tricky(label, read_only) for label in ("gd", 'say "hi", then', "ε, β")]
-    ts.append(core.Trajectory("empty", 1, 0, np.empty((0, 2)), np.empty(0),
-                              np.empty(0), core.Status.DIVERGED))  # fmt: skip
+    ts.append(runner.Trajectory("empty", 1, 0, np.empty((0, 2)), np.empty(0),
+                              np.empty(0), runner.Status.DIVERGED))  # fmt: skip
     for name in ("first.csv", "again.csv"):  # the second from the shared text
         path = write_csv(ts, tmp_path / name)
         assert path.read_text() == csv_module_text(ts)
@@ -132,4 +132,4 @@ def test_the_csv_is_the_csv_module_s_text_to_the_byte(tmp_path, read_only):
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_start_diverges_at_once(bad):
     (t,) = run("beale", [("gd", {"lr": 1e-4})], [(bad, 0.0)], 10)
-    assert t.status is core.Status.DIVERGED and t.stopped_at == 0
+    assert t.status is runner.Status.DIVERGED and t.stopped_at == 0

@@ -16,7 +16,7 @@ from optviz.draw.backdrop import (
 from optviz.draw.figure import Renderer, even_size
 from optviz.draw.schedules import frame_iterations
 from optviz.errors import RenderError
-from optviz.optim import runner as core
+from optviz.optim import runner
 from optviz.output.writers import save_png
 from optviz.pipeline import write_stills, write_video
 from optviz.surfaces import SURFACES, Minimum
@@ -381,7 +381,7 @@ def test_render_video_writes_both_formats_and_reports_progress(tmp_path, traject
 def test_a_converged_run_says_when():
     ts = run(BEALE, [("adam", {"lr": 0.1})], [(2.0, -2.0)], 3000, 1e-3)
     (t,) = ts
-    assert t.status is core.Status.CONVERGED
+    assert t.status is runner.Status.CONVERGED
     r = scenes.renderer(BEALE, ts, ["adam"], xlim=BEALE.xlim, ylim=BEALE.ylim,
                  animation=Animation(size=(300, 200), dpi=40))  # fmt: skip
     try:
@@ -395,7 +395,7 @@ def test_a_diverged_path_is_marked_and_stops_at_the_edge_of_the_view():
     specs = [("gd", {"lr": 0.01}), ("adam", {"lr": 0.1})]
     starts = [(-3.0, 3.0), (2.0, -2.0)]
     ts = run(BEALE, specs, starts, 300, labels=["too fast", "adam"])
-    assert {t.status for t in ts if t.label == "too fast"} == {core.Status.DIVERGED}
+    assert {t.status for t in ts if t.label == "too fast"} == {runner.Status.DIVERGED}
     r = scenes.renderer(
         BEALE,
         ts,
@@ -408,7 +408,7 @@ def test_a_diverged_path_is_marked_and_stops_at_the_edge_of_the_view():
         names = [t.get_text() for t in r.legend.get_texts()]
         assert names[:2] == ["too fast ✗ diverged", "adam"]
         for shown, t in zip(r.trajectories, ts, strict=True):
-            if t.status is core.Status.DIVERGED:
+            if t.status is runner.Status.DIVERGED:
                 x, y = shown.points[:-1].T
                 assert np.all((x >= -4.5) & (x <= 4.5) & (y >= -4.5) & (y <= 4.5))
                 last = shown.points[-1]

@@ -20,7 +20,7 @@ import runs
 import optviz
 from optviz import api, story
 from optviz.config import load
-from optviz.optim import runner as core
+from optviz.optim import runner
 
 EVERY = sorted(
     (Path(__file__).resolve().parent.parent / "configs" / "examples").glob("*.yaml")
@@ -1089,7 +1089,7 @@ def test_interpreting_the_cost__above_two_over_lambda_max_it_grows():
     }
     high = by_lr[max(by_lr)]
     assert max(by_lr) > 2 / 10
-    assert high.status is core.Status.DIVERGED
+    assert high.status is runner.Status.DIVERGED
     assert np.all(np.diff(high.loss) > 0)  # grows at every step
     assert high.loss[-1] > 1e4 * high.loss[0]
 
@@ -1104,7 +1104,7 @@ def test_interpreting_the_cost__above_two_over_lambda_max_it_grows():
 # the view at its second step. The slider keeps the iteration"
 
 
-def slider_run(lr: str) -> core.Trajectory:
+def slider_run(lr: str) -> runner.Trajectory:
     return trajectory("beale_lr_slider", f"gd ε={lr}")
 
 
@@ -1134,14 +1134,14 @@ def test_beale_lr_slider__5e_3_is_thrown_up_the_far_slope_and_ends_in_the_left_a
     assert t.points[1][1] > 2
     assert reach(t.points, minimum("beale_lr_slider", "global"), r=0.5) is None
     assert t.points[-1][0] < -2  # the valley's left arm
-    assert t.status is core.Status.MAX_ITER
+    assert t.status is runner.Status.MAX_ITER
 
 
 def test_beale_lr_slider__7e_3_leaves_the_view_at_its_second_step():
     t = slider_run("0.007")
     assert inside("beale_lr_slider", t.points[:2]).all()
     assert not inside("beale_lr_slider", t.points[2:3]).any()
-    assert t.status is core.Status.DIVERGED and t.stopped_at == 2
+    assert t.status is runner.Status.DIVERGED and t.stopped_at == 2
 
 
 @pytest.mark.render
@@ -1225,7 +1225,7 @@ def test_momentum_internals__the_velocity_is_the_step_just_taken():
 CLIMB = "momentum_internals_3d"
 
 
-def uphill_against_the_gradient(t: core.Trajectory) -> np.ndarray:
+def uphill_against_the_gradient(t: runner.Trajectory) -> np.ndarray:
     """Per point: −∇f · v < 0, the velocity pointing up the slope."""
     return np.sum(-t.internals.gradient * t.internals.velocity, axis=1) < 0
 
@@ -1407,7 +1407,7 @@ def test_captions_and_events__gd_above_two_over_lambda_max_diverges_and_says_so(
     lr = dict(result.config.optimizers[3].hyperparameters)["lr"]
     assert result.config.optimizers[3].label == label and lr > 2 / top
     t = trajectory("captions_and_events", label)
-    assert t.status is core.Status.DIVERGED
+    assert t.status is runner.Status.DIVERGED
     # it swings: across the valley and back, further every step
     stiff = np.linalg.eigh(h)[1][:, -1]
     across = (t.points - minimum("captions_and_events")) @ stiff

@@ -20,7 +20,7 @@ from lecture_claims import STEMS, excursion, reach
 from optviz import surfaces
 from optviz.cli import main
 from optviz.config import load
-from optviz.optim import runner as core
+from optviz.optim import runner
 from optviz.optim.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +166,7 @@ def _paths(specs):
     beale = surfaces.get("beale")
     rules = [METHODS[m].build(p) for m, p in specs]
     starts = np.array([[2.0, -2.0], [-3.0, 3.0]])
-    return core.step_all(beale.grad, rules, starts, claims.ITERATIONS)
+    return runner.step_all(beale.grad, rules, starts, claims.ITERATIONS)
 
 
 def readme_section() -> str:

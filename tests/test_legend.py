@@ -20,8 +20,7 @@ from optviz import api
 from optviz.config import Animation
 from optviz.draw import backdrop
 from optviz.draw.figure import Renderer
-from optviz.optim import runner as core
-from optviz.optim import summary
+from optviz.optim import runner, summary
 from optviz.output.trajectories_csv import write_csv
 from optviz.story import is_story_file
 from optviz.surfaces import SURFACES
@@ -135,7 +134,7 @@ def test_the_renderer_uses_the_configs_colours():
 def test_a_diverged_run_stops_at_the_same_iteration_in_legend_table_and_csv(tmp_path):
     ts = run(BEALE, [("gd", {"lr": 0.01})], [(-3.0, 3.0)], 1000, labels=["gd"])
     (t,) = ts
-    assert t.status is core.Status.DIVERGED
+    assert t.status is runner.Status.DIVERGED
     (row,) = summary.rows(ts, BEALE.minima)
     with open(write_csv(ts, tmp_path / "t.csv"), newline="") as f:
         last = int(list(csv.DictReader(f))[-1]["iteration"])

@@ -6,8 +6,7 @@ from runs import run
 
 from optviz import api, surfaces
 from optviz.config import parse
-from optviz.optim import runner as core
-from optviz.optim import second_order
+from optviz.optim import runner, second_order
 
 BOWL = {"formula": "x^2 + 3*y^2", "domain": {"x": [-3, 3], "y": [-3, 3]}}
 
@@ -61,7 +60,7 @@ def test_a_singular_hessian_is_a_status_not_a_crash():
         "x": [-3, 3], "y": [-3, 3]}}, "starts": [[1, 1]],
         "optimizers": [{"method": "gd", "lr": 0.1}]}).surface  # fmt: skip
     (t,) = run(flat, [("newton", {})], [(1, 1), (2, 0)], 10)[:1]
-    assert t.status is core.Status.SINGULAR
+    assert t.status is runner.Status.SINGULAR
     # No update could be made from θ_0: it stopped there.
     assert t.stopped_at == 0 and len(t.points) == 1
 
@@ -139,7 +138,7 @@ def test_second_order_methods_take_noise_clipping_and_minibatches():
     # the minibatch gradient need not point downhill on the full-batch f, so
     # BFGS's line search may give up: the lecture's "quasi-Newton methods
     # usually require a full batch", as a status
-    assert mini.status in (core.Status.MAX_ITER, core.Status.LINE_SEARCH)
+    assert mini.status in (runner.Status.MAX_ITER, runner.Status.LINE_SEARCH)
     assert not np.allclose(mini.points[1], exact.points[1])
     assert not np.allclose(noisy.points[1], exact.points[1])
     clipped = api.run(
