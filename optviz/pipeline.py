@@ -398,10 +398,29 @@ def scene(result: Result, animation: Animation | None = None) -> Scene:
     )
 
 
+# The last few basin backdrops, by the result they were made for (kept with
+# it, so that its id is not another's): the video and the stills of one run
+# draw the same map, which takes most of a second to make.
+_BACKDROPS: dict[int, tuple[Result, Backdrop]] = {}
+_MAX_BACKDROPS = 4
+
+
 def basins_backdrop(result: Result) -> Backdrop:
     """The basin map under a video (``animation.backdrop: basins``): the
     config's map of starts if it has one, else the basins of its first
-    optimizer over the view the video shows, 256 × 256."""
+    optimizer over the view the video shows, 256 × 256; made once per
+    result."""
+    kept = _BACKDROPS.get(id(result))
+    if kept is not None and kept[0] is result:
+        return kept[1]
+    backdrop = _basins_backdrop(result)
+    while len(_BACKDROPS) >= _MAX_BACKDROPS:
+        del _BACKDROPS[next(iter(_BACKDROPS))]
+    _BACKDROPS[id(result)] = (result, backdrop)
+    return backdrop
+
+
+def _basins_backdrop(result: Result) -> Backdrop:
     from optviz.draw.maps import colours, edges
 
     c = result.config

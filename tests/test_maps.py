@@ -214,3 +214,29 @@ def test_a_map_without_history_keeps_memory_per_row(monkeypatch):
 def test_the_readme_shows_both_maps():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "optviz map" in readme
+
+
+def test_the_basin_backdrop_is_made_once_for_a_run(monkeypatch):
+    """The video's scene and the stills' draw the same map: made once per
+    result, again for another."""
+    from optviz import api, pipeline
+
+    data = {
+        "surface": "himmelblau",
+        "starts": [[-0.5, 4.5]],
+        "iterations": 50,
+        "optimizers": [{"method": "gd", "lr": 5e-3}],
+        "map": {"optimizer": "gd", "grid": {"x": [-5, 5, 16], "y": [-5, 5, 16]}},
+        "animation": {"backdrop": "basins"},
+    }
+    made = []
+    original = pipeline.run_map
+    monkeypatch.setattr(
+        pipeline, "run_map", lambda *a, **k: made.append(1) or original(*a, **k)
+    )
+    config = parse(data)
+    first = api.run(config)
+    looks = [pipeline.scene(first).look.backdrop for _ in range(3)]
+    assert len(made) == 1 and looks[0] is looks[1] is looks[2]
+    assert pipeline.scene(api.run(config)).look.backdrop is not looks[0]
+    assert len(made) == 2
