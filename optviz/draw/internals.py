@@ -502,11 +502,7 @@ class HeadInternals3D(HeadInternals):
         )
         keep = drawn & np.isfinite(corners).all(axis=(1, 2))
         self.tips[kind] = [(int(i), corners[i]) for i in np.flatnonzero(keep)]
-        self.arrowheads(kind).set_verts([c for _, c in self.tips[kind]])
-
-    def arrowheads(self, kind: str):
-        """The collection of the heads of the arrows of ``kind``."""
-        return self._heads[kind]
+        self._heads[kind].set_verts([c for _, c in self.tips[kind]])
 
 
 def _finite(line: np.ndarray) -> list[np.ndarray]:

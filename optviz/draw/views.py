@@ -448,14 +448,18 @@ class View3D(View):
         breaks the line there): 3-D axes do not clip what they draw, and a
         path running off a saddle would run on down the figure."""
         path = np.column_stack((t.points, self._height(t.loss)))
-        (x0, x1), (y0, y1), (z0, z1) = self._box
-        slack = 0.01 * (z1 - z0)  # the drawn surface is a sample of f
-        with np.errstate(invalid="ignore"):
-            x, y, z = path.T
-            outside = (x < x0) | (x > x1) | (y < y0) | (y > y1)
-            outside |= (z < z0 - slack) | (z > z1 + slack)
-        path[outside] = np.nan
+        path[self._outside(path)] = np.nan
         return path
+
+    def _outside(self, points: np.ndarray) -> np.ndarray:
+        """Which points (..., 3) are outside the box (with a little slack in
+        height: the drawn surface is a sample of f)."""
+        (x0, x1), (y0, y1), (z0, z1) = self._box
+        slack = 0.01 * (z1 - z0)
+        x, y, z = points[..., 0], points[..., 1], points[..., 2]
+        with np.errstate(invalid="ignore"):
+            outside = (x < x0) | (x > x1) | (y < y0) | (y > y1)
+            return outside | (z < z0 - slack) | (z > z1 + slack)
 
     def lift(self, points: np.ndarray, above: float = 0.0) -> np.ndarray:
         """Points of the plane, (..., 2), on the surface: (..., 3) at the
@@ -464,13 +468,10 @@ class View3D(View):
         p = np.asarray(points, dtype=float)
         with np.errstate(all="ignore"):
             z = self._height(np.asarray(self._surface.f(p), dtype=float))
-        (x0, x1), (y0, y1), (z0, z1) = self._box
-        slack = 0.01 * (z1 - z0)  # the drawn surface is a sample of f
-        x, y = p[..., 0], p[..., 1]
-        with np.errstate(invalid="ignore"):
-            outside = (x < x0) | (x > x1) | (y < y0) | (y > y1) | ~np.isfinite(z)
-            outside |= (z < z0 - slack) | (z > z1 + slack)
-        out = np.stack([x, y, z + above * (z1 - z0)], axis=-1)
+        out = np.stack([p[..., 0], p[..., 1], z], axis=-1)
+        outside = self._outside(out) | ~np.isfinite(z)
+        (z0, z1) = self._box[2]
+        out[..., 2] += above * (z1 - z0)
         out[outside] = np.nan
         return out
 
