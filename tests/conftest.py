@@ -12,6 +12,14 @@ def pytest_configure(config):
     os.environ["OPTVIZ_CACHE_DIR"] = tempfile.mkdtemp(prefix="optviz-cache-")
 
 
+def missing(tests: str, reason: str) -> None:
+    """Skip ``tests`` for want of a program, except in CI, which must run
+    them (``.ci/run`` installs it)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run {tests}: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def chromium():
     """A real headless Chromium for the player's tests (``tests/browser.py``):
@@ -20,9 +28,7 @@ def chromium():
 
     reason = browser.missing()
     if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
+        missing("the browser tests", reason)
     opened = browser.Browser()
     yield opened
     opened.close()
@@ -41,10 +47,7 @@ def mpv():
 
     exe = shutil.which("mpv")
     if exe is None:
-        reason = "no mpv player (apt-get install mpv)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the player tests: {reason}")
-        pytest.skip(reason)
+        missing("the player tests", "no mpv player (apt-get install mpv)")
 
     def says(video, expression: str, start: float | None = None) -> str:
         args = [exe, "--no-config", "--vo=null", "--ao=null", "--frames=1"]
